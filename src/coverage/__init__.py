@@ -1,0 +1,1 @@
+"""coverage: behavioral-health benefit verification and treatment-cost estimates."""
