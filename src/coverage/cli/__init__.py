@@ -1,0 +1,46 @@
+"""The `coverage` command line: a thin shell over the core functions.
+
+Each subcommand lives in its own module under `coverage.cli` and exposes
+`register(subparsers)`, which adds its parser and sets `handler`. Handlers return an exit
+code; bad arguments print one line naming the argument and exit 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+# Subcommand modules, in the order `coverage --help` lists them.
+COMMAND_MODULES = ("plans",)
+
+
+class CliArgumentError(Exception):
+    """A bad argument value; the message names the argument and the rule."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"coverage: error: {message}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="coverage", description="Behavioral-health benefit and cost estimates.")
+    subparsers = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    for name in COMMAND_MODULES:
+        importlib.import_module(f"coverage.cli.{name}").register(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.handler(args))
+    except CliArgumentError as exc:
+        print(f"coverage: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
