@@ -1,0 +1,168 @@
+"""`coverage estimate`: the weekly / IOP / PHP comparison (or one custom pathway) for a plan."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import sys
+
+import msgspec
+
+from coverage.cli import CliArgumentError
+from coverage.estimate import Estimate, EstimateInputError, EstimateRequest, UnknownPlanError, estimate
+from coverage.money import format_usd, parse_money
+from coverage.plans import load_catalog
+from coverage.settings import default_plans_dir
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "estimate",
+        help="estimate client cost: weekly therapy vs IOP vs PHP",
+        description="Without --pathway: the standard weekly / iop / php comparison over the horizon.",
+    )
+    parser.add_argument("--plan", required=True, help="plan id (see `coverage plans list`)")
+    parser.add_argument("--start", required=True, help="first day of care, YYYY-MM-DD")
+    parser.add_argument("--network", choices=("in", "out"), default="in")
+    parser.add_argument("--category", choices=("mh", "sud"), default="mh")
+    parser.add_argument("--deductible-met", default="0.00", help="dollars met this plan year, e.g. 250.00")
+    parser.add_argument("--oop-met", default="0.00", help="out-of-pocket dollars met this plan year")
+    parser.add_argument("--horizon-weeks", type=int, default=26)
+    parser.add_argument("--pathway", help='custom phases, e.g. "php:3,iop:6,op:17" or "iop:8x4@3h"')
+    parser.add_argument(
+        "--auth",
+        choices=("approved", "initial_only", "none"),
+        default="approved",
+        help="authorization assumed",
+    )
+    parser.add_argument("--recommended-level", choices=("op", "iop", "php", "refer_higher"))
+    parser.add_argument("--plans-dir", default=None)
+    parser.add_argument("--json", action="store_true", help="print the estimate as JSON")
+    parser.set_defaults(handler=run)
+
+
+def _dollars(argument: str, text: str) -> int:
+    try:
+        return parse_money(text)
+    except (TypeError, ValueError) as exc:
+        raise CliArgumentError(f"{argument}: {exc}") from None
+
+
+def _date(argument: str, text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise CliArgumentError(f"{argument}: must be a date YYYY-MM-DD, got {text!r}") from None
+
+
+def request_from_args(args: argparse.Namespace) -> EstimateRequest:
+    fields = {
+        "plan_id": args.plan,
+        "start_date": _date("--start", args.start),
+        "network": args.network,
+        "category": args.category,
+        "deductible_met_cents": _dollars("--deductible-met", args.deductible_met),
+        "oop_met_cents": _dollars("--oop-met", args.oop_met),
+        "horizon_weeks": args.horizon_weeks,
+        "pathway": args.pathway,
+        "auth_status": args.auth,
+        "recommended_level": args.recommended_level,
+    }
+    try:
+        return msgspec.convert(fields, EstimateRequest, from_attributes=False)
+    except msgspec.ValidationError as exc:
+        raise CliArgumentError(_argument_message(str(exc))) from None
+
+
+_ARGUMENT_OF_FIELD = {
+    "horizon_weeks": "--horizon-weeks",
+    "deductible_met_cents": "--deductible-met",
+    "oop_met_cents": "--oop-met",
+    "start_date": "--start",
+    "plan_id": "--plan",
+    "pathway": "--pathway",
+}
+
+
+def _argument_message(message: str) -> str:
+    for field, argument in _ARGUMENT_OF_FIELD.items():
+        if f"`$.{field}`" in message:
+            return f"{argument}: {message.split(' - at ')[0]}"
+    return message
+
+
+def run(args: argparse.Namespace) -> int:
+    request = request_from_args(args)
+    catalog = load_catalog(args.plans_dir or default_plans_dir())
+    try:
+        result = estimate(catalog, request)
+    except UnknownPlanError:
+        known = ", ".join(sorted(catalog.plans)) or "none loaded"
+        raise CliArgumentError(f"--plan: no plan {args.plan!r} (known: {known})") from None
+    except EstimateInputError as exc:
+        raise CliArgumentError(f"{_ARGUMENT_OF_FIELD.get(exc.field, exc.field)}: {exc.message}") from None
+    if args.json:
+        sys.stdout.write(msgspec.json.format(msgspec.json.encode(result)).decode() + "\n")
+    else:
+        sys.stdout.write(render_text(result))
+    return 0
+
+
+def render_text(result: Estimate) -> str:
+    """A readable comparison: client cost per month, one column per scenario, then details."""
+    lines = [
+        f"{result.plan_name} ({result.plan_id}), {result.network}-network, {result.category.upper()}, "
+        f"from {result.start_date}, {result.horizon_weeks} weeks"
+        + (" [illustrative sample plan]" if result.sample_data else ""),
+        "",
+    ]
+    names = [scenario.name + (" *" if scenario.recommended else "") for scenario in result.scenarios]
+    months = sorted({month.month for scenario in result.scenarios for month in scenario.months})
+    cost = {
+        (scenario.name, month.month): month.member_cost_cents
+        for scenario in result.scenarios
+        for month in scenario.months
+    }
+    lines.append("Client cost by month".ljust(22) + "".join(name.rjust(14) for name in names))
+    for month in months:
+        lines.append(
+            month.ljust(22)
+            + "".join(format_usd(cost.get((s.name, month), 0)).rjust(14) for s in result.scenarios)
+        )
+    for label, attribute in (
+        ("Total client cost", "member_cost_cents"),
+        ("  deductible", "deductible_cents"),
+        ("  copay", "copay_cents"),
+        ("  coinsurance", "coinsurance_cents"),
+        ("  no-auth penalty", "penalty_cents"),
+        ("  balance bill", "balance_bill_cents"),
+        ("  not covered", "not_covered_cents"),
+        ("Plan pays", "plan_paid_cents"),
+        ("Allowed", "allowed_cents"),
+    ):
+        lines.append(
+            label.ljust(22)
+            + "".join(format_usd(getattr(s.totals, attribute)).rjust(14) for s in result.scenarios)
+        )
+    lines.append("Units".ljust(22) + "".join(str(s.totals.units).rjust(14) for s in result.scenarios))
+    for scenario in result.scenarios:
+        lines += ["", f"{scenario.name}: {scenario.label} ({scenario.pathway})"]
+        lines += [f"  - {phase}" for phase in scenario.phases]
+        for need in scenario.authorizations:
+            reviews = ", ".join(str(day) for day in need.review_dates) or "none"
+            lines.append(
+                f"  prior auth {need.category_key}: {need.initial_units} units initially from "
+                f"{need.first_unit_date}; reviews {reviews}; {need.units_at_risk} units at risk "
+                f"(no auth: {need.no_auth_policy})"
+            )
+        if scenario.if_reviews_denied is not None:
+            lines.append(
+                "  if no review is approved: client cost "
+                f"{format_usd(scenario.if_reviews_denied.member_cost_cents)}"
+            )
+        for reminder in scenario.certifications:
+            lines.append(f"  {reminder.kind} ({reminder.level}) due {reminder.date}")
+        lines += [f"  [{flag.severity}] {flag.message}" for flag in scenario.flags]
+    lines += ["", "Assumptions:"] + [f"  - {line}" for line in result.assumptions]
+    lines += ["", "Sources:"] + [f"  {s.name} = {s.value}: {s.source}" for s in result.sources]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,288 @@
+"""The pricing engine: service units priced one at a time, in date order (SPEC 4 and 5).
+
+This scalar engine is the reference (oracle): the batch engine must match it to the cent.
+Each step of the cost-sharing order is a small named formula so a reader can check it
+against the spec line by line.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Literal
+
+import msgspec
+from msgspec import Struct
+
+from coverage.levels import Level
+from coverage.plans import Benefit, Category, MonthDay, Network, NetworkAccumulators, ProgramRules
+from coverage.schedule import ScheduledUnit
+
+AuthStatus = Literal["approved", "initial_only", "none"]
+UnitStatus = Literal["covered", "not_covered", "over_visit_limit", "denied_no_auth", "penalty_no_auth"]
+AuthState = Literal["not_required", "initial", "pending_review"]
+
+
+class SourcedValue(Struct, frozen=True):
+    """One benefit or accumulator value used in an estimate, and where it came from."""
+
+    name: str
+    value: str
+    source: str
+
+
+class CostTerms(Struct, frozen=True):
+    """Everything pricing needs, already merged from plan file, verification and request."""
+
+    network: Network
+    category: Category
+    benefits: dict[Level, Benefit | None]  # None: the plan has no benefit for the level here
+    limits: NetworkAccumulators | None  # None: the plan covers nothing in this network
+    plan_year_start: MonthDay
+    self_pay_cents: dict[Level, int]  # charge for a unit with no benefit at all
+    program_rules: ProgramRules
+    sources: dict[str, SourcedValue]
+
+
+class StartingAccumulators(Struct, frozen=True):
+    """Amounts already met in the plan year that contains the start date."""
+
+    deductible_met_cents: int = 0
+    oop_met_cents: int = 0
+    family_deductible_met_cents: int | None = None  # None: no other family member's spending
+    family_oop_met_cents: int | None = None
+
+
+class PricedUnit(Struct, frozen=True):
+    date: dt.date
+    level: Level
+    status: UnitStatus
+    auth: AuthState
+    plan_year: dt.date
+    allowed_cents: int = 0
+    deductible_cents: int = 0
+    copay_cents: int = 0
+    coinsurance_cents: int = 0
+    penalty_cents: int = 0
+    balance_bill_cents: int = 0
+    not_covered_cents: int = 0
+    plan_paid_cents: int = 0
+    provider_absorbs_cents: int = 0  # in-network denial: the provider writes the unit off
+    denied_exposure_cents: int = 0  # ...which the client would owe if billed at the self-pay rate
+    deductible_met_after_cents: int = 0
+    oop_met_after_cents: int = 0
+
+    @property
+    def member_cost_cents(self) -> int:
+        return (
+            self.deductible_cents
+            + self.copay_cents
+            + self.coinsurance_cents
+            + self.penalty_cents
+            + self.balance_bill_cents
+            + self.not_covered_cents
+        )
+
+
+def _remaining(limit: int | None, met: int) -> int | None:
+    return None if limit is None else max(0, limit - met)
+
+
+def _tightest(*remaining: int | None) -> int | None:
+    known = [value for value in remaining if value is not None]
+    return min(known) if known else None
+
+
+@dataclass
+class AccumulatorState:
+    """Deductible, out-of-pocket and visit counts for one plan year (individual and family)."""
+
+    plan_year: dt.date
+    deductible_met_cents: int = 0
+    family_deductible_met_cents: int = 0
+    oop_met_cents: int = 0
+    family_oop_met_cents: int = 0
+    visits_used: Counter[Level] = field(default_factory=Counter)
+
+    @classmethod
+    def starting(cls, plan_year: dt.date, start: StartingAccumulators) -> AccumulatorState:
+        family_deductible = start.family_deductible_met_cents
+        family_oop = start.family_oop_met_cents
+        return cls(
+            plan_year=plan_year,
+            deductible_met_cents=start.deductible_met_cents,
+            family_deductible_met_cents=(
+                start.deductible_met_cents if family_deductible is None else family_deductible
+            ),
+            oop_met_cents=start.oop_met_cents,
+            family_oop_met_cents=start.oop_met_cents if family_oop is None else family_oop,
+        )
+
+    def deductible_remaining(self, limits: NetworkAccumulators) -> int:
+        remaining = _tightest(
+            _remaining(limits.deductible_individual_cents, self.deductible_met_cents),
+            _remaining(limits.deductible_family_cents, self.family_deductible_met_cents),
+        )
+        assert remaining is not None  # the individual deductible is always set
+        return remaining
+
+    def oop_remaining(self, limits: NetworkAccumulators) -> int | None:
+        """None when the plan has no out-of-pocket maximum (e.g. Original Medicare)."""
+        return _tightest(
+            _remaining(limits.oop_max_individual_cents, self.oop_met_cents),
+            _remaining(limits.oop_max_family_cents, self.family_oop_met_cents),
+        )
+
+    def accrue(self, deductible_cents: int, share_cents: int) -> None:
+        self.deductible_met_cents += deductible_cents
+        self.family_deductible_met_cents += deductible_cents
+        self.oop_met_cents += share_cents
+        self.family_oop_met_cents += share_cents
+
+
+# --- the cost-sharing order, one small formula per step (SPEC 4) -------------------------
+
+
+def deductible_portion(benefit: Benefit, allowed_cents: int, deductible_remaining_cents: int) -> int:
+    """Step 2: the deductible takes the unit's allowed amount first, up to what remains."""
+    return min(allowed_cents, deductible_remaining_cents) if benefit.deductible_applies else 0
+
+
+def copay_portion(benefit: Benefit, after_deductible_cents: int) -> int:
+    """Step 3: the copay applies to what the deductible left, never more than that."""
+    return min(benefit.copay_cents, after_deductible_cents)
+
+
+def coinsurance_portion(benefit: Benefit, after_copay_cents: int) -> int:
+    """Step 4: coinsurance on the rest, rounded half-up to the cent once per unit."""
+    return benefit.coinsurance.of(after_copay_cents)
+
+
+def capped_share(share_cents: int, oop_remaining_cents: int | None, per_unit_cap_cents: int | None) -> int:
+    """Steps 5 and 7: the client's share stops at the OOP remaining and any per-unit cap."""
+    for cap in (oop_remaining_cents, per_unit_cap_cents):
+        if cap is not None:
+            share_cents = min(share_cents, cap)
+    return share_cents
+
+
+def split_share(share_cents: int, deductible_cents: int, copay_cents: int) -> tuple[int, int, int]:
+    """A capped share is cut from coinsurance first, then copay; the deductible part goes last."""
+    deductible_kept = min(deductible_cents, share_cents)
+    copay_kept = min(copay_cents, share_cents - deductible_kept)
+    return deductible_kept, copay_kept, share_cents - deductible_kept - copay_kept
+
+
+def balance_bill(benefit: Benefit, network: Network) -> int:
+    """Step 6: out of network the provider may bill the client for charges above allowed."""
+    if network != "out" or benefit.billed_cents is None:
+        return 0
+    return max(0, benefit.billed_cents - benefit.allowed_cents)
+
+
+# --- authorization -------------------------------------------------------------------------
+
+
+def auth_state(benefit: Benefit, unit_number_in_episode: int) -> AuthState:
+    """Units up to the initial authorization are assumed authorized; later ones await review."""
+    if not benefit.prior_auth:
+        return "not_required"
+    return "initial" if unit_number_in_episode <= benefit.auth_initial_units else "pending_review"
+
+
+def lacks_authorization(auth: AuthState, auth_status: AuthStatus) -> bool:
+    """Whether the no-auth policy applies to a unit, given what the request assumes was obtained."""
+    if auth == "not_required":
+        return False
+    return auth_status == "none" or (auth_status == "initial_only" and auth == "pending_review")
+
+
+# --- pricing -------------------------------------------------------------------------------
+
+
+def price_units(
+    units: list[ScheduledUnit],
+    terms: CostTerms,
+    start_date: dt.date,
+    start: StartingAccumulators,
+    auth_status: AuthStatus = "approved",
+) -> list[PricedUnit]:
+    """Price a schedule's units in date order, carrying accumulators across units."""
+    state = AccumulatorState.starting(terms.plan_year_start.plan_year_of(start_date), start)
+    units_in_episode: Counter[int] = Counter()
+    priced: list[PricedUnit] = []
+    for unit in units:
+        plan_year = terms.plan_year_start.plan_year_of(unit.date)
+        if plan_year != state.plan_year:
+            state = AccumulatorState(plan_year=plan_year)
+        units_in_episode[unit.episode_index] += 1
+        priced_unit = _price_one(unit, units_in_episode[unit.episode_index], terms, state, auth_status)
+        priced.append(
+            msgspec.structs.replace(
+                priced_unit,
+                deductible_met_after_cents=state.deductible_met_cents,
+                oop_met_after_cents=state.oop_met_cents,
+            )
+        )
+    return priced
+
+
+def _price_one(
+    unit: ScheduledUnit,
+    unit_number_in_episode: int,
+    terms: CostTerms,
+    state: AccumulatorState,
+    auth_status: AuthStatus,
+) -> PricedUnit:
+    benefit = terms.benefits.get(unit.level)
+    limits = terms.limits
+    common = {"date": unit.date, "level": unit.level, "plan_year": state.plan_year}
+    if benefit is None or limits is None:
+        return PricedUnit(
+            **common,
+            status="not_covered",
+            auth="not_required",
+            not_covered_cents=terms.self_pay_cents[unit.level],
+        )
+    auth = auth_state(benefit, unit_number_in_episode)
+    if benefit.visit_limit and state.visits_used[unit.level] >= benefit.visit_limit:
+        return PricedUnit(
+            **common, status="over_visit_limit", auth=auth, not_covered_cents=benefit.self_pay_cents
+        )
+    unauthorized = lacks_authorization(auth, auth_status)
+    assert not unauthorized or benefit.no_auth is not None  # plan validation guarantees a policy
+    if unauthorized and benefit.no_auth.denies:  # type: ignore[union-attr]
+        in_network = terms.network == "in"
+        return PricedUnit(
+            **common,
+            status="denied_no_auth",
+            auth=auth,
+            not_covered_cents=0 if in_network else benefit.self_pay_cents,
+            provider_absorbs_cents=benefit.allowed_cents if in_network else 0,
+            denied_exposure_cents=benefit.self_pay_cents if in_network else 0,
+        )
+    state.visits_used[unit.level] += 1
+    allowed = benefit.allowed_cents
+    deductible = deductible_portion(benefit, allowed, state.deductible_remaining(limits))
+    copay = copay_portion(benefit, allowed - deductible)
+    coinsurance = coinsurance_portion(benefit, allowed - deductible - copay)
+    share = capped_share(
+        deductible + copay + coinsurance, state.oop_remaining(limits), benefit.per_unit_member_cap_cents
+    )
+    deductible, copay, coinsurance = split_share(share, deductible, copay)
+    state.accrue(deductible, share)
+    plan_paid = allowed - share
+    penalty = benefit.no_auth.penalty.of(plan_paid) if unauthorized else 0  # type: ignore[union-attr]
+    return PricedUnit(
+        **common,
+        status="penalty_no_auth" if unauthorized else "covered",
+        auth=auth,
+        allowed_cents=allowed,
+        deductible_cents=deductible,
+        copay_cents=copay,
+        coinsurance_cents=coinsurance,
+        penalty_cents=penalty,
+        balance_bill_cents=balance_bill(benefit, terms.network),
+        plan_paid_cents=plan_paid - penalty,
+    )

@@ -1,0 +1,757 @@
+"""Estimates: plan + request -> cost terms -> schedules -> priced units -> per-month report.
+
+This is the one entry point the CLI, the web service and the batch differential tests use.
+It validates the request against the plan, prices each scenario with the engine, and
+writes down every assumption and the source of every benefit value.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from decimal import Decimal
+from fractions import Fraction
+from typing import Annotated, Literal
+
+from msgspec import Meta, Struct
+
+from coverage.engine import (
+    AuthStatus,
+    CostTerms,
+    PricedUnit,
+    SourcedValue,
+    StartingAccumulators,
+    price_units,
+)
+from coverage.levels import LEVEL_ORDER, LEVELS, Level, category_key
+from coverage.money import format_usd
+from coverage.plans import Category, LoadedPlan, Network, PlanCatalog
+from coverage.schedule import (
+    DEFAULT_HORIZON_WEEKS,
+    MAX_HORIZON_WEEKS,
+    PathwayError,
+    Phase,
+    expand,
+    format_pathway,
+    parse_pathway,
+    pathway_end,
+    standard_pathways,
+)
+
+Cents = Annotated[int, Meta(ge=0, le=10_000_000_00)]
+RecommendedLevel = Literal["op", "iop", "php", "refer_higher"]
+SCENARIO_LABELS = {
+    "weekly": "Weekly therapy",
+    "iop": "IOP, then weekly therapy",
+    "php": "PHP, then IOP, then weekly therapy",
+    "custom": "Custom pathway",
+}
+SCENARIO_FOR_LEVEL: dict[str, str] = {"op": "weekly", "iop": "iop", "php": "php"}
+
+
+class EstimateRequest(Struct, forbid_unknown_fields=True, kw_only=True):
+    """What an estimate needs from the caller; money in integer cents."""
+
+    plan_id: str
+    start_date: dt.date
+    network: Network = "in"
+    category: Category = "mh"
+    deductible_met_cents: Cents = 0
+    oop_met_cents: Cents = 0
+    family_deductible_met_cents: Cents | None = None
+    family_oop_met_cents: Cents | None = None
+    horizon_weeks: Annotated[int, Meta(ge=1, le=MAX_HORIZON_WEEKS)] = DEFAULT_HORIZON_WEEKS
+    pathway: str | None = None
+    auth_status: AuthStatus = "approved"
+    recommended_level: RecommendedLevel | None = None
+
+
+class EstimateInputError(ValueError):
+    """A request value that breaks a rule; `field` names it for the 4xx body or CLI message."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message
+
+
+class UnknownPlanError(LookupError):
+    def __init__(self, plan_id: str) -> None:
+        super().__init__(f"plan_id: no plan with id {plan_id!r} is loaded")
+        self.plan_id = plan_id
+
+
+class CostBreakdown(Struct, kw_only=True):
+    units: int = 0
+    allowed_cents: int = 0
+    member_cost_cents: int = 0
+    deductible_cents: int = 0
+    copay_cents: int = 0
+    coinsurance_cents: int = 0
+    penalty_cents: int = 0
+    balance_bill_cents: int = 0
+    not_covered_cents: int = 0
+    plan_paid_cents: int = 0
+    provider_absorbs_cents: int = 0
+    denied_exposure_cents: int = 0
+
+
+class AccumulatorPosition(Struct, kw_only=True):
+    plan_year_start: dt.date
+    deductible_met_cents: int
+    deductible_remaining_cents: int | None  # None: the client has no coverage in this network
+    oop_met_cents: int
+    oop_remaining_cents: int | None  # None: no out-of-pocket maximum
+
+
+class MonthSummary(CostBreakdown, kw_only=True):
+    month: str
+    accumulators: AccumulatorPosition
+
+
+class AuthorizationNeed(Struct, kw_only=True):
+    level: Level
+    category_key: str
+    first_unit_date: dt.date
+    units: int
+    initial_units: int
+    review_every_units: int
+    review_dates: list[dt.date]
+    units_at_risk: int
+    no_auth_policy: str
+
+
+class CertificationReminder(Struct, kw_only=True):
+    level: Level
+    date: dt.date
+    kind: Literal["certification", "recertification"]
+    rule: str
+
+
+class Flag(Struct, kw_only=True):
+    code: str
+    severity: Literal["info", "warning"]
+    message: str
+
+
+class Scenario(Struct, kw_only=True):
+    name: str
+    label: str
+    recommended: bool
+    pathway: str
+    phases: list[str]
+    start_date: dt.date
+    end_date: dt.date
+    months: list[MonthSummary]
+    totals: CostBreakdown
+    if_reviews_denied: CostBreakdown | None  # totals if no concurrent review is approved
+    authorizations: list[AuthorizationNeed]
+    certifications: list[CertificationReminder]
+    flags: list[Flag]
+    assumptions: list[str]
+
+
+class Estimate(Struct, kw_only=True):
+    plan_id: str
+    plan_name: str
+    plan_kind: str
+    sample_data: bool
+    network: Network
+    category: Category
+    start_date: dt.date
+    horizon_weeks: int
+    auth_status: AuthStatus
+    recommended_level: RecommendedLevel | None
+    scenarios: list[Scenario]
+    sources: list[SourcedValue]
+    assumptions: list[str]
+    flags: list[Flag]
+
+
+# --- terms: plan file + request ------------------------------------------------------------
+
+
+def build_terms(loaded: LoadedPlan, network: Network, category: Category) -> CostTerms:
+    """The plan's cost terms for one network and category, each value with its source."""
+    plan = loaded.plan
+    network_key = "in_network" if network == "in" else "out_of_network"
+    limits = plan.network_accumulators(network)
+    benefits = {level: plan.benefit(category_key(category, level), network) for level in LEVEL_ORDER}
+    sources: dict[str, SourcedValue] = {}
+
+    def sourced(name: str, value: str, key_path: str) -> None:
+        sources[name] = SourcedValue(name, value, loaded.source_of(key_path))
+
+    if limits is not None:
+        prefix = f"accumulators.{network_key}"
+        for attribute, key in (
+            ("deductible_individual_cents", "deductible_individual"),
+            ("deductible_family_cents", "deductible_family"),
+            ("oop_max_individual_cents", "oop_max_individual"),
+            ("oop_max_family_cents", "oop_max_family"),
+        ):
+            amount = getattr(limits, attribute)
+            sourced(key, "none" if amount is None else format_usd(amount), f"{prefix}.{key}")
+    for level, benefit in benefits.items():
+        key = category_key(category, level)
+        if benefit is None:
+            continue
+        prefix = f"benefits.{key}.{network_key}"
+        sourced(f"{key}.allowed", format_usd(benefit.allowed_cents), f"{prefix}.allowed")
+        sourced(f"{key}.copay", format_usd(benefit.copay_cents), f"{prefix}.copay")
+        sourced(f"{key}.coinsurance", str(benefit.coinsurance), f"{prefix}.coinsurance")
+        sourced(
+            f"{key}.deductible_applies",
+            str(benefit.deductible_applies).lower(),
+            f"{prefix}.deductible_applies",
+        )
+        sourced(f"{key}.prior_auth", str(benefit.prior_auth).lower(), f"{prefix}.prior_auth")
+        if benefit.prior_auth:
+            sourced(
+                f"{key}.auth_initial_units", str(benefit.auth_initial_units), f"{prefix}.auth_initial_units"
+            )
+            sourced(f"{key}.auth_review_units", str(benefit.auth_review_units), f"{prefix}.auth_review_units")
+            sourced(f"{key}.no_auth", str(benefit.no_auth), f"{prefix}.no_auth")
+        sourced(f"{key}.visit_limit", str(benefit.visit_limit or "none"), f"{prefix}.visit_limit")
+        if benefit.billed_cents is not None:
+            sourced(f"{key}.billed", format_usd(benefit.billed_cents), f"{prefix}.billed")
+        if benefit.per_unit_member_cap_cents is not None:
+            sourced(
+                f"{key}.per_unit_member_cap",
+                format_usd(benefit.per_unit_member_cap_cents),
+                f"{prefix}.per_unit_member_cap",
+            )
+    self_pay: dict[Level, int] = {}
+    for level in LEVEL_ORDER:
+        self_pay[level] = LEVELS[level].default_self_pay_cents
+        if benefits[level] is None:
+            sources[f"{category_key(category, level)}.self_pay"] = SourcedValue(
+                f"{category_key(category, level)}.self_pay",
+                format_usd(self_pay[level]),
+                "default self-pay rate (levels table): the plan has no benefit here",
+            )
+    return CostTerms(
+        network=network,
+        category=category,
+        benefits=benefits,
+        limits=limits,
+        plan_year_start=plan.plan_year_start,
+        self_pay_cents=self_pay,
+        program_rules=plan.program_rules,
+        sources=sources,
+    )
+
+
+def starting_accumulators(request: EstimateRequest, terms: CostTerms) -> StartingAccumulators:
+    """Check the amounts already met against the plan's limits; name the field that breaks one."""
+    limits = terms.limits
+    if limits is not None:
+        checks = (
+            ("deductible_met_cents", request.deductible_met_cents, limits.deductible_individual_cents),
+            (
+                "family_deductible_met_cents",
+                request.family_deductible_met_cents,
+                limits.deductible_family_cents,
+            ),
+            ("oop_met_cents", request.oop_met_cents, limits.oop_max_individual_cents),
+            ("family_oop_met_cents", request.family_oop_met_cents, limits.oop_max_family_cents),
+        )
+        for field, met, limit in checks:
+            if met is not None and limit is not None and met > limit:
+                raise EstimateInputError(
+                    field, f"{format_usd(met)} is more than the plan's {format_usd(limit)}"
+                )
+        if limits.has_oop_max and request.oop_met_cents < request.deductible_met_cents:
+            raise EstimateInputError(
+                "oop_met_cents",
+                "must be at least deductible_met_cents: deductible payments count toward the "
+                "out-of-pocket maximum",
+            )
+    return StartingAccumulators(
+        deductible_met_cents=request.deductible_met_cents,
+        oop_met_cents=request.oop_met_cents,
+        family_deductible_met_cents=request.family_deductible_met_cents,
+        family_oop_met_cents=request.family_oop_met_cents,
+    )
+
+
+def request_sources(request: EstimateRequest) -> list[SourcedValue]:
+    given = [
+        ("deductible_met", request.deductible_met_cents),
+        ("oop_met", request.oop_met_cents),
+        ("family_deductible_met", request.family_deductible_met_cents),
+        ("family_oop_met", request.family_oop_met_cents),
+    ]
+    return [
+        SourcedValue(name, format_usd(amount), f"request ({name}_cents, as of {request.start_date})")
+        for name, amount in given
+        if amount is not None
+    ]
+
+
+# --- scenarios -----------------------------------------------------------------------------
+
+
+def pathways_for(request: EstimateRequest) -> dict[str, list[Phase]]:
+    if request.pathway is None:
+        pathways = standard_pathways(request.horizon_weeks)
+    else:
+        try:
+            pathways = {"custom": parse_pathway(request.pathway)}
+        except PathwayError as exc:
+            raise EstimateInputError("pathway", str(exc)) from None
+    recommended = SCENARIO_FOR_LEVEL.get(request.recommended_level or "")
+    if recommended in pathways:  # the recommended scenario goes first
+        pathways = {recommended: pathways[recommended]} | pathways
+    return pathways
+
+
+def summarize(units: Iterable[PricedUnit], into: CostBreakdown) -> CostBreakdown:
+    for unit in units:
+        into.units += 1
+        into.allowed_cents += unit.allowed_cents
+        into.member_cost_cents += unit.member_cost_cents
+        into.deductible_cents += unit.deductible_cents
+        into.copay_cents += unit.copay_cents
+        into.coinsurance_cents += unit.coinsurance_cents
+        into.penalty_cents += unit.penalty_cents
+        into.balance_bill_cents += unit.balance_bill_cents
+        into.not_covered_cents += unit.not_covered_cents
+        into.plan_paid_cents += unit.plan_paid_cents
+        into.provider_absorbs_cents += unit.provider_absorbs_cents
+        into.denied_exposure_cents += unit.denied_exposure_cents
+    return into
+
+
+def _month_keys(start: dt.date, end: dt.date) -> list[str]:
+    keys = []
+    year, month = start.year, start.month
+    while (year, month) <= (end.year, end.month):
+        keys.append(f"{year:04d}-{month:02d}")
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return keys
+
+
+def _month_end(key: str) -> dt.date:
+    year, month = int(key[:4]), int(key[5:])
+    first_of_next = dt.date(year + 1, 1, 1) if month == 12 else dt.date(year, month + 1, 1)
+    return first_of_next - dt.timedelta(days=1)
+
+
+def monthly(
+    priced: list[PricedUnit],
+    terms: CostTerms,
+    start_date: dt.date,
+    end_date: dt.date,
+    start: StartingAccumulators,
+) -> list[MonthSummary]:
+    """Per calendar month of the pathway, with the accumulators as they stand at month end."""
+    months = []
+    position = (
+        terms.plan_year_start.plan_year_of(start_date),
+        start.deductible_met_cents,
+        start.oop_met_cents,
+    )
+    by_month: dict[str, list[PricedUnit]] = {}
+    for unit in priced:
+        by_month.setdefault(unit.date.strftime("%Y-%m"), []).append(unit)
+    for key in _month_keys(start_date, end_date):
+        units = by_month.get(key, [])
+        if units:
+            last = units[-1]
+            position = (last.plan_year, last.deductible_met_after_cents, last.oop_met_after_cents)
+        plan_year = terms.plan_year_start.plan_year_of(_month_end(key))
+        if plan_year != position[0]:  # a reset with no unit yet in the new plan year
+            position = (plan_year, 0, 0)
+        months.append(summarize(units, MonthSummary(month=key, accumulators=_position(terms, *position))))
+    return months
+
+
+def _position(terms: CostTerms, plan_year: dt.date, deductible_met: int, oop_met: int) -> AccumulatorPosition:
+    limits = terms.limits
+    return AccumulatorPosition(
+        plan_year_start=plan_year,
+        deductible_met_cents=deductible_met,
+        deductible_remaining_cents=(
+            None if limits is None else max(0, limits.deductible_individual_cents - deductible_met)
+        ),
+        oop_met_cents=oop_met,
+        oop_remaining_cents=(
+            None
+            if limits is None or limits.oop_max_individual_cents is None
+            else max(0, limits.oop_max_individual_cents - oop_met)
+        ),
+    )
+
+
+def authorization_needs(priced: list[PricedUnit], terms: CostTerms) -> list[AuthorizationNeed]:
+    """One entry per episode that needs prior auth: its review dates and the units at risk."""
+    needs: list[AuthorizationNeed] = []
+    episode: list[PricedUnit] = []
+    for unit in [*priced, None]:
+        if unit is not None and episode and unit.level == episode[-1].level:
+            episode.append(unit)
+            continue
+        if episode:
+            need = _authorization_need(episode, terms)
+            if need is not None:
+                needs.append(need)
+        episode = [unit] if unit is not None else []
+    return needs
+
+
+def _authorization_need(episode: list[PricedUnit], terms: CostTerms) -> AuthorizationNeed | None:
+    level = episode[0].level
+    benefit = terms.benefits.get(level)
+    if benefit is None or not benefit.prior_auth:
+        return None
+    pending = [unit for unit in episode if unit.auth == "pending_review"]
+    return AuthorizationNeed(
+        level=level,
+        category_key=category_key(terms.category, level),
+        first_unit_date=episode[0].date,
+        units=len(episode),
+        initial_units=benefit.auth_initial_units,
+        review_every_units=benefit.auth_review_units,
+        review_dates=[unit.date for unit in pending[:: benefit.auth_review_units]],
+        units_at_risk=len(pending),
+        no_auth_policy=str(benefit.no_auth),
+    )
+
+
+def certification_reminders(
+    phases: list[Phase], start_date: dt.date, terms: CostTerms
+) -> list[CertificationReminder]:
+    """Physician certification and recertification dates where the plan's program rules ask."""
+    reminders: list[CertificationReminder] = []
+    for level, first_day, last_day in _episodes(phases, start_date):
+        rule = getattr(terms.program_rules, level, None)
+        if rule is None or rule.recertify_every_days is None:
+            continue
+        reminders.append(
+            CertificationReminder(level=level, date=first_day, kind="certification", rule=rule.citation)
+        )
+        due = first_day + dt.timedelta(days=rule.recertify_first_after_days or rule.recertify_every_days)
+        while due <= last_day:
+            reminders.append(
+                CertificationReminder(level=level, date=due, kind="recertification", rule=rule.citation)
+            )
+            due += dt.timedelta(days=rule.recertify_every_days)
+    return reminders
+
+
+def _episodes(phases: list[Phase], start_date: dt.date) -> list[tuple[Level, dt.date, dt.date]]:
+    """(level, first day, last day) of each run of consecutive phases at one level."""
+    episodes: list[tuple[Level, dt.date, dt.date]] = []
+    phase_start = start_date
+    for phase in phases:
+        phase_end = phase_start + dt.timedelta(weeks=phase.weeks, days=-1)
+        if episodes and episodes[-1][0] == phase.level:
+            episodes[-1] = (phase.level, episodes[-1][1], phase_end)
+        else:
+            episodes.append((phase.level, phase_start, phase_end))
+        phase_start = phase_end + dt.timedelta(days=1)
+    return episodes
+
+
+def scenario_flags(
+    phases: list[Phase], priced: list[PricedUnit], terms: CostTerms, loaded: LoadedPlan
+) -> list[Flag]:
+    flags: list[Flag] = []
+    for phase in phases:
+        rule = getattr(terms.program_rules, phase.level, None)
+        if rule is not None and rule.min_hours_per_week and phase.hours_per_week < rule.min_hours_per_week:
+            flags.append(
+                Flag(
+                    code=f"{phase.level}_hours_below_minimum",
+                    severity="warning",
+                    message=(
+                        f"{phase.describe()} is {_hours(phase.hours_per_week)} hours a week; "
+                        f"{loaded.plan.name} requires at least {rule.min_hours_per_week} hours a week "
+                        f"for {LEVELS[phase.level].label}, so it would not qualify ({rule.citation}). "
+                        "The estimate still prices it as covered."
+                    ),
+                )
+            )
+    by_status: dict[str, list[PricedUnit]] = {}
+    for unit in priced:
+        by_status.setdefault(unit.status, []).append(unit)
+    for status, units in by_status.items():
+        flag = _status_flag(status, units, terms)
+        if flag is not None:
+            flags.append(flag)
+    effective_end = loaded.plan.effective.end
+    beyond = [unit for unit in priced if unit.date > effective_end]
+    if beyond:
+        flags.append(
+            Flag(
+                code="beyond_plan_effective_end",
+                severity="warning",
+                message=(
+                    f"{len(beyond)} unit(s) from {beyond[0].date} fall after the plan's effective end "
+                    f"{effective_end}; they are priced as if the plan renews unchanged."
+                ),
+            )
+        )
+    flags.extend(_milestone_flags(priced, terms))
+    return flags
+
+
+def _hours(hours: Fraction) -> str:
+    if hours.denominator == 1:
+        return str(hours.numerator)
+    return str((Decimal(hours.numerator) / Decimal(hours.denominator)).quantize(Decimal("0.01")))
+
+
+def _status_flag(status: str, units: list[PricedUnit], terms: CostTerms) -> Flag | None:
+    first, count = units[0], len(units)
+    key = category_key(terms.category, first.level)
+    total = sum(unit.member_cost_cents for unit in units)
+    if status == "not_covered":
+        return Flag(
+            code="not_covered",
+            severity="warning",
+            message=(
+                f"{count} unit(s) from {first.date} have no benefit in this network "
+                f"({', '.join(sorted({category_key(terms.category, unit.level) for unit in units}))}); "
+                f"priced at the self-pay rate, {format_usd(total)} in all."
+            ),
+        )
+    if status == "over_visit_limit":
+        return Flag(
+            code="visit_limit_reached",
+            severity="warning",
+            message=(
+                f"The plan-year visit limit for {key} is used up from {first.date}: {count} unit(s) "
+                f"are not covered and cost {format_usd(total)} at the self-pay rate."
+            ),
+        )
+    if status == "denied_no_auth":
+        exposure = sum(unit.denied_exposure_cents for unit in units)
+        absorbed = sum(unit.provider_absorbs_cents for unit in units)
+        return Flag(
+            code="denied_no_auth",
+            severity="warning",
+            message=(
+                f"{count} unit(s) from {first.date} would be denied for lack of authorization. "
+                + (
+                    f"In network the provider usually absorbs them ({format_usd(absorbed)}); "
+                    f"if billed to the client at the self-pay rate they would cost {format_usd(exposure)}."
+                    if terms.network == "in"
+                    else f"Out of network the client owes the self-pay rate: {format_usd(total)}."
+                )
+            ),
+        )
+    if status == "penalty_no_auth":
+        penalty = sum(unit.penalty_cents for unit in units)
+        return Flag(
+            code="no_auth_penalty",
+            severity="warning",
+            message=(
+                f"{count} unit(s) from {first.date} lack authorization: the plan cuts its payment "
+                f"and the client owes {format_usd(penalty)} more in penalties."
+            ),
+        )
+    return None
+
+
+def _milestone_flags(priced: list[PricedUnit], terms: CostTerms) -> list[Flag]:
+    flags: list[Flag] = []
+    limits = terms.limits
+    if limits is None:
+        return flags
+    deductible_met_on = next(
+        (
+            unit.date
+            for unit in priced
+            if unit.deductible_cents and unit.deductible_met_after_cents >= limits.deductible_individual_cents
+        ),
+        None,
+    )
+    if deductible_met_on is not None:
+        flags.append(
+            Flag(code="deductible_met", severity="info", message=f"Deductible met on {deductible_met_on}.")
+        )
+    oop_max = limits.oop_max_individual_cents
+    if oop_max is not None:
+        reached = next(
+            (
+                unit
+                for unit in priced
+                if unit.oop_met_after_cents >= oop_max and unit.status in ("covered", "penalty_no_auth")
+            ),
+            None,
+        )
+        if reached is not None:
+            flags.append(
+                Flag(
+                    code="oop_max_reached",
+                    severity="info",
+                    message=(
+                        f"Out-of-pocket maximum {format_usd(oop_max)} reached on {reached.date}; "
+                        "covered units after that cost the client nothing until the plan year resets."
+                    ),
+                )
+            )
+    resets = sorted({unit.plan_year for unit in priced} - {priced[0].plan_year}) if priced else []
+    for reset in resets:
+        flags.append(
+            Flag(
+                code="plan_year_reset",
+                severity="info",
+                message=f"Plan year starts again on {reset}: deductible and out-of-pocket reset to $0.00.",
+            )
+        )
+    return flags
+
+
+def scenario_assumptions(phases: list[Phase], start_date: dt.date) -> list[str]:
+    lines = [f"Starts {start_date}; " + "; then ".join(phase.describe() for phase in phases) + "."]
+    return lines
+
+
+def common_assumptions(request: EstimateRequest, terms: CostTerms, loaded: LoadedPlan) -> list[str]:
+    plan = loaded.plan
+    lines = [
+        "Units fall on fixed weekdays (1/week: the start weekday; 2/week: start weekday and 3 days "
+        "later; 3/week: Mon-Wed-Fri; 4/week: Mon-Thu; 5/week: Mon-Fri; 6/week: Mon-Sat). Holidays, "
+        "missed sessions and cancellations are ignored.",
+        "Each unit is priced in date order: deductible, then copay, then coinsurance on the rest "
+        "(rounded half-up to the cent per unit), capped at the out-of-pocket maximum remaining.",
+        f"Accumulators as of {request.start_date}: "
+        f"deductible met {format_usd(request.deductible_met_cents)}, "
+        f"out-of-pocket met {format_usd(request.oop_met_cents)}"
+        + (
+            " (from the request)."
+            if request.deductible_met_cents or request.oop_met_cents
+            else " (none given)."
+        ),
+        f"The plan year starts on {plan.plan_year_start} each year; deductible, out-of-pocket and visit "
+        "counts reset then. Visits used earlier in the plan year are taken as zero.",
+        "Intake evaluation (CPT 90791), psychiatric medication management, labs and transport "
+        "are not included.",
+    ]
+    limits = terms.limits
+    has_family_tier = limits is not None and (limits.deductible_family_cents or limits.oop_max_family_cents)
+    if has_family_tier and (
+        request.family_deductible_met_cents is None or request.family_oop_met_cents is None
+    ):
+        lines.append(
+            "Family accumulators not given: other family members are assumed to have spent nothing "
+            "toward the family deductible or out-of-pocket maximum."
+        )
+    if limits is not None and not limits.has_oop_max:
+        lines.append("The plan has no out-of-pocket maximum: client cost has no annual cap.")
+    lines.append(
+        {
+            "approved": "Prior authorization: the initial authorization and every concurrent review are "
+            "assumed approved; units after the initial authorization are listed as at risk.",
+            "initial_only": "Prior authorization: only the initial authorization is assumed; units needing "
+            "concurrent review are priced under the plan's no-authorization policy.",
+            "none": "Prior authorization: none obtained; every unit that needs it is priced under the "
+            "plan's no-authorization policy.",
+        }[request.auth_status]
+    )
+    if request.network == "out":
+        lines.append(
+            "Out of network: the provider may bill the difference between its charge and the allowed "
+            "amount (balance bill); it counts toward neither deductible nor out-of-pocket maximum."
+        )
+    if any(benefit is None for benefit in terms.benefits.values()) or limits is None:
+        lines.append(
+            "Levels with no benefit in this network are priced at a default self-pay rate (see sources)."
+        )
+    if plan.sample_data:
+        lines.append(f"{plan.name} is illustrative sample data, not a real plan's benefits.")
+    return lines
+
+
+def _scenario(
+    name: str,
+    phases: list[Phase],
+    request: EstimateRequest,
+    terms: CostTerms,
+    start: StartingAccumulators,
+    loaded: LoadedPlan,
+) -> Scenario:
+    units = expand(phases, request.start_date)
+    end_date = pathway_end(phases, request.start_date)
+    priced = price_units(units, terms, request.start_date, start, request.auth_status)
+    at_risk = request.auth_status == "approved" and any(unit.auth == "pending_review" for unit in priced)
+    if_denied = (
+        summarize(price_units(units, terms, request.start_date, start, "initial_only"), CostBreakdown())
+        if at_risk
+        else None
+    )
+    return Scenario(
+        name=name,
+        label=SCENARIO_LABELS[name],
+        recommended=SCENARIO_FOR_LEVEL.get(request.recommended_level or "") == name,
+        pathway=format_pathway(phases),
+        phases=[phase.describe() for phase in phases],
+        start_date=request.start_date,
+        end_date=end_date,
+        months=monthly(priced, terms, request.start_date, end_date, start),
+        totals=summarize(priced, CostBreakdown()),
+        if_reviews_denied=if_denied,
+        authorizations=authorization_needs(priced, terms),
+        certifications=certification_reminders(phases, request.start_date, terms),
+        flags=scenario_flags(phases, priced, terms, loaded),
+        assumptions=scenario_assumptions(phases, request.start_date),
+    )
+
+
+def check_dates(request: EstimateRequest, loaded: LoadedPlan) -> None:
+    effective = loaded.plan.effective
+    if not effective.start <= request.start_date <= effective.end:
+        raise EstimateInputError(
+            "start_date",
+            f"{request.start_date} is outside the plan's effective period "
+            f"{effective.start} to {effective.end}",
+        )
+
+
+def estimate_with_terms(loaded: LoadedPlan, request: EstimateRequest, terms: CostTerms) -> Estimate:
+    """Price the request's scenarios against already-resolved terms (plan file or verified)."""
+    check_dates(request, loaded)
+    start = starting_accumulators(request, terms)
+    pathways = pathways_for(request)
+    flags: list[Flag] = []
+    if request.recommended_level == "refer_higher":
+        flags.append(
+            Flag(
+                code="refer_higher",
+                severity="warning",
+                message=(
+                    "Screening recommends a higher level of care (inpatient or residential) than these "
+                    "scenarios; the costs below are for comparison only."
+                ),
+            )
+        )
+    scenarios = [_scenario(name, phases, request, terms, start, loaded) for name, phases in pathways.items()]
+    return Estimate(
+        plan_id=loaded.plan.id,
+        plan_name=loaded.plan.name,
+        plan_kind=loaded.plan.kind,
+        sample_data=loaded.plan.sample_data,
+        network=request.network,
+        category=request.category,
+        start_date=request.start_date,
+        horizon_weeks=request.horizon_weeks
+        if request.pathway is None
+        else sum(phase.weeks for phase in pathways["custom"]),
+        auth_status=request.auth_status,
+        recommended_level=request.recommended_level,
+        scenarios=scenarios,
+        sources=[*terms.sources.values(), *request_sources(request)],
+        assumptions=common_assumptions(request, terms, loaded),
+        flags=flags,
+    )
+
+
+def estimate(catalog: PlanCatalog, request: EstimateRequest) -> Estimate:
+    """The estimate for a request against the plan file it names."""
+    loaded = catalog.get(request.plan_id)
+    if loaded is None:
+        raise UnknownPlanError(request.plan_id)
+    return estimate_with_terms(loaded, request, build_terms(loaded, request.network, request.category))
