@@ -1,0 +1,42 @@
+"""Shared test helpers: the bundled catalog and small hand-written plans."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+
+from coverage.estimate import Estimate, EstimateRequest, build_terms, estimate_with_terms
+from coverage.plans import LoadedPlan, PlanCatalog, load_catalog, parse_plan
+
+REPO = Path(__file__).resolve().parents[1]
+PLANS_DIR = REPO / "plans"
+
+
+@pytest.fixture(scope="session")
+def catalog() -> PlanCatalog:
+    return load_catalog(PLANS_DIR)
+
+
+PLAN_HEAD = """
+id = "test-plan"
+name = "Test Plan"
+payer = "Test"
+kind = "{kind}"
+plan_year_start = "{plan_year_start}"
+effective = {{ start = "2026-01-01", end = "2026-12-31" }}
+"""
+
+
+def make_plan(body: str, kind: str = "commercial", plan_year_start: str = "01-01") -> LoadedPlan:
+    """A plan from the TOML tables in `body` (accumulators and benefits) with a fixed header."""
+    text = PLAN_HEAD.format(kind=kind, plan_year_start=plan_year_start) + body
+    return parse_plan(text, "test-plan.toml")
+
+
+def run(loaded: LoadedPlan, **request_fields: object) -> Estimate:
+    fields: dict[str, object] = {"plan_id": loaded.plan.id, "start_date": dt.date(2026, 3, 2)}
+    fields.update(request_fields)
+    request = EstimateRequest(**fields)  # type: ignore[arg-type]
+    return estimate_with_terms(loaded, request, build_terms(loaded, request.network, request.category))
