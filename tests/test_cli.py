@@ -45,6 +45,10 @@ def test_json_comparison_for_the_ppo(capsys: pytest.CaptureFixture[str]) -> None
     # March 2026 from Mon 03-02: PHP Mon-Fri 03-02..03-20 (15 days) + IOP 03-23, 25, 27, 30 (4 days)
     # = 15 x $900 + 4 x $450 = $15,300 allowed; client $3,900 + 4 x $90 = $4,260
     assert (march["units"], march["allowed_cents"], march["member_cost_cents"]) == (19, 1530000, 426000)
+    # then April 13 IOP days x $90; May 1 IOP day + 4 sessions x $30; June 5 x $30; July 4 x $30;
+    # August: $90 left to the OOP max = 3 sessions (Aug 3, 10, 17), then Aug 24 and 31 are $0.
+    assert [m["member_cost_cents"] for m in php["months"]] == [426000, 117000, 21000, 15000, 12000, 9000]
+    assert php["months"][-1]["accumulators"]["oop_remaining_cents"] == 0
     assert php["flags"] and php["assumptions"]
 
 
