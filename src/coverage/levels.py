@@ -420,14 +420,19 @@ def _screening_error(text: str, data: object) -> ScreeningInputError:
     return ScreeningInputError("answers", message)  # not an object at all
 
 
-def _clinician_level(screening: ScreeningAnswers) -> tuple[Basis, str, ClinicianLevel] | None:
-    """The clinician's score, if one was given: (basis, how it was given, what it maps to)."""
+class ClinicianScore(Struct, frozen=True):
+    basis: Basis
+    given: str  # as staff entered it, e.g. "LOCUS composite 18"
+    mapped: ClinicianLevel
+
+
+def _clinician_score(screening: ScreeningAnswers) -> ClinicianScore | None:
     if screening.asam_level is not None:
-        return "asam", f"ASAM level {screening.asam_level}", ASAM_LEVELS[screening.asam_level]
+        return ClinicianScore("asam", f"ASAM level {screening.asam_level}", ASAM_LEVELS[screening.asam_level])
     if screening.locus_composite is not None:
         score = screening.locus_composite
         band = next(level for low, high, level in LOCUS_BANDS if low <= score <= high)
-        return "locus", f"LOCUS composite {score}", band
+        return ClinicianScore("locus", f"LOCUS composite {score}", band)
     return None
 
 
@@ -484,30 +489,29 @@ def _alternatives(
     level: Recommendation,
     rubric_level: Recommendation,
     decided_by: str,
-    clinician: tuple[Basis, str, ClinicianLevel] | None,
-    attendance: Attendance,
-    barrier: bool,
+    clinician: ClinicianScore | None,
+    barrier: tuple[Recommendation, str] | None,
 ) -> list[Alternative]:
-    feasible, days = ATTENDANCE_LIMITS[attendance]
+    """Each level not recommended, with why; `barrier` is the level the client can attend, if lower."""
     rank = RECOMMENDATION_ORDER.index
     alternatives: list[Alternative] = []
     for other in RECOMMENDATION_ORDER:
         if other == level:
             continue
         if clinician and other == rubric_level:
-            why = f"The screening rubric alone indicates it, but the clinician's {clinician[1]} wins."
+            why = f"The screening rubric alone indicates it, but the clinician's {clinician.given} wins."
             alternatives.append(Alternative(other, True, why))
-        elif clinician and other == clinician[2].maps_to:
-            why = f"The clinician's {clinician[1]} maps to it, but the safety override wins."
+        elif clinician and other == clinician.mapped.maps_to:
+            why = f"The clinician's {clinician.given} maps to it, but the safety override wins."
             alternatives.append(Alternative(other, False, why))
         elif rank(other) < rank(level):
             why = f"Less care than indicated. {decided_by}"
-            if barrier and other == feasible:
-                why = f"The most the client says they can attend ({days}). {why}"
+            if barrier and other == barrier[0]:
+                why = f"The most the client says they can attend ({barrier[1]}). {why}"
             alternatives.append(Alternative(other, False, why))
         elif clinician:
             alternatives.append(
-                Alternative(other, False, f"Not indicated by the clinician's {clinician[1]}.")
+                Alternative(other, False, f"Not indicated by the clinician's {clinician.given}.")
             )
         else:
             alternatives.append(
@@ -520,7 +524,7 @@ def recommend_level(screening: ScreeningAnswers) -> LevelRecommendation:
     """Apply the safety override, then a clinician's score if given, else the rubric."""
     fired = [rule for rule in SCREENING_RULES if rule.fires(screening)]  # table order: strongest first
     rubric_level, rubric_rule = _rubric_decision(fired)
-    clinician = _clinician_level(screening)
+    clinician = _clinician_score(screening)
     fired_reasons = [_described(rule, screening) for rule in fired]
     if clinician is None or rubric_level == "refer_higher":
         level, basis = rubric_level, "rubric"
@@ -528,21 +532,24 @@ def recommend_level(screening: ScreeningAnswers) -> LevelRecommendation:
         decided_by = rubric_rule
         if clinician:
             reasons.append(
-                f"The safety override wins over the clinician's {clinician[1]} "
-                f"({clinician[2].name}, which maps to {recommendation_label(clinician[2].maps_to)})."
+                f"The safety override wins over the clinician's {clinician.given} ({clinician.mapped.name}, "
+                f"which maps to {recommendation_label(clinician.mapped.maps_to)})."
             )
     else:
-        basis, given, mapped = clinician
-        level = mapped.maps_to
-        decided_by = f"The clinician's {given} ({mapped.name}) maps to {recommendation_label(level)}."
+        level, basis = clinician.mapped.maps_to, clinician.basis
+        decided_by = (
+            f"The clinician's {clinician.given} ({clinician.mapped.name}) "
+            f"maps to {recommendation_label(level)}."
+        )
         reasons = [
             decided_by,
             f"A clinician's score wins over the screening rubric (which alone says "
-            f"{recommendation_label(rubric_level)}).",
+            f"{recommendation_label(rubric_level)}; its signals follow).",
+            *fired_reasons,
         ]
     feasible, days = ATTENDANCE_LIMITS[screening.attendance]
     rank = RECOMMENDATION_ORDER.index
-    barrier = level != "refer_higher" and rank(level) > rank(feasible)
+    barrier = (feasible, days) if level != "refer_higher" and rank(level) > rank(feasible) else None
     if barrier:
         reasons.append(
             f"Barrier: the client can attend {days}, but {recommendation_label(level)} meets about "
@@ -555,9 +562,7 @@ def recommend_level(screening: ScreeningAnswers) -> LevelRecommendation:
         label=recommendation_label(level),
         basis=basis,
         reasons=reasons,
-        alternatives_considered=_alternatives(
-            level, rubric_level, decided_by, clinician, screening.attendance, barrier
-        ),
+        alternatives_considered=_alternatives(level, rubric_level, decided_by, clinician, barrier),
         crisis_resources=CRISIS_RESOURCES if needs_crisis_text else None,
         disclaimer=SCREENING_DISCLAIMER,
     )
