@@ -134,6 +134,13 @@ class Flag(Struct, kw_only=True):
     message: str
 
 
+class LevelSummary(CostBreakdown, kw_only=True):
+    """One level's part of a scenario (all its phases), e.g. what the IOP weeks cost."""
+
+    level: Level
+    weeks: int
+
+
 class Scenario(Struct, kw_only=True):
     name: str
     label: str
@@ -144,6 +151,7 @@ class Scenario(Struct, kw_only=True):
     end_date: dt.date
     months: list[MonthSummary]
     totals: CostBreakdown
+    levels: list[LevelSummary]  # in pathway order
     if_reviews_denied: CostBreakdown | None  # totals if no concurrent review is approved
     authorizations: list[AuthorizationNeed]
     certifications: list[CertificationReminder]
@@ -321,6 +329,17 @@ def summarize(units: Iterable[PricedUnit], into: CostBreakdown) -> CostBreakdown
         into.provider_absorbs_cents += unit.provider_absorbs_cents
         into.denied_exposure_cents += unit.denied_exposure_cents
     return into
+
+
+def level_summaries(phases: list[Phase], priced: list[PricedUnit]) -> list[LevelSummary]:
+    """Each level's weeks and cost in pathway order, so a reader can say "about $X a month during IOP"."""
+    weeks: dict[Level, int] = {}
+    for phase in phases:
+        weeks[phase.level] = weeks.get(phase.level, 0) + phase.weeks
+    return [
+        summarize((unit for unit in priced if unit.level == level), LevelSummary(level=level, weeks=count))
+        for level, count in weeks.items()
+    ]
 
 
 def _month_keys(start: dt.date, end: dt.date) -> list[str]:
@@ -693,6 +712,7 @@ def _scenario(
         end_date=end_date,
         months=monthly(priced, terms, request.start_date, end_date, start),
         totals=summarize(priced, CostBreakdown()),
+        levels=level_summaries(phases, priced),
         if_reviews_denied=if_denied,
         authorizations=authorization_needs(priced, terms),
         certifications=certification_reminders(phases, request.start_date, terms),
