@@ -1,0 +1,85 @@
+"""The app factory: one Litestar app from the route modules listed in ROUTE_MODULES."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from collections.abc import Iterable
+from pathlib import Path
+
+from litestar import Litestar
+from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.spec import Components, SecurityScheme
+from litestar.static_files import create_static_files_router
+
+from coverage.plans import load_catalog
+from coverage.settings import DEV_STAFF_KEY, default_plans_dir, staff_api_keys
+from coverage.web.shared import (
+    API_KEY_HEADER,
+    EXCEPTION_HANDLERS,
+    STATIC_DIR,
+    Service,
+    StaffAuth,
+    provide_catalog,
+    template_config,
+)
+
+# Route modules under coverage.web, each exposing ROUTES. Add your area here, one line.
+ROUTE_MODULES = (
+    "api",  # /health, /plans, /plans/{plan_id}, /estimates
+)
+
+log = logging.getLogger("coverage.web")
+
+
+def create_app(plans_dir: Path | str | None = None, api_keys: Iterable[str] | None = None) -> Litestar:
+    """The service over the plans in `plans_dir`; staff keys from `api_keys` or the environment."""
+    if api_keys is None:
+        keys, dev_default = staff_api_keys()
+    else:
+        keys, dev_default = frozenset(api_keys), False
+    catalog = load_catalog(plans_dir or default_plans_dir())
+    service = Service(catalog=catalog, staff=StaffAuth(keys), dev_key_in_use=dev_default)
+
+    def report_configuration() -> None:
+        log.info("loaded %d plan(s); %d plan-file error(s)", len(catalog.plans), len(catalog.errors))
+        if catalog.errors:
+            log.warning("some plan files did not load; GET /plans lists why")
+        if dev_default:
+            log.warning(
+                "!!! COVERAGE_API_KEYS is not set: staff routes accept the public dev key %r. "
+                "Set COVERAGE_API_KEYS before exposing this service to anyone. !!!",
+                DEV_STAFF_KEY,
+            )
+
+    route_handlers = [
+        handler
+        for name in ROUTE_MODULES
+        for handler in importlib.import_module(f"coverage.web.{name}").ROUTES
+    ]
+    return Litestar(
+        route_handlers=[
+            *route_handlers,
+            create_static_files_router(path="/static", directories=[STATIC_DIR]),
+        ],
+        state=State({"service": service}),
+        dependencies={"catalog": Provide(provide_catalog, sync_to_thread=False)},
+        exception_handlers=EXCEPTION_HANDLERS,
+        template_config=template_config(),
+        openapi_config=OpenAPIConfig(
+            title="coverage",
+            version="0.1.0",
+            description="Behavioral-health benefit and treatment-cost estimates (see docs/api.md).",
+            path="/schema",
+            components=Components(
+                security_schemes={
+                    "staffApiKey": SecurityScheme(
+                        type="apiKey", name=API_KEY_HEADER, security_scheme_in="header"
+                    )
+                }
+            ),
+        ),
+        on_startup=[report_configuration],
+    )

@@ -1,0 +1,159 @@
+"""The 4xx body `{"errors": [{"field", "message"}]}` and strict JSON decoding that fills it.
+
+msgspec stops at the first problem and speaks in types ("Expected `int` >= 0"); a caller
+wants every bad field named with the rule in words. `decode_struct` keeps msgspec's fast
+path for good bodies and, only when a body fails, checks each field on its own.
+"""
+
+from __future__ import annotations
+
+import re
+import types
+from typing import Annotated, Any, Literal, TypeVar, Union, get_args, get_origin, get_type_hints
+
+import msgspec
+from litestar import Response
+from litestar.dto import MsgspecDTO
+from msgspec import Struct
+
+from coverage.money import format_usd
+
+S = TypeVar("S", bound=Struct)
+
+
+class FieldError(Struct):
+    """One broken rule; `field` names the request field (None: the request as a whole)."""
+
+    field: str | None
+    message: str
+
+
+class ErrorBody(Struct):
+    errors: list[FieldError]
+
+
+class RequestErrors(Exception):
+    """Raise from any handler to answer `status_code` with `{"errors": [...]}`."""
+
+    def __init__(self, status_code: int, errors: list[FieldError]) -> None:
+        super().__init__("; ".join(f"{error.field}: {error.message}" for error in errors))
+        self.status_code = status_code
+        self.errors = errors
+
+
+def error_response(status_code: int, errors: list[FieldError]) -> Response[ErrorBody]:
+    return Response(ErrorBody(errors), status_code=status_code)
+
+
+# --- msgspec messages in words -------------------------------------------------------------
+
+_TYPE_WORDS = {
+    "int": "a whole number",
+    "str": "a string",
+    "bool": "true or false",
+    "date": "a date written YYYY-MM-DD, such as 2026-03-02",
+    "object": "a JSON object",
+    "array": "a JSON array",
+    "float": "a number",
+    "null": "null",
+}
+_GOT_WORDS = {"float": "a number with decimals", "str": "a string", "int": "a number", "bool": "true/false"}
+_BOUND_WORDS = {">=": "at least", "<=": "at most", ">": "more than", "<": "less than"}
+_CENTS_HINT = " of cents, such as 150000 for $1,500.00"
+
+
+def literal_choices(annotation: Any) -> list[str]:
+    """The allowed values of a Literal (also inside Optional/Annotated), for "must be one of"."""
+    if get_origin(annotation) is Literal:
+        return [str(choice) for choice in get_args(annotation)]
+    if get_origin(annotation) in (Annotated, Union, types.UnionType):
+        return [choice for arg in get_args(annotation) for choice in literal_choices(arg)]
+    return []
+
+
+def human_message(message: str, field: str | None, annotation: Any = None) -> str:
+    """msgspec's validation message for one field, said as the rule it broke."""
+    cents = bool(field) and str(field).endswith("_cents")
+    if bound := re.fullmatch(r"Expected `int` (>=|<=|>|<) (-?\d+)", message):
+        limit = int(bound[2])
+        if bound[1] == ">=" and limit == 0:
+            return "must not be negative"
+        shown = f"{limit} cents ({format_usd(limit)})" if cents else str(limit)
+        return f"must be {_BOUND_WORDS[bound[1]]} {shown}"
+    if wrong := re.fullmatch(r"Expected `([^`]+)`, got `(\w+)`", message):
+        expected = [_TYPE_WORDS.get(part.strip(), part.strip()) for part in wrong[1].split("|")]
+        words = " or ".join(expected)
+        if cents and wrong[1].startswith("int"):
+            words = words.replace("a whole number", "a whole number" + _CENTS_HINT, 1)
+        return f"must be {words}, not {_GOT_WORDS.get(wrong[2], wrong[2])}"
+    if value := re.fullmatch(r"Invalid enum value (.+)", message):
+        choices = literal_choices(annotation)
+        if choices:
+            return f"must be one of {', '.join(choices)}; got {value[1]}"
+        return f"is not an allowed value: {value[1]}"
+    if "RFC3339 encoded date" in message:
+        return f"must be {_TYPE_WORDS['date']}"
+    return message
+
+
+def _split_path(message: str) -> tuple[str, str]:
+    """("Expected ... - at `$.a[0]`") -> ("Expected ...", ".a[0]")."""
+    text, _, at = message.partition(" - at `$")
+    return text, at.rstrip("`")
+
+
+def field_errors(data: Any, struct_type: type[Struct]) -> list[FieldError]:
+    """Every field of `data` (decoded JSON) that `struct_type` rejects, each with its rule."""
+    if not isinstance(data, dict):
+        return [FieldError(None, f"the body must be a JSON object (the fields of {struct_type.__name__})")]
+    hints = get_type_hints(struct_type, include_extras=True)
+    fields = {field.encode_name: field for field in msgspec.structs.fields(struct_type)}
+    errors = []
+    if struct_type.__struct_config__.forbid_unknown_fields:
+        errors += [
+            FieldError(name, f"is not a known field; known fields: {', '.join(fields)}")
+            for name in data
+            if name not in fields
+        ]
+    for name, field in fields.items():
+        if name not in data:
+            if field.required:
+                errors.append(FieldError(name, "is required"))
+            continue
+        annotation = hints[field.name]
+        try:
+            msgspec.convert(data[name], annotation)
+        except msgspec.ValidationError as exc:
+            text, path = _split_path(str(exc))
+            errors.append(FieldError(name + path, human_message(text, name, annotation)))
+    return errors
+
+
+def decode_struct(raw: bytes, struct_type: type[S]) -> S:
+    """Strict JSON -> struct; on failure raise RequestErrors(400) naming every bad field."""
+    try:
+        return msgspec.json.decode(raw, type=struct_type)
+    except msgspec.ValidationError as exc:
+        first = exc
+    except msgspec.DecodeError as exc:
+        raise RequestErrors(400, [FieldError(None, f"the body is not valid JSON: {exc}")]) from None
+    errors = field_errors(msgspec.json.decode(raw), struct_type)
+    if not errors:  # a rule across fields: report msgspec's own message
+        text, path = _split_path(str(first))
+        errors = [FieldError(path.lstrip(".") or None, human_message(text, None))]
+    raise RequestErrors(400, errors)
+
+
+class StrictJSON(MsgspecDTO):  # type: ignore[type-arg]
+    """Request-body DTO: `dto=StrictJSON[EstimateRequest]` decodes with `decode_struct`.
+
+    Litestar's own decoding is lax ("5" becomes 5, SPEC 9 forbids silent coercion) and stops
+    at the first error; the OpenAPI schema is the struct's own, as without a DTO.
+    """
+
+    def decode_bytes(self, value: bytes) -> Any:
+        return decode_struct(value, self.model_type)
+
+    @classmethod
+    def create_openapi_schema(cls, field_definition: Any, handler_id: str, schema_creator: Any) -> Any:
+        return schema_creator.for_field_definition(field_definition)

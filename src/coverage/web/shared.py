@@ -1,0 +1,172 @@
+"""What every web area shares: staff guard, error bodies, templates, the plan catalog.
+
+An area module (`coverage.web.<area>`) imports from here and exposes `ROUTES`; the app
+factory lists it once. Staff-only handlers live on a `StaffController` subclass (or pass
+`guards=[staff_only], security=STAFF_SECURITY`); everything else is public.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from litestar import Controller, Request, Response
+from litestar.connection import ASGIConnection
+from litestar.datastructures import State
+from litestar.exceptions import HTTPException, NotAuthorizedException, PermissionDeniedException
+from litestar.exceptions import ValidationException as LitestarValidationException
+from litestar.handlers import BaseRouteHandler
+from litestar.plugins.jinja import JinjaTemplateEngine
+from litestar.response import Redirect
+from litestar.template import TemplateConfig
+from msgspec import Struct
+
+from coverage.estimate import EstimateInputError, UnknownPlanError
+from coverage.money import format_dollars, format_usd
+from coverage.plans import PlanCatalog
+from coverage.web.errors import ErrorBody, FieldError, RequestErrors, error_response, human_message
+
+__all__ = [  # re-exported so an area module needs only this import
+    "API_KEY_HEADER",
+    "EXCEPTION_HANDLERS",
+    "STAFF_SECURITY",
+    "ErrorBody",
+    "FieldError",
+    "RequestErrors",
+    "StaffController",
+    "error_response",
+    "provide_catalog",
+    "service_of",
+    "staff_only",
+    "template_config",
+]
+
+TEMPLATES_DIR = Path(__file__).resolve().parents[3] / "templates"
+STATIC_DIR = TEMPLATES_DIR / "static"
+API_KEY_HEADER = "X-API-Key"
+SESSION_COOKIE = "coverage_staff"
+STAFF_SECURITY: list[dict[str, list[str]]] = [{"staffApiKey": []}]
+
+
+# --- error handlers ----------------------------------------------------------------------
+
+
+def _wants_html(request: Request[Any, Any, Any]) -> bool:
+    return "text/html" in request.headers.get("accept", "")
+
+
+def _on_request_errors(_: Request[Any, Any, Any], exc: RequestErrors) -> Response[ErrorBody]:
+    return error_response(exc.status_code, exc.errors)
+
+
+def _on_estimate_input(_: Request[Any, Any, Any], exc: EstimateInputError) -> Response[ErrorBody]:
+    return error_response(422, [FieldError(exc.field, exc.message)])
+
+
+def _on_unknown_plan(_: Request[Any, Any, Any], exc: UnknownPlanError) -> Response[ErrorBody]:
+    return error_response(404, [FieldError("plan_id", f"no plan with id {exc.plan_id!r} is loaded")])
+
+
+def _on_http_exception(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
+    """Litestar's own errors in our shape; a browser without staff credentials goes to /login."""
+    if isinstance(exc, NotAuthorizedException | PermissionDeniedException) and _wants_html(request):
+        return Redirect("/login", query_params={"next": request.url.path}, status_code=303)
+    if isinstance(exc, LitestarValidationException) and isinstance(exc.extra, list):
+        errors = [
+            FieldError(item.get("key"), human_message(item.get("message", ""), item.get("key")))
+            for item in exc.extra
+            if isinstance(item, dict)
+        ]
+        return error_response(exc.status_code, errors or [FieldError(None, exc.detail)])
+    field = API_KEY_HEADER if isinstance(exc, NotAuthorizedException | PermissionDeniedException) else None
+    return error_response(exc.status_code, [FieldError(field, exc.detail)])
+
+
+EXCEPTION_HANDLERS: dict[type[Exception], Any] = {
+    RequestErrors: _on_request_errors,
+    EstimateInputError: _on_estimate_input,
+    UnknownPlanError: _on_unknown_plan,
+    HTTPException: _on_http_exception,
+}
+
+
+# --- staff authentication ------------------------------------------------------------------
+
+
+def session_token(key: str) -> str:
+    """The login cookie's value for a key: an HMAC of it, so the cookie never holds the key.
+
+    Deterministic, so every worker accepts it and removing a key from COVERAGE_API_KEYS
+    logs out everyone who signed in with it.
+    """
+    return hmac.new(key.encode(), b"coverage staff session v1", hashlib.sha256).hexdigest()
+
+
+class StaffAuth:
+    """Checks staff credentials in constant time: an `X-API-Key` header or the login cookie."""
+
+    def __init__(self, keys: Iterable[str]) -> None:
+        self._keys = tuple(key.encode() for key in keys)
+        self._tokens = tuple(session_token(key.decode()).encode() for key in self._keys)
+
+    def accepts_key(self, key: str) -> bool:
+        return any(hmac.compare_digest(key.encode(), known) for known in self._keys)
+
+    def accepts_session(self, token: str) -> bool:
+        return any(hmac.compare_digest(token.encode(), known) for known in self._tokens)
+
+
+class Service(Struct, frozen=True):
+    """What the handlers need at run time; lives on `app.state.service`."""
+
+    catalog: PlanCatalog
+    staff: StaffAuth
+    dev_key_in_use: bool
+
+
+def service_of(connection: ASGIConnection[Any, Any, Any, Any]) -> Service:
+    return connection.app.state.service
+
+
+def staff_only(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    """Guard: 401 without credentials, 403 for a wrong key (browsers are sent to /login)."""
+    staff = service_of(connection).staff
+    key = connection.headers.get(API_KEY_HEADER)
+    if key is not None:
+        if staff.accepts_key(key):
+            return
+        raise PermissionDeniedException(f"{API_KEY_HEADER} is not a valid staff key")
+    token = connection.cookies.get(SESSION_COOKIE)
+    if token is not None and staff.accepts_session(token):
+        return
+    raise NotAuthorizedException(f"staff only: send the {API_KEY_HEADER} header (or log in at /login)")
+
+
+class StaffController(Controller):
+    """Base for staff-only routes: the guard plus the API-key note in the OpenAPI schema."""
+
+    guards = [staff_only]  # noqa: RUF012 (Litestar reads these class attributes)
+    security = STAFF_SECURITY
+
+
+# --- dependencies and templates ------------------------------------------------------------
+
+
+def provide_catalog(state: State) -> PlanCatalog:
+    """Dependency `catalog`: the plans loaded at start-up (with the errors of broken files)."""
+    return state.service.catalog
+
+
+def _register_filters(engine: JinjaTemplateEngine) -> None:
+    engine.engine.filters["usd"] = format_usd
+    engine.engine.filters["dollars"] = format_dollars
+
+
+def template_config() -> TemplateConfig[JinjaTemplateEngine]:
+    """Jinja2 over top-level `templates/` (autoescaped), with `usd`/`dollars` money filters."""
+    return TemplateConfig(
+        directory=TEMPLATES_DIR, engine=JinjaTemplateEngine, engine_callback=_register_filters
+    )
