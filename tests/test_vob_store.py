@@ -1,0 +1,140 @@
+"""VOB records in SQLite: migrations, WAL, save/get round trip, newest-first pages."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+from decimal import Decimal
+from pathlib import Path
+
+import httpx
+import pytest
+
+from coverage.eligibility import EligibilityRequest, VerificationResult, build_request, interpret
+from coverage.vob_store import MIGRATIONS, StoreError, VobStore, default_db_path
+
+DATA = Path(__file__).parent / "data" / "eligibility"
+FIELDS = {
+    "payer_id": "ACMEH",
+    "member_id": "ZZA123456789",
+    "first_name": "Jane",
+    "last_name": "Doe",
+    "date_of_birth": "1990-02-15",
+    "date_of_service": "2026-03-02",
+    "provider_npi": "1234567893",
+    "provider_name": "Sample Behavioral Health",
+}
+
+
+def request_for(**changes: str) -> EligibilityRequest:
+    return build_request(FIELDS | changes, today=dt.date(2026, 3, 1))
+
+
+def result_from(name: str) -> VerificationResult:
+    answer = httpx.Response(200, content=(DATA / name).read_bytes())
+    return interpret(answer, attempts=1, control_number="000000042", timeout_s=15)
+
+
+def test_new_database_is_migrated_to_the_latest_version_in_wal_mode(tmp_path: Path) -> None:
+    store = VobStore(tmp_path / "nested" / "vob.sqlite")
+    assert store.schema_version() == len(MIGRATIONS) == 1
+    assert store.journal_mode() == "wal"
+    VobStore(store.path)  # opening again applies nothing twice
+    assert store.schema_version() == len(MIGRATIONS)
+
+
+def test_a_database_from_before_the_first_migration_is_brought_forward(tmp_path: Path) -> None:
+    path = tmp_path / "vob.sqlite"
+    with sqlite3.connect(path) as connection:
+        connection.execute("CREATE TABLE schema_version (version INTEGER NOT NULL)")
+        connection.execute("INSERT INTO schema_version VALUES (0)")
+    store = VobStore(path)
+    assert store.schema_version() == 1
+    assert store.save(request_for(), result_from("deductible_remaining.json"), "intake-1") == 1
+
+
+def test_a_database_from_a_newer_program_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "vob.sqlite"
+    VobStore(path)
+    with sqlite3.connect(path) as connection:
+        connection.execute("UPDATE schema_version SET version = 99")
+    with pytest.raises(StoreError, match="schema version 99, newer than this program understands"):
+        VobStore(path)
+
+
+def test_save_and_get_round_trip_every_field(tmp_path: Path) -> None:
+    store = VobStore(tmp_path / "vob.sqlite")
+    request, result = request_for(), result_from("deductible_remaining.json")
+    when = dt.datetime(2026, 3, 2, 15, 30, tzinfo=dt.UTC)
+    record_id = store.save(request, result, " intake-1 ", plan_id="summit-hdhp-hsa-2026", now=when)
+    record = store.get(record_id)
+    assert record is not None
+    assert (record.id, record.created_at, record.performed_by, record.plan_id) == (
+        record_id,
+        when,
+        "intake-1",
+        "summit-hdhp-hsa-2026",
+    )
+    assert (record.outcome, record.message, record.control_number, record.trace_number) == (
+        "verified",
+        "benefits verified",
+        "000000042",
+        "TRN-DED-0002",
+    )
+    assert (record.http_status, record.attempts, record.rejections) == (200, 1, [])
+    assert record.request == request
+    assert record.raw_response == (DATA / "deductible_remaining.json").read_text()
+    assert record.benefits == result.benefits
+    assert record.benefits is not None
+    office = record.benefits.level("mh", "op", "in")
+    assert office.coinsurance == Decimal("0.2")  # exact decimal survives JSON storage
+    assert office.deductible_individual is not None
+    assert office.deductible_individual.met_cents == 111255
+    assert store.get(record_id + 1) is None
+
+
+def test_list_is_newest_first_and_paginated(tmp_path: Path) -> None:
+    store = VobStore(tmp_path / "vob.sqlite")
+    start = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
+    names = ["Ana", "Ben", "Cy", "Di", "Ed"]
+    for minutes, name in enumerate(names):
+        result = result_from("reject_75_subscriber_not_found.json" if name == "Cy" else "out_of_network.json")
+        store.save(
+            request_for(first_name=name), result, "intake-1", now=start + dt.timedelta(minutes=minutes)
+        )
+    first = store.list_recent(limit=2)
+    assert (first.total, first.limit, first.offset) == (5, 2, 0)
+    assert [row.subscriber_name for row in first.records] == ["Doe, Ed", "Doe, Di"]
+    rest = store.list_recent(limit=2, offset=2)
+    assert [row.subscriber_name for row in rest.records] == ["Doe, Cy", "Doe, Ben"]
+    cy = rest.records[0]
+    assert (cy.outcome, cy.payer_id, cy.trace_number, cy.date_of_service) == (
+        "rejected",
+        "ACMEH",
+        "TRN-R75",
+        dt.date(2026, 3, 2),
+    )
+    assert [row.subscriber_name for row in store.list_recent(limit=2, offset=4).records] == ["Doe, Ana"]
+    with pytest.raises(ValueError, match="limit must be between 1 and 200"):
+        store.list_recent(limit=0)
+
+
+def test_only_verifications_that_took_place_are_stored(tmp_path: Path) -> None:
+    store = VobStore(tmp_path / "vob.sqlite")
+    with pytest.raises(ValueError, match="not a verification that took place"):
+        store.save(request_for(), VerificationResult("not_configured", "off"), "intake-1")
+    with pytest.raises(ValueError, match="performed_by must name who ran"):
+        store.save(request_for(), result_from("out_of_network.json"), "  ")
+
+
+def test_verified_on_is_the_local_day(tmp_path: Path) -> None:
+    store = VobStore(tmp_path / "vob.sqlite")
+    when = dt.datetime(2026, 3, 2, 12, 0, tzinfo=dt.UTC)
+    record = store.get(store.save(request_for(), result_from("out_of_network.json"), "intake-1", now=when))
+    assert record is not None
+    assert record.verified_on == when.astimezone().date()
+
+
+def test_database_location_comes_from_the_environment() -> None:
+    assert default_db_path({}) == Path("var/coverage.sqlite")
+    assert default_db_path({"COVERAGE_DB": "/data/vob.sqlite"}) == Path("/data/vob.sqlite")
