@@ -1,0 +1,240 @@
+"""Verified benefits merged into an estimate's cost terms.
+
+`estimate.build_terms` reads the plan file; a stored verification (VOB record) then
+overrides what the payer actually stated for the member: copay, coinsurance, deductible
+and out-of-pocket limits, the visit limit, prior authorization and non-coverage. Each
+overridden value's source becomes "verification #ID (date): <service type code, network>"
+so the estimate shows where every number came from. What the payer did not state keeps its
+plan-file value and source; nothing is guessed to fill a gap.
+
+The amounts already met are derived separately (`verified_met`): total minus remaining as
+of the verification day, used only when that day falls in the same plan year as the
+estimate's start date.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+
+import msgspec
+from msgspec import Struct
+
+from coverage.eligibility import (
+    CATEGORY_LABELS,
+    NETWORK_LABELS,
+    Accumulator,
+    LevelBenefits,
+    VerifiedBenefits,
+)
+from coverage.engine import CostTerms, SourcedValue
+from coverage.estimate import EstimateInputError
+from coverage.levels import LEVEL_ORDER, Level, category_key
+from coverage.money import Money, Percent, format_usd
+from coverage.plans import Benefit, NetworkAccumulators
+from coverage.vob_store import VobRecord
+
+# NetworkAccumulators attribute -> (LevelBenefits accumulator, the name build_terms sources it by)
+_LIMITS = (
+    ("deductible_individual_cents", "deductible_individual", "deductible_individual"),
+    ("deductible_family_cents", "deductible_family", "deductible_family"),
+    ("oop_max_individual_cents", "oop_individual", "oop_max_individual"),
+    ("oop_max_family_cents", "oop_family", "oop_max_family"),
+)
+
+
+def verification_label(verification_id: int, verified_on: dt.date) -> str:
+    return f"verification #{verification_id} ({verified_on.isoformat()})"
+
+
+def usable_verification(record: VobRecord | None, verification_id: int, plan_id: str) -> VerifiedBenefits:
+    """The benefits of a stored verification an estimate may use; else a 4xx-style error."""
+    if record is None:
+        raise EstimateInputError("verification_id", f"no verification #{verification_id} is stored")
+    if record.outcome != "verified" or record.benefits is None:
+        raise EstimateInputError(
+            "verification_id", f"verification #{verification_id} did not verify benefits: {record.message}"
+        )
+    if record.plan_id is not None and record.plan_id != plan_id:
+        raise EstimateInputError(
+            "verification_id",
+            f"verification #{verification_id} was for plan {record.plan_id!r}, not {plan_id!r}",
+        )
+    return record.benefits
+
+
+def _agreed(values: list[int | None]) -> int | None:
+    """One value stated the same way for every level that states it; otherwise None."""
+    stated = {value for value in values if value is not None}
+    return stated.pop() if len(stated) == 1 else None
+
+
+def _category_levels(terms: CostTerms, verified: VerifiedBenefits) -> list[LevelBenefits]:
+    return [verified.level(terms.category, level, terms.network) for level in LEVEL_ORDER]
+
+
+def apply_verification(
+    terms: CostTerms, verified: VerifiedBenefits, verification_id: int, verified_on: dt.date
+) -> CostTerms:
+    """The terms with every value the payer stated for this category and network applied."""
+    label = verification_label(verification_id, verified_on)
+    sources = dict(terms.sources)
+
+    def cite(name: str, value: str, detail: str) -> None:
+        sources[name] = SourcedValue(name, value, f"{label}: {detail}")
+
+    benefits = dict(terms.benefits)
+    by_level = dict(zip(LEVEL_ORDER, _category_levels(terms, verified), strict=True))
+    for level, stated in by_level.items():
+        benefits[level] = _apply_level(level, terms, stated, cite)
+
+    limits = terms.limits
+    if limits is not None:
+        changes: dict[str, Money] = {}
+        for attribute, field, name in _LIMITS:
+            accumulators: list[Accumulator | None] = [getattr(stated, field) for stated in by_level.values()]
+            total = _agreed(
+                [accumulator.total_cents if accumulator else None for accumulator in accumulators]
+            )
+            if total is None:
+                continue
+            changes[attribute] = Money(total)
+            detail = next(stated.sources[field] for stated in by_level.values() if getattr(stated, field))
+            cite(name, format_usd(total), detail)
+        if changes:
+            limits = msgspec.structs.replace(limits, **changes)
+    return msgspec.structs.replace(terms, benefits=benefits, limits=limits, sources=sources)
+
+
+def _apply_level(
+    level: Level, terms: CostTerms, stated: LevelBenefits, cite: Callable[[str, str, str], None]
+) -> Benefit | None:
+    key = category_key(terms.category, level)
+    benefit = terms.benefits[level]
+    if stated.active is False:
+        cite(
+            f"{key}.self_pay", format_usd(terms.self_pay_cents[level]), "the payer states this is not covered"
+        )
+        return None
+    if benefit is None:
+        stated_costs = [
+            field for field in ("copay_cents", "coinsurance") if getattr(stated, field) is not None
+        ]
+        if stated_costs:
+            cite(
+                f"{key}.verification",
+                "not applied",
+                "the payer states cost sharing here, but the plan file has no allowed amount for this "
+                "level, so it is priced at the self-pay rate",
+            )
+        return None
+    changes: dict[str, object] = {}
+    if stated.copay_cents is not None:
+        changes["copay_cents"] = Money(stated.copay_cents)
+        cite(f"{key}.copay", format_usd(stated.copay_cents), stated.sources["copay_cents"])
+    if stated.coinsurance is not None:
+        coinsurance = Percent(stated.coinsurance)
+        changes["coinsurance"] = coinsurance
+        cite(f"{key}.coinsurance", str(coinsurance), stated.sources["coinsurance"])
+    if stated.visit_limit is not None:
+        changes["visit_limit"] = stated.visit_limit
+        remaining = (
+            f"; {stated.visits_remaining} remaining when verified (visits already used are not deducted)"
+            if stated.visits_remaining is not None
+            else ""
+        )
+        cite(
+            f"{key}.visit_limit", str(stated.visit_limit or "none"), stated.sources["visit_limit"] + remaining
+        )
+    if stated.prior_auth is False:
+        if benefit.prior_auth:
+            changes["prior_auth"] = False
+        cite(f"{key}.prior_auth", "false", stated.sources["prior_auth"])
+    elif stated.prior_auth is True and benefit.prior_auth:
+        cite(
+            f"{key}.prior_auth",
+            "true",
+            stated.sources["prior_auth"] + "; review units and no-auth policy from the plan file",
+        )
+    elif stated.prior_auth is True:
+        cite(
+            f"{key}.prior_auth",
+            "false",
+            stated.sources["prior_auth"] + " says prior authorization IS required, but the plan file has no "
+            "authorization terms (initial units, no-auth policy) to price it with: not applied",
+        )
+    return msgspec.structs.replace(benefit, **changes) if changes else benefit
+
+
+class VerifiedMet(Struct, frozen=True):
+    """Amounts already met per the payer (total - remaining), with their sources."""
+
+    deductible_met_cents: int | None = None
+    oop_met_cents: int | None = None
+    family_deductible_met_cents: int | None = None
+    family_oop_met_cents: int | None = None
+    sources: list[SourcedValue] = []
+    notes: list[str] = []
+
+
+def verified_met(
+    terms: CostTerms,
+    verified: VerifiedBenefits,
+    verification_id: int,
+    verified_on: dt.date,
+    start_date: dt.date,
+) -> VerifiedMet:
+    """Met amounts for the estimate's start, from merged `terms` (after apply_verification).
+
+    met = total - remaining; when the payer gave only what remains, the total is the merged
+    limit (plan file or verified). Values from an earlier plan year than `start_date` reset
+    to zero on the plan-year start, so they are not used.
+    """
+    label = verification_label(verification_id, verified_on)
+    if terms.plan_year_start.plan_year_of(verified_on) != terms.plan_year_start.plan_year_of(start_date):
+        return VerifiedMet(
+            notes=[f"{label} is from an earlier plan year than {start_date}; its met amounts are not used"]
+        )
+    limits: NetworkAccumulators | None = terms.limits
+    levels = _category_levels(terms, verified)
+    values: dict[str, int] = {}
+    sources: list[SourcedValue] = []
+    for (attribute, field, _), met_field in zip(
+        _LIMITS,
+        ("deductible_met_cents", "family_deductible_met_cents", "oop_met_cents", "family_oop_met_cents"),
+        strict=True,
+    ):
+        stated: list[Accumulator] = [getattr(level, field) for level in levels if getattr(level, field)]
+        met = _agreed([accumulator.met_cents for accumulator in stated])
+        if met is not None:
+            sample = next(accumulator for accumulator in stated if accumulator.met_cents == met)
+            how = (
+                "total minus remaining" if sample.remaining_cents is not None else "the payer's year-to-date"
+            )
+        else:
+            remaining = _agreed([accumulator.remaining_cents for accumulator in stated])
+            limit = getattr(limits, attribute) if limits is not None else None
+            if remaining is None or limit is None or remaining > limit:
+                continue
+            met = limit - remaining
+            how = f"the limit {format_usd(limit)} minus the payer's remaining {format_usd(remaining)}"
+        values[met_field] = met
+        name = met_field.removesuffix("_cents")
+        sources.append(
+            SourcedValue(name, format_usd(met), f"{label}: {how}, as of {verified_on.isoformat()}")
+        )
+    return VerifiedMet(**values, sources=sources)
+
+
+def verification_assumptions(
+    terms: CostTerms, verified: VerifiedBenefits, verification_id: int, verified_on: dt.date
+) -> list[str]:
+    """The mapping notes that concern this estimate's category and network, cited."""
+    label = verification_label(verification_id, verified_on)
+    category = CATEGORY_LABELS[terms.category]
+    other_network = NETWORK_LABELS["out" if terms.network == "in" else "in"]
+    return [
+        f"{label}: {note}"
+        for note in verified.notes
+        if note.startswith(category) and other_network not in note
+    ]
