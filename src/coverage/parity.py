@@ -313,7 +313,8 @@ class ParityFinding(Struct, frozen=True):
     explanation: str
     mhsud_category: str | None = None
     mhsud_network: NetworkKey | None = None
-    mhsud_level: str | None = None
+    mhsud_level: str | None = None  # plan-file spelling: "25.00", "20%", "20"; "required" for an NQTL
+    mhsud_level_label: str | None = None  # for people: "$25.00 copay"
     substantially_all_share: str | None = None
     predominant_level: str | None = None
 
@@ -519,6 +520,7 @@ def _nqtl_finding(
         mhsud_category=placement.category,
         mhsud_network=placement.network,
         mhsud_level="required",
+        mhsud_level_label="required",
     )
 
 
@@ -650,6 +652,7 @@ def _classification_findings(
                     mhsud_category=placement.category,
                     mhsud_network=placement.network,
                     mhsud_level=level.key if level else None,
+                    mhsud_level_label=level.label if level else None,
                     **common,
                 )
             )
