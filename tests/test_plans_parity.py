@@ -109,6 +109,16 @@ copay = { "10" = "100.00", "10.00" = "100.00" }
     ) == [("test-plan.toml", 'parity.medsurg.outpatient_in_network.copay."10.00"', "'10.00'")]
 
 
+def test_a_level_without_payments() -> None:
+    assert located(
+        """
+[parity.medsurg.outpatient_in_network]
+total = "1000.00"
+visit_limit = { "30" = "0.00" }
+"""
+    ) == [("test-plan.toml", 'parity.medsurg.outpatient_in_network.visit_limit."30"', '"0.00"')]
+
+
 def test_bad_payment_value_is_located_by_msgspec() -> None:
     (error,) = errors_of(
         """

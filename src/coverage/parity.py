@@ -23,6 +23,7 @@ med/surg services in the classification have none are listed for the comparative
 from __future__ import annotations
 
 import itertools
+from collections import Counter
 from collections.abc import Sequence
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
@@ -389,9 +390,10 @@ def classify(
     return moved  # type: ignore[return-value]
 
 
-def placements(plan: Plan, medsurg: MedSurgProjections) -> list[Placement]:
+def placements(plan: Plan) -> list[Placement]:
     """Every MH/SUD benefit in the plan with the classification it is tested in (SPEC 7)."""
     assert plan.parity is not None
+    medsurg = plan.parity.medsurg
     found: list[Placement] = []
     for category in CATEGORY_KEYS:
         override: ParityClassification | None = getattr(plan.parity.mhsud_classification, category)
@@ -593,7 +595,7 @@ APPLICABILITY: dict[PlanKind, str] = {
         "Medicaid managed care: 42 CFR 438 subpart K (438.910) applies these same tests; its "
         "classifications (inpatient, outpatient, emergency care, prescription drugs) have no network split."
     ),
-    "medicare": ("MHPAEA does not apply to Original Medicare; the tests are run for information only."),
+    "medicare": "MHPAEA does not apply to Original Medicare; the tests are run for information only.",
     "medicare_advantage": (
         "MHPAEA does not apply to Medicare Advantage plans; the tests are run for information only."
     ),
@@ -669,7 +671,7 @@ def build_parity_report(plan: Plan) -> ParityReport:
     if plan.parity is None:
         raise NoParityData(f"plan {plan.id!r} has no [parity] section to test against (see docs/parity.md)")
     medsurg = plan.parity.medsurg
-    placed = placements(plan, medsurg)
+    placed = placements(plan)
     findings: list[ParityFinding] = []
     tables: list[MedSurgTable] = []
     summaries: list[ClassificationSummary] = []
@@ -680,15 +682,12 @@ def build_parity_report(plan: Plan) -> ParityReport:
             continue
         found = _classification_findings(plan, classification, here, tables)
         findings.extend(found)
-        counts: dict[str, int] = {}
-        for finding in found:
-            counts[finding.verdict] = counts.get(finding.verdict, 0) + 1
         summaries.append(
             ClassificationSummary(
                 classification=classification,
                 label=CLASSIFICATION_LABELS[classification],
                 verdict=_worst([finding.verdict for finding in found]),
-                finding_counts=counts,
+                finding_counts=dict(Counter(finding.verdict for finding in found)),
                 mhsud_benefits=[f"{placement.category} ({placement.network})" for placement in here],
                 has_medsurg_data=has_data,
             )

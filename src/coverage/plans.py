@@ -306,6 +306,8 @@ def _parity_errors(file: str, parity: Parity) -> list[PlanError]:
                     continue
                 if level in seen:
                     error(path, f'is the same level as "{seen[level]}"', repr(text))
+                if table[text] == 0:
+                    error(path, "has no projected payments: leave the level out", '"0.00"')
                 seen[level] = text
             subject = sum(table.values())
             if subject > data.total_cents:
