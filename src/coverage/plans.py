@@ -482,6 +482,8 @@ def _allowed_values(key_path: str) -> str:
         if not isinstance(info, msgspec.inspect.StructType):
             return "see README"
         info = next((f.type for f in info.fields if f.encode_name == key), msgspec.inspect.AnyType())
+    if isinstance(info, msgspec.inspect.UnionType):  # an optional key: Literal[...] | None
+        info = next((t for t in info.types if isinstance(t, msgspec.inspect.LiteralType)), info)
     if isinstance(info, msgspec.inspect.LiteralType):
         return ", ".join(map(str, info.values))
     return "see README"
