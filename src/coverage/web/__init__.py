@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from coverage.web.app import create_app
+from coverage.web.factory import create_app
 
 __all__ = ["app", "create_app"]
 

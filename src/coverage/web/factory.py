@@ -29,7 +29,9 @@ from coverage.web.shared import (
 # Route modules under coverage.web, each exposing ROUTES. Add your area here, one line.
 ROUTE_MODULES = (
     "api",  # /health, /plans, /plans/{plan_id}, /estimates
+    "pages",  # /, /login, /logout, /compare (public), /admissions (staff)
     "parity",  # /plans/{plan_id}/parity (JSON), /plans/{plan_id}/parity/report (page)
+    "levels",  # /levels/recommend (staff): screening -> recommended level of care
 )
 
 log = logging.getLogger("coverage.web")

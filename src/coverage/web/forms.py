@@ -1,0 +1,76 @@
+"""HTML form fields -> EstimateRequest, with every bad field's message keyed by its form name.
+
+Forms take money in dollars ("1,500.00"), parsed exactly with parse_money; the request
+carries cents. A field's form name is the request field without `_cents`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from typing import Any
+
+import msgspec
+
+from coverage.estimate import EstimateRequest
+from coverage.money import parse_money
+from coverage.web.errors import field_errors
+
+_REQUEST_FIELDS = tuple(field.name for field in msgspec.structs.fields(EstimateRequest))
+
+
+class FormErrors(Exception):
+    """Messages keyed by form field name, shown next to each field when the form re-renders."""
+
+    def __init__(self, errors: dict[str, str]) -> None:
+        super().__init__("; ".join(f"{name}: {message}" for name, message in errors.items()))
+        self.errors = errors
+
+
+def form_name(request_field: str) -> str:
+    return request_field.removesuffix("_cents")
+
+
+def _parse(field: str, text: str) -> Any:
+    if field.endswith("_cents"):
+        try:
+            return parse_money(text)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(
+                f"{str(exc).replace('money', 'the amount', 1)} (dollars, such as 1500.00)"
+            ) from None
+    if field == "start_date":
+        try:
+            return dt.date.fromisoformat(text)
+        except ValueError:
+            raise ValueError(f"must be a date written YYYY-MM-DD, such as 2026-03-02; got {text!r}") from None
+    if field == "horizon_weeks":
+        if not text.isdigit():
+            raise ValueError(f"must be a whole number of weeks; got {text!r}")
+        return int(text)
+    return text
+
+
+def request_from_form(form: Mapping[str, str], **fixed: Any) -> EstimateRequest:
+    """The request the form describes; blank fields take the request's defaults.
+
+    `fixed` sets request fields the page decides itself (e.g. the Compare page's plan id).
+    Raises FormErrors naming every field that is malformed or breaks a request rule.
+    """
+    errors: dict[str, str] = {}
+    values: dict[str, Any] = {}
+    for field in _REQUEST_FIELDS:
+        text = form.get(form_name(field), "").strip()
+        if field in fixed or not text:
+            continue
+        try:
+            values[field] = _parse(field, text)
+        except ValueError as exc:
+            errors[form_name(field)] = str(exc)
+    values |= fixed
+    for error in field_errors(values, EstimateRequest):
+        field = (error.field or "").split(".")[0]
+        errors.setdefault(form_name(field), error.message)
+    if errors:
+        raise FormErrors(errors)
+    return msgspec.convert(values, EstimateRequest)

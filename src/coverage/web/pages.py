@@ -1,0 +1,194 @@
+"""HTML pages: the public Compare page, the staff Admissions workspace, and staff login.
+
+Handlers only turn form fields into a request, call the core, and pick a template; a bad
+field re-renders the form (status 400) with its message next to it. Results pages are
+`Cache-Control: no-store`; nothing typed on the Compare page is stored or logged.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Mapping
+from typing import Annotated, Any
+
+from litestar import Request, get, post
+from litestar.datastructures import CacheControlHeader, Cookie
+from litestar.enums import RequestEncodingType
+from litestar.params import Body, Parameter
+from litestar.response import Redirect, Template
+
+from coverage.estimate import (
+    Estimate,
+    EstimateInputError,
+    UnknownPlanError,
+    build_terms,
+    estimate,
+    estimate_with_terms,
+)
+from coverage.levels import LEVEL_ORDER, LEVELS
+from coverage.plain_language import plain_scenarios
+from coverage.plans import PlanCatalog
+from coverage.quick_plan import NOTES as QUICK_PLAN_NOTES
+from coverage.quick_plan import QUICK_PLAN_ID, QuickPlanError, quick_plan
+from coverage.web.forms import FormErrors, form_name, request_from_form
+from coverage.web.shared import SESSION_COOKIE, StaffController, service_of, session_token
+from coverage.web.views import SCENARIO_COLORS, month_rows, monthly_cost_chart
+
+FormData = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]
+NO_STORE = CacheControlHeader(no_store=True)
+
+
+def _plans(catalog: PlanCatalog) -> list[Any]:
+    return sorted((loaded.plan for loaded in catalog.plans.values()), key=lambda plan: plan.name)
+
+
+def _run(compute: Callable[[], Estimate]) -> Estimate:
+    """The estimate, with core errors turned into form-field messages."""
+    try:
+        return compute()
+    except UnknownPlanError:
+        raise FormErrors({"plan_id": "choose a plan from the list"}) from None
+    except EstimateInputError as exc:
+        raise FormErrors({form_name(exc.field): exc.message}) from None
+
+
+def _results(result: Estimate) -> dict[str, Any]:
+    return {
+        "estimate": result,
+        "rows": month_rows(result),
+        "chart": monthly_cost_chart(result),
+        "colors": SCENARIO_COLORS,
+    }
+
+
+def _page(name: str, context: dict[str, Any], status_code: int = 200) -> Template:
+    return Template(name, context=context, status_code=status_code)
+
+
+# --- public: Compare my costs --------------------------------------------------------------
+
+
+def _compare_context(catalog: PlanCatalog, form: Mapping[str, str], errors: dict[str, str]) -> dict[str, Any]:
+    return {
+        "plans": _plans(catalog),
+        "form": form,
+        "errors": errors,
+        "levels": [LEVELS[level] for level in LEVEL_ORDER],
+        "quick_plan_notes": QUICK_PLAN_NOTES,
+    }
+
+
+def _compare_estimate(catalog: PlanCatalog, form: Mapping[str, str]) -> Estimate:
+    """A listed plan, or the plan built from the typed numbers (always in network)."""
+    if form.get("plan_source") != "typed":
+        request = request_from_form(form)
+        return _run(lambda: estimate(catalog, request))
+    errors: dict[str, str] = {}
+    request = None
+    try:
+        request = request_from_form(form, plan_id=QUICK_PLAN_ID, network="in")
+    except FormErrors as exc:
+        errors |= exc.errors
+    try:
+        loaded = quick_plan(
+            copay=form.get("copay", ""),
+            coinsurance=form.get("coinsurance", ""),
+            deductible=form.get("deductible", ""),
+            oop_max=form.get("oop_max", ""),
+            start_date=request.start_date if request else dt.date.today(),
+        )
+    except QuickPlanError as exc:
+        errors |= {error.field: error.message for error in exc.errors}
+    if errors or request is None:
+        raise FormErrors(errors)
+    return _run(lambda: estimate_with_terms(loaded, request, build_terms(loaded, "in", request.category)))
+
+
+@get("/compare", sync_to_thread=False, include_in_schema=False)
+def compare_form(catalog: PlanCatalog) -> Template:
+    form = {"start_date": dt.date.today().isoformat(), "plan_source": "list", "network": "in"}
+    return _page("compare.html", _compare_context(catalog, form, {}))
+
+
+@post("/compare", sync_to_thread=False, include_in_schema=False, cache_control=NO_STORE)
+def compare_submit(catalog: PlanCatalog, data: FormData) -> Template:
+    try:
+        result = _compare_estimate(catalog, data)
+    except FormErrors as exc:
+        return _page("compare.html", _compare_context(catalog, data, exc.errors), status_code=400)
+    context = _compare_context(catalog, data, {}) | _results(result)
+    return _page("compare.html", context | {"plain": plain_scenarios(result)})
+
+
+# --- staff: Admissions workspace -----------------------------------------------------------
+
+
+class AdmissionsPages(StaffController):
+    include_in_schema = False
+
+    def _context(
+        self, catalog: PlanCatalog, form: Mapping[str, str], errors: dict[str, str]
+    ) -> dict[str, Any]:
+        return {"plans": _plans(catalog), "form": form, "errors": errors, "today": dt.date.today()}
+
+    @get("/admissions", sync_to_thread=False)
+    def admissions_form(self, catalog: PlanCatalog) -> Template:
+        form = {"start_date": dt.date.today().isoformat(), "network": "in", "horizon_weeks": "26"}
+        return _page("admissions.html", self._context(catalog, form, {}))
+
+    @post("/admissions", sync_to_thread=False, cache_control=NO_STORE)
+    def admissions_submit(self, catalog: PlanCatalog, data: FormData) -> Template:
+        """The comparison; the "print" button renders the family handout instead."""
+        try:
+            request = request_from_form(data)
+            result = _run(lambda: estimate(catalog, request))
+        except FormErrors as exc:
+            return _page("admissions.html", self._context(catalog, data, exc.errors), status_code=400)
+        template = "admissions_print.html" if data.get("view") == "print" else "admissions.html"
+        return _page(template, self._context(catalog, data, {}) | _results(result))
+
+
+# --- staff login (a cookie for browsers; API clients send X-API-Key) -----------------------
+
+
+def _safe_next(target: str | None) -> str:
+    """Only a path on this site, never an open redirect to another host."""
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return "/admissions"
+
+
+@get("/login", sync_to_thread=False, include_in_schema=False)
+def login_form(next_path: Annotated[str | None, Parameter(query="next")] = None) -> Template:
+    return _page("login.html", {"next": _safe_next(next_path), "errors": {}})
+
+
+@post("/login", sync_to_thread=False, include_in_schema=False)
+def login(request: Request[Any, Any, Any], data: FormData) -> Template | Redirect:
+    key = data.get("api_key", "").strip()
+    target = _safe_next(data.get("next"))
+    if not service_of(request).staff.accepts_key(key):
+        errors = {"api_key": "is not a valid staff key"}
+        return _page("login.html", {"next": target, "errors": errors}, status_code=403)
+    cookie = Cookie(
+        key=SESSION_COOKIE,
+        value=session_token(key),
+        httponly=True,
+        samesite="strict",
+        secure=request.url.scheme == "https",
+        path="/",
+    )
+    return Redirect(target, status_code=303, cookies=[cookie])
+
+
+@post("/logout", sync_to_thread=False, include_in_schema=False)
+def logout() -> Redirect:
+    return Redirect("/compare", status_code=303, cookies=[Cookie(key=SESSION_COOKIE, value="", max_age=0)])
+
+
+@get("/", sync_to_thread=False, include_in_schema=False)
+def home() -> Redirect:
+    return Redirect("/compare")
+
+
+ROUTES = [home, compare_form, compare_submit, AdmissionsPages, login_form, login, logout]

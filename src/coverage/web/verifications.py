@@ -1,0 +1,259 @@
+"""Benefit verification over the web (staff): run one, list them, print a VOB.
+
+JSON: `POST /verifications` runs a real-time 270/271 through the configured clearinghouse
+and stores the record (201 with the record, whatever the payer's outcome; 503 when
+verification is not configured); `GET /verifications` lists records newest first;
+`GET /verifications/{id}` returns one record with its request and raw response.
+HTML: `/vob` lists records, `/verifications/{id}/report` is the printable "Verification of
+benefits". This module only turns HTTP into calls of `coverage.eligibility` and
+`coverage.vob_store`; records hold PHI, so every route is staff-only and nothing is logged
+here.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import re
+from pathlib import Path
+from typing import Annotated, Any
+
+from litestar import get, post
+from litestar.datastructures import CacheControlHeader
+from litestar.params import Parameter
+from litestar.response import Template
+from msgspec import Meta, Struct
+
+from coverage.eligibility import (
+    CATEGORIES,
+    CATEGORY_LABELS,
+    FIELD_LABELS,
+    LEVEL_LABELS,
+    NETWORK_LABELS,
+    NETWORKS,
+    Accumulator,
+    EligibilityClient,
+    EligibilityConfig,
+    LevelBenefits,
+    RequestError,
+    VerifiedBenefits,
+)
+from coverage.eligibility import build_request as build_eligibility_request
+from coverage.levels import LEVEL_ORDER
+from coverage.money import format_usd
+from coverage.plans import PlanCatalog
+from coverage.vob_store import VobPage, VobRecord, VobStore, default_db_path
+from coverage.web.errors import StrictJSON
+from coverage.web.shared import FieldError, RequestErrors, StaffController
+
+NO_STORE = CacheControlHeader(no_store=True)  # pages and answers carry PHI
+PAGE_SIZE = 25
+NOT_STATED = "—"
+
+
+class VerificationInput(Struct, forbid_unknown_fields=True, kw_only=True):
+    """What staff send to verify benefits; provider fields default to COVERAGE_PROVIDER_*."""
+
+    payer_id: str
+    member_id: str
+    first_name: str
+    last_name: str
+    date_of_birth: dt.date
+    performed_by: Annotated[str, Meta(min_length=1, max_length=80)]  # who ran it, for the record
+    date_of_service: dt.date | None = None  # default: today
+    plan_id: str | None = None  # the plan file the verification is for
+    provider_npi: str | None = None
+    provider_name: str | None = None
+
+
+@functools.cache
+def _store_at(path: Path) -> VobStore:
+    return VobStore(path)
+
+
+def vob_store() -> VobStore:
+    """The store at `COVERAGE_DB` (opened and migrated once per path)."""
+    return _store_at(default_db_path().resolve())
+
+
+def _record_or_404(verification_id: int) -> VobRecord:
+    record = vob_store().get(verification_id)
+    if record is None:
+        raise RequestErrors(
+            404, [FieldError("verification_id", f"no verification #{verification_id} is stored")]
+        )
+    return record
+
+
+# --- the printable page's view model ---------------------------------------------------------
+
+
+class Cell(Struct, frozen=True):
+    text: str
+    source: str | None = None  # short: the service type code(s) the value came from
+
+
+class Row(Struct, frozen=True):
+    label: str
+    cells: list[Cell]  # in COLUMNS order
+
+
+class CategoryTable(Struct, frozen=True):
+    label: str
+    rows: list[Row]
+
+
+COLUMNS = [(level, network) for level in LEVEL_ORDER for network in NETWORKS]
+COLUMN_LABELS = [f"{LEVEL_LABELS[level]}, {NETWORK_LABELS[network]}" for level, network in COLUMNS]
+_STC = re.compile(r"^STC (\S+)")
+
+
+def short_source(source: str | None) -> str | None:
+    """'STC CF/A6 (…), in network' -> 'STC CF/A6', with a mark when the network was not stated."""
+    if source is None:
+        return None
+    match = _STC.match(source)
+    short = f"STC {match[1]}" if match else source
+    return f"{short}, network not stated" if "network not stated" in source else short
+
+
+def _accumulator_text(accumulator: Accumulator | None) -> str:
+    if accumulator is None:
+        return NOT_STATED
+    parts = []
+    if accumulator.total_cents is not None:
+        parts.append(f"{format_usd(accumulator.total_cents)} {accumulator.period or ''}".strip())
+    if accumulator.remaining_cents is not None:
+        parts.append(f"{format_usd(accumulator.remaining_cents)} left")
+    if accumulator.met_cents is not None:
+        parts.append(f"{format_usd(accumulator.met_cents)} met")
+    return " · ".join(parts)
+
+
+def _yes_no(value: bool | None, yes: str, no: str) -> str:
+    return NOT_STATED if value is None else (yes if value else no)
+
+
+_FIELD_TEXT = {
+    "active": lambda b: _yes_no(b.active, "covered", "NOT covered"),
+    "copay_cents": lambda b: NOT_STATED if b.copay_cents is None else format_usd(b.copay_cents),
+    "coinsurance": lambda b: (
+        NOT_STATED if b.coinsurance is None else f"{(b.coinsurance * 100).normalize():f}%"
+    ),
+    "deductible_individual": lambda b: _accumulator_text(b.deductible_individual),
+    "deductible_family": lambda b: _accumulator_text(b.deductible_family),
+    "oop_individual": lambda b: _accumulator_text(b.oop_individual),
+    "oop_family": lambda b: _accumulator_text(b.oop_family),
+    "visit_limit": lambda b: NOT_STATED if b.visit_limit is None else f"{b.visit_limit} per plan year",
+    "visits_remaining": lambda b: NOT_STATED if b.visits_remaining is None else str(b.visits_remaining),
+    "prior_auth": lambda b: _yes_no(b.prior_auth, "required", "not required"),
+}
+
+
+def category_tables(benefits: VerifiedBenefits) -> list[CategoryTable]:
+    """Per category: one row per field, one column per level and network."""
+    tables = []
+    for category in CATEGORIES:
+        columns: list[LevelBenefits] = [
+            benefits.level(category, level, network) for level, network in COLUMNS
+        ]
+        rows = [
+            Row(
+                FIELD_LABELS[field].capitalize(),
+                [Cell(text(column), short_source(column.sources.get(field))) for column in columns],
+            )
+            for field, text in _FIELD_TEXT.items()
+        ]
+        tables.append(CategoryTable(CATEGORY_LABELS[category], rows))
+    return tables
+
+
+# --- routes ----------------------------------------------------------------------------------
+
+
+class VerificationRoutes(StaffController):
+    tags = ["benefit verification"]  # noqa: RUF012
+
+    @post(
+        "/verifications",
+        dto=StrictJSON[VerificationInput],
+        return_dto=None,
+        status_code=201,
+        cache_control=NO_STORE,
+    )
+    async def create_verification(self, catalog: PlanCatalog, data: VerificationInput) -> VobRecord:
+        """Verify benefits with the payer now and store the record (docs/eligibility.md).
+
+        201 whatever the payer answered: `outcome` is verified, rejected, unavailable or
+        invalid_response, with `message` saying why. 503 when no clearinghouse is configured.
+        """
+        if data.plan_id is not None and catalog.get(data.plan_id) is None:
+            raise RequestErrors(422, [FieldError("plan_id", f"no plan with id {data.plan_id!r} is loaded")])
+        try:
+            config = EligibilityConfig.from_env()
+        except ValueError as exc:
+            raise RequestErrors(503, [FieldError(None, str(exc))]) from None
+        fields = {
+            "payer_id": data.payer_id,
+            "member_id": data.member_id,
+            "first_name": data.first_name,
+            "last_name": data.last_name,
+            "date_of_birth": data.date_of_birth,
+            "date_of_service": data.date_of_service or dt.date.today(),
+            "provider_npi": data.provider_npi or config.provider_npi,
+            "provider_name": data.provider_name or config.provider_name,
+        }
+        try:
+            request = build_eligibility_request(
+                {key: value for key, value in fields.items() if value is not None}
+            )
+        except RequestError as exc:
+            raise RequestErrors(422, [FieldError(exc.field, exc.message)]) from None
+        result = await EligibilityClient(config).verify_async(request)
+        if result.outcome == "not_configured":
+            raise RequestErrors(503, [FieldError(None, result.message)])
+        store = vob_store()
+        record = store.get(store.save(request, result, data.performed_by, data.plan_id))
+        assert record is not None  # just saved
+        return record
+
+    @get("/verifications", sync_to_thread=False, cache_control=NO_STORE)
+    def list_verifications(
+        self,
+        limit: Annotated[int, Parameter(ge=1, le=200)] = PAGE_SIZE,
+        offset: Annotated[int, Parameter(ge=0)] = 0,
+    ) -> VobPage:
+        """Stored verifications, newest first (summaries; no raw responses)."""
+        return vob_store().list_recent(limit=limit, offset=offset)
+
+    @get("/verifications/{verification_id:int}", sync_to_thread=False, cache_control=NO_STORE)
+    def show_verification(self, verification_id: int) -> VobRecord:
+        """One stored verification: request, raw clearinghouse response, mapped benefits."""
+        return _record_or_404(verification_id)
+
+    @get(
+        "/verifications/{verification_id:int}/report",
+        sync_to_thread=False,
+        include_in_schema=False,
+        cache_control=NO_STORE,
+    )
+    def verification_page(self, verification_id: int) -> Template:
+        """The printable "Verification of benefits" for the admissions file."""
+        record = _record_or_404(verification_id)
+        context: dict[str, Any] = {
+            "record": record,
+            "columns": COLUMN_LABELS,
+            "tables": category_tables(record.benefits) if record.benefits else [],
+            "not_stated": NOT_STATED,
+        }
+        return Template("verification.html", context=context)
+
+    @get("/vob", sync_to_thread=False, include_in_schema=False, cache_control=NO_STORE)
+    def verifications_page(self, page: Annotated[int, Parameter(ge=1)] = 1) -> Template:
+        """Recent verifications, 25 a page, each linking to its printable VOB."""
+        listing = vob_store().list_recent(limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
+        pages = max(1, -(-listing.total // PAGE_SIZE))
+        return Template("verifications.html", context={"listing": listing, "page": page, "pages": pages})
+
+
+ROUTES = [VerificationRoutes]
