@@ -32,6 +32,7 @@ ROUTE_MODULES = (
     "pages",  # /, /login, /logout, /compare (public), /admissions (staff)
     "parity",  # /plans/{plan_id}/parity (JSON), /plans/{plan_id}/parity/report (page)
     "levels",  # /levels/recommend (staff): screening -> recommended level of care
+    "verifications",  # /verifications (JSON), /verifications/{id}/report and /vob (pages)
 )
 
 log = logging.getLogger("coverage.web")
