@@ -1,16 +1,19 @@
-"""The screening rubric: each level, each override, the boundaries, and the CLI's bad-value exit."""
+"""The screening rubric: each level, each override, the boundaries, the CLI and the web endpoint."""
 
 from __future__ import annotations
 
 import datetime as dt
 import io
 import json
+from collections.abc import Iterator
 from typing import get_args
 
 import msgspec
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from litestar.testing import TestClient
+from tests.conftest import PLANS_DIR
 
 from coverage.cli import main
 from coverage.estimate import EstimateRequest, estimate
@@ -29,6 +32,7 @@ from coverage.levels import (
     recommend_level,
 )
 from coverage.plans import PlanCatalog
+from coverage.web import create_app
 
 # The calmest answers: nothing fires, so the rubric says weekly therapy.
 CALM: dict[str, object] = {
@@ -324,3 +328,43 @@ def test_cli_bad_json_value_names_the_key(capsys: pytest.CaptureFixture[str], tm
     code, _, err = run_cli(capsys, "--json", str(answers))
     assert code == 2
     assert err.startswith("coverage: error: attendance (in --json): must be one of 5_days, 3_to_4_days")
+
+
+# --- web: POST /levels/recommend (staff) ---------------------------------------------------------
+
+STAFF = {"X-API-Key": "test-staff-key"}
+
+
+@pytest.fixture(scope="module")
+def client() -> Iterator[TestClient]:
+    with TestClient(create_app(PLANS_DIR, api_keys=["test-staff-key"])) as test_client:
+        yield test_client
+
+
+def test_web_recommendation_matches_the_core(client: TestClient) -> None:
+    answers = CALM | {"safety_concerns": "plan_or_intent", "asam_level": "1"}
+    response = client.post("/levels/recommend", json=answers, headers=STAFF)
+    assert response.status_code == 200
+    body = response.json()
+    assert body == json.loads(
+        msgspec.json.encode(recommend(safety_concerns="plan_or_intent", asam_level="1"))
+    )
+    assert (body["level"], body["basis"], body["disclaimer"]) == (
+        "refer_higher",
+        "rubric",
+        SCREENING_DISCLAIMER,
+    )
+    assert "988" in body["crisis_resources"]
+
+
+def test_web_bad_answers_get_400_naming_each_field(client: TestClient) -> None:
+    answers = {k: v for k, v in CALM.items() if k != "attendance"} | {"crisis_frequency": "often"}
+    response = client.post("/levels/recommend", json=answers, headers=STAFF)
+    assert response.status_code == 400
+    errors = {error["field"]: error["message"] for error in response.json()["errors"]}
+    assert errors["crisis_frequency"] == "must be one of none, monthly, weekly, daily; got 'often'"
+    assert errors["attendance"] == "is required"
+
+
+def test_web_recommendation_is_staff_only(client: TestClient) -> None:
+    assert client.post("/levels/recommend", json=CALM).status_code == 401
