@@ -251,7 +251,8 @@ def test_unusable_values_are_dropped_with_a_note_never_guessed() -> None:
     assert iop.deductible_individual is None  # an amount without a time qualifier is not a total
     notes = result.benefits.notes
     assert (
-        "Mental health office, in network: the payer gave conflicting copays (3000, 4000); not used" in notes
+        "Mental health office, in network: the payer gave conflicting copays ($30.00, $40.00); not used"
+        in notes
     )
     assert "Mental health IOP, in network: benefitPercent 20 is outside X12's 0-1 range; not used" in notes
     assert "Mental health IOP, in network: benefitAmount -5 is not a dollar amount; not used" in notes

@@ -22,13 +22,14 @@ import secrets
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from decimal import Decimal
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import httpx
 import msgspec
 from msgspec import Meta, Struct
 
 from coverage.levels import LEVEL_ORDER, Level
+from coverage.money import format_usd
 from coverage.plans import Category, Network
 
 logger = logging.getLogger(__name__)
@@ -551,11 +552,13 @@ class _Mapper:
                     return _Tier(found, codes, stated is True)
         return None
 
-    def single(self, values: Iterable[object], what: str, where: str) -> object | None:
+    def single(
+        self, values: Iterable[object], what: str, where: str, show: Callable[[Any], str] | None = None
+    ) -> object | None:
         """The one value the entries agree on; conflicting values are reported, not guessed."""
         distinct = sorted({value for value in values if value is not None}, key=str)
         if len(distinct) > 1:
-            shown = ", ".join(_show(value) for value in distinct)
+            shown = ", ".join((show or _show)(value) for value in distinct)
             self.note(f"{where}: the payer gave conflicting {what} ({shown}); not used")
             return None
         return distinct[0] if distinct else None
@@ -593,15 +596,15 @@ class _Mapper:
 
         def resolve(
             wanted: Callable[[_BenefitEntry], bool],
-            fields: dict[str, tuple[str, Callable[[_BenefitEntry], object]]],
+            fields: dict[str, tuple[str, Callable[[_BenefitEntry], object], Callable[[Any], str] | None]],
         ) -> None:
             """Fields resolved together read one tier, so a broader code never fills a gap
             that the more specific code left (payers omit a copay they do not charge)."""
             tier = self.tier(category, level, network, wanted)
             if tier is None:
                 return
-            for field, (what, value_of) in fields.items():
-                value = self.single((value_of(entry) for entry in tier.entries), what, where)
+            for field, (what, value_of, show) in fields.items():
+                value = self.single((value_of(entry) for entry in tier.entries), what, where, show)
                 if value is not None:
                     values[field] = value
                     self.record(sources, field, tier, category, network)
@@ -618,21 +621,32 @@ class _Mapper:
 
         resolve(
             lambda e: e.code in _ACTIVE_CODES or e.code == _NOT_COVERED,
-            {"active": ("coverage status", lambda e: _ACTIVE_CODES.get(e.code, False))},
+            {"active": ("coverage status", lambda e: _ACTIVE_CODES.get(e.code, False), None)},
         )
         resolve(
             lambda e: is_copay(e) or is_coinsurance(e),
             {
-                "copay_cents": ("copays", lambda e: self.usable_amount(e, where) if is_copay(e) else None),
+                "copay_cents": (
+                    "copays",
+                    lambda e: self.usable_amount(e, where) if is_copay(e) else None,
+                    format_usd,
+                ),
                 "coinsurance": (
                     "coinsurance",
                     lambda e: self.usable_percent(e, where) if is_coinsurance(e) else None,
+                    None,
                 ),
             },
         )
         resolve(
             lambda e: e.auth_or_cert_indicator in ("Y", "N"),
-            {"prior_auth": ("prior authorization indicators", lambda e: e.auth_or_cert_indicator == "Y")},
+            {
+                "prior_auth": (
+                    "prior authorization indicators",
+                    lambda e: e.auth_or_cert_indicator == "Y",
+                    None,
+                )
+            },
         )
         for field, code, family in (
             ("deductible_individual", "C", False),
@@ -672,7 +686,7 @@ class _Mapper:
             amounts = (
                 self.usable_amount(e, where) for e in tier.entries if e.time_qualifier_code in qualifiers
             )
-            return self.single(amounts, f"{what} amounts", where)  # type: ignore[return-value]
+            return self.single(amounts, f"{what} amounts", where, format_usd)  # type: ignore[return-value]
 
         total = amount_for(_TOTAL_PERIODS)
         remaining = amount_for((_REMAINING,))
