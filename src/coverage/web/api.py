@@ -5,12 +5,13 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from litestar import get, post
+from litestar.params import FromPath, JSONBody
 from msgspec import Struct
 
 from coverage.estimate import Estimate, EstimateRequest, UnknownPlanError, estimate
-from coverage.plans import Effective, PlanCatalog, PlanError, PlanKind, plan_to_builtins
+from coverage.plans import Effective, PlanError, PlanKind, plan_to_builtins
 from coverage.web.errors import StrictJSON
-from coverage.web.shared import StaffController
+from coverage.web.shared import Catalog, StaffController
 
 
 class Health(Struct, kw_only=True):
@@ -35,7 +36,7 @@ class PlanList(Struct, kw_only=True):
 
 
 @get("/health", sync_to_thread=False, tags=["service"])
-def health(catalog: PlanCatalog) -> Health:
+def health(catalog: Catalog) -> Health:
     return Health(plans_loaded=len(catalog.plans), plan_file_errors=len(catalog.errors))
 
 
@@ -43,7 +44,7 @@ class StaffApi(StaffController):
     tags = ["staff API"]  # noqa: RUF012
 
     @get("/plans", sync_to_thread=False)
-    def list_plans(self, catalog: PlanCatalog) -> PlanList:
+    def list_plans(self, catalog: Catalog) -> PlanList:
         """Every loaded plan, plus the located errors of plan files that failed to load."""
         return PlanList(
             plans=[
@@ -62,7 +63,7 @@ class StaffApi(StaffController):
         )
 
     @get("/plans/{plan_id:str}", sync_to_thread=False)
-    def show_plan(self, catalog: PlanCatalog, plan_id: str) -> dict[str, Any]:
+    def show_plan(self, catalog: Catalog, plan_id: FromPath[str]) -> dict[str, Any]:
         """The validated plan in plan-file shape (dollars and percentages as strings)."""
         loaded = catalog.get(plan_id)
         if loaded is None:
@@ -72,7 +73,7 @@ class StaffApi(StaffController):
     @post(
         "/estimates", dto=StrictJSON[EstimateRequest], return_dto=None, status_code=200, sync_to_thread=False
     )
-    def create_estimate(self, catalog: PlanCatalog, data: EstimateRequest) -> Estimate:
+    def create_estimate(self, catalog: Catalog, data: JSONBody[EstimateRequest]) -> Estimate:
         """Weekly / IOP / PHP comparison (or one custom pathway), as `coverage estimate --json`."""
         return estimate(catalog, data)
 

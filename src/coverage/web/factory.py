@@ -10,6 +10,7 @@ from pathlib import Path
 from litestar import Litestar
 from litestar.datastructures import State
 from litestar.di import Provide
+from litestar.logging import LoggingConfig
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.static_files import create_static_files_router
@@ -86,4 +87,10 @@ def create_app(plans_dir: Path | str | None = None, api_keys: Iterable[str] | No
             ),
         ),
         on_startup=[report_configuration],
+        logging_config=LoggingConfig(
+            configure_root_logger=False,  # leave the root logger to uvicorn (and to pytest's caplog)
+            log_exceptions="always",  # a 500's traceback reaches the log...
+            disable_stack_trace={*range(400, 500), *EXCEPTION_HANDLERS},  # ...a 4xx's (quoting input) never
+            loggers={"coverage": {"level": "INFO", "handlers": ["queue_listener"], "propagate": True}},
+        ),
     )

@@ -13,8 +13,7 @@ from typing import Annotated, Any
 
 from litestar import Request, get, post
 from litestar.datastructures import CacheControlHeader, Cookie
-from litestar.enums import RequestEncodingType
-from litestar.params import Body, Parameter
+from litestar.params import QueryParameter, URLEncodedBody
 from litestar.response import Redirect, Template
 
 from coverage.estimate import (
@@ -31,10 +30,10 @@ from coverage.plans import PlanCatalog
 from coverage.quick_plan import NOTES as QUICK_PLAN_NOTES
 from coverage.quick_plan import QUICK_PLAN_ID, QuickPlanError, quick_plan
 from coverage.web.forms import FormErrors, form_name, request_from_form
-from coverage.web.shared import SESSION_COOKIE, StaffController, service_of, session_token
+from coverage.web.shared import SESSION_COOKIE, Catalog, StaffController, service_of, session_token
 from coverage.web.views import SCENARIO_COLORS, month_rows, monthly_cost_chart
 
-FormData = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]
+FormData = URLEncodedBody[dict[str, str]]
 NO_STORE = CacheControlHeader(no_store=True)
 
 
@@ -105,13 +104,13 @@ def _compare_estimate(catalog: PlanCatalog, form: Mapping[str, str]) -> Estimate
 
 
 @get("/compare", sync_to_thread=False, include_in_schema=False)
-def compare_form(catalog: PlanCatalog) -> Template:
+def compare_form(catalog: Catalog) -> Template:
     form = {"start_date": dt.date.today().isoformat(), "plan_source": "list", "network": "in"}
     return _page("compare.html", _compare_context(catalog, form, {}))
 
 
 @post("/compare", sync_to_thread=False, include_in_schema=False, cache_control=NO_STORE)
-def compare_submit(catalog: PlanCatalog, data: FormData) -> Template:
+def compare_submit(catalog: Catalog, data: FormData) -> Template:
     try:
         result = _compare_estimate(catalog, data)
     except FormErrors as exc:
@@ -132,12 +131,12 @@ class AdmissionsPages(StaffController):
         return {"plans": _plans(catalog), "form": form, "errors": errors, "today": dt.date.today()}
 
     @get("/admissions", sync_to_thread=False)
-    def admissions_form(self, catalog: PlanCatalog) -> Template:
+    def admissions_form(self, catalog: Catalog) -> Template:
         form = {"start_date": dt.date.today().isoformat(), "network": "in", "horizon_weeks": "26"}
         return _page("admissions.html", self._context(catalog, form, {}))
 
     @post("/admissions", sync_to_thread=False, cache_control=NO_STORE)
-    def admissions_submit(self, catalog: PlanCatalog, data: FormData) -> Template:
+    def admissions_submit(self, catalog: Catalog, data: FormData) -> Template:
         """The comparison; the "print" button renders the family handout instead."""
         try:
             request = request_from_form(data)
@@ -159,7 +158,7 @@ def _safe_next(target: str | None) -> str:
 
 
 @get("/login", sync_to_thread=False, include_in_schema=False)
-def login_form(next_path: Annotated[str | None, Parameter(query="next")] = None) -> Template:
+def login_form(next_path: Annotated[str | None, QueryParameter(name="next")] = None) -> Template:
     return _page("login.html", {"next": _safe_next(next_path), "errors": {}})
 
 

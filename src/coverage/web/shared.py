@@ -16,6 +16,7 @@ from typing import Any
 from litestar import Controller, Request, Response
 from litestar.connection import ASGIConnection
 from litestar.datastructures import State
+from litestar.di import NamedDependency
 from litestar.exceptions import HTTPException, NotAuthorizedException, PermissionDeniedException
 from litestar.exceptions import ValidationException as LitestarValidationException
 from litestar.handlers import BaseRouteHandler
@@ -33,6 +34,7 @@ __all__ = [  # re-exported so an area module needs only this import
     "API_KEY_HEADER",
     "EXCEPTION_HANDLERS",
     "STAFF_SECURITY",
+    "Catalog",
     "ErrorBody",
     "FieldError",
     "RequestErrors",
@@ -70,16 +72,20 @@ def _on_unknown_plan(_: Request[Any, Any, Any], exc: UnknownPlanError) -> Respon
     return error_response(404, [FieldError("plan_id", f"no plan with id {exc.plan_id!r} is loaded")])
 
 
+def _validation_error(item: dict[str, Any]) -> FieldError:
+    """One item of Litestar's ValidationException.extra; key "data" is the missing body itself."""
+    key = item.get("key")
+    if key == "data":
+        return FieldError(None, "a JSON request body is required")
+    return FieldError(key, human_message(str(item.get("message", "")), key))
+
+
 def _on_http_exception(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
     """Litestar's own errors in our shape; a browser without staff credentials goes to /login."""
     if isinstance(exc, NotAuthorizedException | PermissionDeniedException) and _wants_html(request):
         return Redirect("/login", query_params={"next": request.url.path}, status_code=303)
     if isinstance(exc, LitestarValidationException) and isinstance(exc.extra, list):
-        errors = [
-            FieldError(item.get("key"), human_message(item.get("message", ""), item.get("key")))
-            for item in exc.extra
-            if isinstance(item, dict)
-        ]
+        errors = [_validation_error(item) for item in exc.extra if isinstance(item, dict)]
         return error_response(exc.status_code, errors or [FieldError(None, exc.detail)])
     field = API_KEY_HEADER if isinstance(exc, NotAuthorizedException | PermissionDeniedException) else None
     return error_response(exc.status_code, [FieldError(field, exc.detail)])
@@ -153,6 +159,8 @@ class StaffController(Controller):
 
 
 # --- dependencies and templates ------------------------------------------------------------
+
+Catalog = NamedDependency[PlanCatalog]  # annotate a handler parameter `catalog: Catalog`
 
 
 def provide_catalog(state: State) -> PlanCatalog:
