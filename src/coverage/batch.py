@@ -1,0 +1,501 @@
+"""`coverage batch`: estimates for a whole CSV of clients, priced by batch_engine, identical to `estimate`.
+
+Every cell is read as text and checked here against the rules EstimateRequest, check_dates and
+starting_accumulators enforce, so a bad row lands in the errors output with its row number, column
+and reason while every other row is priced. The input is read, priced and written chunk by chunk,
+so memory follows the chunk size, not the file size.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+
+import polars as pl
+
+from coverage.batch_engine import (
+    AUTH_CODES,
+    MONEY_COLUMNS,
+    Pathways,
+    PlanTables,
+    RunBook,
+    months,
+    price_runs,
+    starting_amounts,
+    totals,
+)
+from coverage.estimate import Cents
+from coverage.plans import PlanCatalog
+
+REQUIRED_COLUMNS = (
+    "client_id",
+    "plan_id",
+    "network",
+    "category",
+    "start_date",
+    "deductible_met",
+    "oop_met",
+)
+OPTIONAL_COLUMNS = ("horizon_weeks", "pathway", "auth_status", "family_deductible_met", "family_oop_met")
+INPUT_COLUMNS = (*REQUIRED_COLUMNS, *OPTIONAL_COLUMNS)
+DEFAULT_CHUNK_ROWS = 100_000
+MAX_CENTS: int = next(meta.le for meta in Cents.__metadata__)
+ERROR_COLUMNS = ("row", "client_id", "column", "value", "reason")
+TOTALS_HEADER = ("row", "client_id", "scenario", "pathway", "units", *MONEY_COLUMNS)
+MONTHLY_HEADER = (
+    "row",
+    "client_id",
+    "scenario",
+    "month",
+    "units",
+    *MONEY_COLUMNS,
+    "plan_year_start",
+    "deductible_met",
+    "deductible_remaining",
+    "oop_met",
+    "oop_remaining",
+)
+PRICING_INPUTS = (
+    "row",
+    "scenario_order",
+    "key_id",
+    "deductible_remaining",
+    "oop_remaining",
+    "fresh_deductible",
+    "fresh_oop",
+    "deductible_met",
+    "oop_met",
+)
+_FORMULA_START = r"^[=+\-@\t\r]"
+_DATE_SHAPE = r"^\d{4}-\d{2}-\d{2}$"
+_MONEY_SHAPE = r"^(\d*)(?:\.(\d*))?$"
+
+Source = Path | bytes
+Progress = Callable[[int, int], None]
+
+
+class BatchInputError(ValueError):
+    """The input as a whole cannot be used (unreadable, no header, a required column missing)."""
+
+
+@dataclass
+class BatchResult:
+    rows: int = 0
+    priced_rows: int = 0
+    error_rows: int = 0
+    output_rows: int = 0
+    monthly_rows: int = 0
+
+
+# --- text in and out -----------------------------------------------------------------------------
+
+
+def escape_text(text: pl.Expr) -> pl.Expr:
+    """Free text for a CSV a spreadsheet will open: a cell that could start a formula gets a leading '."""
+    return pl.when(text.str.contains(_FORMULA_START)).then(pl.lit("'") + text).otherwise(text)
+
+
+def dollars(cents: pl.Expr) -> pl.Expr:
+    """Integer cents as exact dollars with two decimals (money.format_dollars, as an expression)."""
+    magnitude = cents.abs()
+    return pl.concat_str(
+        pl.when(cents < 0).then(pl.lit("-")).otherwise(pl.lit("")),
+        (magnitude // 100).cast(pl.String),
+        pl.lit("."),
+        (magnitude % 100).cast(pl.String).str.zfill(2),
+    )
+
+
+def _month_text(month_no: pl.Expr) -> pl.Expr:
+    return pl.concat_str(
+        (month_no // 12).cast(pl.String).str.zfill(4),
+        pl.lit("-"),
+        (month_no % 12 + 1).cast(pl.String).str.zfill(2),
+    )
+
+
+class CsvSink:
+    """A CSV written chunk by chunk: the header at once (so an empty result is still a valid file)."""
+
+    def __init__(self, handle: IO[bytes], header: tuple[str, ...]) -> None:
+        self._handle = handle
+        self.rows = 0
+        pl.DataFrame(schema=dict.fromkeys(header, pl.String)).write_csv(handle)
+
+    def write(self, frame: pl.DataFrame) -> None:
+        frame.write_csv(self._handle, include_header=False)
+        self.rows += frame.height
+
+
+# --- reading -------------------------------------------------------------------------------------
+
+
+def _clean_names(names: list[str]) -> list[str]:
+    return [name.strip().lstrip("\ufeff").strip() for name in names]
+
+
+def _scan(source: Source) -> pl.LazyFrame:
+    return pl.scan_csv(source, infer_schema=False, with_column_names=_clean_names)
+
+
+def input_columns(source: Source) -> list[str]:
+    """The header's column names; BatchInputError when the file has none or cannot be parsed."""
+    try:
+        return _scan(source).collect_schema().names()
+    except (pl.exceptions.NoDataError, pl.exceptions.ComputeError, OSError) as exc:
+        raise BatchInputError(f"input cannot be read as CSV with a header row: {exc}") from None
+
+
+def check_columns(columns: list[str]) -> None:
+    """Stop before any work when a required column is missing, naming it."""
+    missing = [name for name in REQUIRED_COLUMNS if name not in columns]
+    if missing:
+        raise BatchInputError(
+            f"input is missing required column{'s' * (len(missing) > 1)} {', '.join(missing)} "
+            f"(required: {', '.join(REQUIRED_COLUMNS)}; optional: {', '.join(OPTIONAL_COLUMNS)})"
+        )
+
+
+def _chunks(source: Source, columns: list[str], chunk_rows: int) -> Iterator[pl.DataFrame]:
+    present = [
+        pl.col(name) if name in columns else pl.lit(None, pl.String).alias(name) for name in INPUT_COLUMNS
+    ]
+    scan = _scan(source).with_row_index("row", offset=1).select("row", *present)
+    yield from scan.collect_batches(chunk_size=chunk_rows)
+
+
+# --- validation ----------------------------------------------------------------------------------
+
+
+def _cell(name: str) -> pl.Expr:
+    return pl.col(name).str.strip_chars()
+
+
+def _blank(name: str) -> pl.Expr:
+    return _cell(name).is_null() | (_cell(name) == "")
+
+
+def _given(name: str) -> pl.Expr:
+    """The stripped cell, or null when it is empty."""
+    return pl.when(~_blank(name)).then(_cell(name))
+
+
+def _first_reason(rules: list[tuple[pl.Expr, pl.Expr | str]]) -> pl.Expr:
+    """The message of the first rule whose condition holds, else null."""
+    (condition, message), *rest = rules
+    chain = pl.when(condition).then(pl.lit(message) if isinstance(message, str) else message)
+    for condition, message in rest:
+        chain = chain.when(condition).then(pl.lit(message) if isinstance(message, str) else message)
+    return chain
+
+
+def _money(name: str) -> tuple[pl.Expr, list[tuple[pl.Expr, pl.Expr | str]]]:
+    """Cents of a dollar cell (as money.parse_money reads it) and the rules that reject it."""
+    text = _cell(name).str.replace_all(",", "", literal=True).str.strip_prefix("$")
+    whole = text.str.extract(_MONEY_SHAPE, 1)
+    fraction = text.str.extract(_MONEY_SHAPE, 2).fill_null("")
+    cents = pl.when(whole == "").then(0).otherwise(
+        whole.cast(pl.Int64, strict=False)
+    ) * 100 + fraction.str.pad_end(2, "0").str.slice(0, 2).cast(pl.Int64, strict=False)
+    rules: list[tuple[pl.Expr, pl.Expr | str]] = [
+        (text.str.starts_with("-"), "must not be negative"),
+        (
+            ~text.str.contains(_MONEY_SHAPE) | ((whole == "") & (fraction == "")),
+            'must be dollars such as "450.00"',
+        ),
+        (~fraction.str.slice(2).str.contains("^0*$"), "has more than two decimal places"),
+        (
+            (whole.str.strip_chars_start("0").str.len_chars() > 9) | (cents > MAX_CENTS),
+            f"must be at most {MAX_CENTS // 100}.00",
+        ),
+    ]
+    return cents, rules
+
+
+def _over_limit(amount: str, limit: str, what: str) -> tuple[pl.Expr, pl.Expr]:
+    return (
+        pl.col(amount) > pl.col(limit),
+        pl.concat_str(pl.lit("is more than the plan's "), pl.lit(what), pl.lit(" "), dollars(pl.col(limit))),
+    )
+
+
+def _choice(name: str, allowed: tuple[str, ...]) -> tuple[pl.Expr, str]:
+    return _given(name).is_in(allowed).not_(), f"must be one of {', '.join(allowed)}"
+
+
+def _required(name: str) -> tuple[pl.Expr, str]:
+    return _blank(name), "is required"
+
+
+def _parsed(chunk: pl.LazyFrame, tables: PlanTables, specs: pl.LazyFrame) -> pl.LazyFrame:
+    """The chunk with typed values and one `reason_<column>` per input column (null when the cell is fine)."""
+    money = {
+        name: _money(name)
+        for name in ("deductible_met", "oop_met", "family_deductible_met", "family_oop_met")
+    }
+    date_text = _given("start_date")
+    frame = (
+        chunk.with_columns(
+            plan_key=_given("plan_id"),
+            network_key=_given("network"),
+            category_key=_given("category"),
+            horizon_text=_given("horizon_weeks"),
+            pathway_text=_given("pathway"),
+            start=pl.when(date_text.str.contains(_DATE_SHAPE)).then(
+                date_text.str.to_date("%Y-%m-%d", strict=False)
+            ),
+            auth=_given("auth_status")
+            .replace_strict(AUTH_CODES, default=None, return_dtype=pl.Int8)
+            .fill_null(AUTH_CODES["approved"]),
+            **{f"{name}_cents": cents for name, (cents, _) in money.items()},
+        )
+        .join(tables.plans.lazy(), left_on="plan_key", right_on="plan_id", how="left", maintain_order="left")
+        .join(
+            tables.terms.lazy(),
+            left_on=["plan_key", "network_key", "category_key"],
+            right_on=["plan_id", "network", "category"],
+            how="left",
+            maintain_order="left",
+        )
+        .join(specs, on=["horizon_text", "pathway_text"], how="left", nulls_equal=True, maintain_order="left")
+    )
+
+    def money_reason(name: str, required: bool, *limit_rules: tuple[pl.Expr, pl.Expr | str]) -> pl.Expr:
+        # An empty optional cell is fine: its rule yields null and stops the chain there.
+        blank = [_required(name)] if required else [(_blank(name), pl.lit(None, pl.String))]
+        return _first_reason([*blank, *money[name][1], *limit_rules])
+
+    has_oop_max = pl.col("has_oop_max").fill_null(False)
+    reasons = {
+        "client_id": _first_reason([_required("client_id")]),
+        "plan_id": _first_reason(
+            [_required("plan_id"), (pl.col("effective_start").is_null(), "no plan with this id is loaded")]
+        ),
+        "network": _first_reason([_required("network"), _choice("network", ("in", "out"))]),
+        "category": _first_reason([_required("category"), _choice("category", ("mh", "sud"))]),
+        "start_date": _first_reason(
+            [
+                _required("start_date"),
+                (~date_text.str.contains(_DATE_SHAPE), "must be a date YYYY-MM-DD"),
+                (pl.col("start").is_null(), "is not a calendar date"),
+                (
+                    (pl.col("start") < pl.col("effective_start"))
+                    | (pl.col("start") > pl.col("effective_end")),
+                    pl.concat_str(
+                        pl.lit("is outside the plan's effective period "),
+                        pl.col("effective_start").cast(pl.String),
+                        pl.lit(" to "),
+                        pl.col("effective_end").cast(pl.String),
+                    ),
+                ),
+            ]
+        ),
+        "deductible_met": money_reason(
+            "deductible_met",
+            True,
+            _over_limit("deductible_met_cents", "deductible_individual", "individual deductible"),
+        ),
+        "oop_met": money_reason(
+            "oop_met",
+            True,
+            _over_limit("oop_met_cents", "oop_max_individual", "individual out-of-pocket maximum"),
+            (
+                has_oop_max & (pl.col("oop_met_cents") < pl.col("deductible_met_cents")),
+                "must be at least deductible_met: deductible payments count toward the out-of-pocket maximum",
+            ),
+        ),
+        "horizon_weeks": pl.col("horizon_reason"),
+        "pathway": pl.col("pathway_reason"),
+        "auth_status": _first_reason([_choice("auth_status", tuple(AUTH_CODES))]),
+        "family_deductible_met": money_reason(
+            "family_deductible_met",
+            False,
+            _over_limit("family_deductible_met_cents", "deductible_family", "family deductible"),
+        ),
+        "family_oop_met": money_reason(
+            "family_oop_met",
+            False,
+            _over_limit("family_oop_met_cents", "oop_max_family", "family out-of-pocket maximum"),
+        ),
+    }
+    return frame.with_columns(reasons[name].alias(f"reason_{name}") for name in INPUT_COLUMNS)
+
+
+def _problems(parsed: pl.DataFrame) -> pl.DataFrame:
+    """One row per bad cell: row number, client_id, column, the cell as given, and why."""
+    frames = [
+        parsed.filter(pl.col(f"reason_{name}").is_not_null()).select(
+            "row",
+            escape_text(pl.col("client_id").fill_null("")).alias("client_id"),
+            pl.lit(name).alias("column"),
+            escape_text(pl.col(name).fill_null("")).alias("value"),
+            pl.col(f"reason_{name}").alias("reason"),
+        )
+        for name in INPUT_COLUMNS
+    ]
+    return pl.concat(frames).sort("row", maintain_order=True)
+
+
+# --- the job -------------------------------------------------------------------------------------
+
+
+@dataclass
+class ChunkResult:
+    totals: pl.DataFrame
+    months: pl.DataFrame | None
+    problems: pl.DataFrame
+    rows: int
+    priced_rows: int
+
+
+class BatchJob:
+    """Plan tables, parsed pathways and per-key runs, shared by every chunk of one input."""
+
+    def __init__(self, catalog: PlanCatalog, by_month: bool) -> None:
+        self.tables = PlanTables.from_catalog(catalog)
+        self.pathways = Pathways()
+        self.runs = RunBook(self.tables, self.pathways, by_month)
+        self.by_month = by_month
+
+    def _specs(self, chunk: pl.DataFrame) -> pl.LazyFrame:
+        """Scenario set per distinct (horizon_weeks, pathway) pair: parsed once each, never per row."""
+        pairs = chunk.select(horizon_text=_given("horizon_weeks"), pathway_text=_given("pathway")).unique()
+        rows = []
+        for horizon_text, pathway_text in pairs.iter_rows():
+            resolved = self.pathways.resolve(horizon_text, pathway_text)
+            errors = dict(resolved.errors)
+            rows.append(
+                {
+                    "horizon_text": horizon_text,
+                    "pathway_text": pathway_text,
+                    "spec_id": resolved.spec_id,
+                    "horizon_reason": errors.get("horizon_weeks"),
+                    "pathway_reason": errors.get("pathway"),
+                }
+            )
+        schema = {
+            "horizon_text": pl.String,
+            "pathway_text": pl.String,
+            "spec_id": pl.Int32,
+            "horizon_reason": pl.String,
+            "pathway_reason": pl.String,
+        }
+        return pl.DataFrame(rows, schema=schema).lazy()
+
+    def process(self, chunk: pl.DataFrame) -> ChunkResult:
+        parsed = _parsed(chunk.lazy(), self.tables, self._specs(chunk)).collect()
+        fine = pl.all_horizontal(pl.col(f"reason_{name}").is_null() for name in INPUT_COLUMNS)
+        valid = parsed.filter(fine)
+        clients = self._client_scenarios(valid)
+        priced = price_runs(clients.lazy().select(PRICING_INPUTS), self.runs.runs)
+        if self.by_month:
+            priced = priced.collect().lazy()
+        carry = ("row", "scenario_order")
+        out = clients.select("row", "scenario_order", "client_id", "scenario", "pathway_id").lazy()
+        pathway_text = self.pathways.pathways().lazy().select("pathway_id", "pathway")
+        totals_out = (
+            out.join(totals(priced, carry), on=carry, maintain_order="left")
+            .join(pathway_text, on="pathway_id", maintain_order="left")
+            .select(
+                "row",
+                escape_text(pl.col("client_id")),
+                "scenario",
+                "pathway",
+                pl.col("units").cast(pl.String),
+                *(dollars(pl.col(name)).alias(name) for name in MONEY_COLUMNS),
+            )
+            .collect()
+        )
+        months_out = None
+        if self.by_month:
+            months_out = (
+                out.join(
+                    months(priced, clients.lazy(), self.runs.months, carry),
+                    on=carry,
+                    maintain_order="left_right",
+                )
+                .select(
+                    "row",
+                    escape_text(pl.col("client_id")),
+                    "scenario",
+                    _month_text(pl.col("month_no")).alias("month"),
+                    pl.col("units").cast(pl.String),
+                    *(dollars(pl.col(name)).alias(name) for name in MONEY_COLUMNS),
+                    pl.col("plan_year_start").cast(pl.String),
+                    dollars(pl.col("deductible_met")).alias("deductible_met"),
+                    dollars(pl.col("deductible_remaining")).alias("deductible_remaining"),
+                    dollars(pl.col("oop_met")).alias("oop_met"),
+                    dollars(pl.col("oop_remaining")).alias("oop_remaining"),
+                )
+                .collect()
+            )
+        return ChunkResult(
+            totals=totals_out,
+            months=months_out,
+            problems=_problems(parsed.filter(~fine)),
+            rows=chunk.height,
+            priced_rows=valid.height,
+        )
+
+    def _client_scenarios(self, valid: pl.DataFrame) -> pl.DataFrame:
+        """One row per valid client and scenario, with its key_id and starting amounts, in output order."""
+        frame = valid.select(
+            "row",
+            "client_id",
+            "terms_id",
+            pl.col("start").alias("start_date"),
+            "spec_id",
+            "auth",
+            "py_month",
+            "py_day",
+            "has_limits",
+            "deductible_individual",
+            "deductible_family",
+            "oop_max_individual",
+            "oop_max_family",
+            deductible_met=pl.col("deductible_met_cents"),
+            oop_met=pl.col("oop_met_cents"),
+            family_deductible_met=pl.col("family_deductible_met_cents"),  # null when the cell is empty
+            family_oop_met=pl.col("family_oop_met_cents"),
+        ).join(self.pathways.scenarios(), on="spec_id", maintain_order="left_right")
+        return self.runs.with_key_ids(frame).with_columns(**starting_amounts())
+
+
+def run_batch(
+    source: Source,
+    output: IO[bytes],
+    errors: IO[bytes],
+    *,
+    catalog: PlanCatalog,
+    monthly: IO[bytes] | None = None,
+    chunk_rows: int = DEFAULT_CHUNK_ROWS,
+    progress: Progress | None = None,
+) -> BatchResult:
+    """Price every valid row of `source` into `output` (and `monthly`), bad cells into `errors`."""
+    columns = input_columns(source)
+    check_columns(columns)
+    total = _scan(source).select(pl.len()).collect().item()
+    job = BatchJob(catalog, by_month=monthly is not None)
+    totals_sink = CsvSink(output, TOTALS_HEADER)
+    errors_sink = CsvSink(errors, ERROR_COLUMNS)
+    monthly_sink = CsvSink(monthly, MONTHLY_HEADER) if monthly is not None else None
+    result = BatchResult()
+    try:
+        for chunk in _chunks(source, columns, chunk_rows):
+            done = job.process(chunk)
+            totals_sink.write(done.totals)
+            errors_sink.write(done.problems)
+            if monthly_sink is not None and done.months is not None:
+                monthly_sink.write(done.months)
+            result.rows += done.rows
+            result.priced_rows += done.priced_rows
+            result.error_rows += done.rows - done.priced_rows
+            if progress is not None:
+                progress(result.rows, total)
+    except pl.exceptions.ComputeError as exc:
+        raise BatchInputError(f"input cannot be parsed as CSV after row {result.rows}: {exc}") from None
+    result.output_rows = totals_sink.rows
+    result.monthly_rows = monthly_sink.rows if monthly_sink is not None else 0
+    return result
