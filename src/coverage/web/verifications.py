@@ -20,7 +20,7 @@ from typing import Annotated, Any
 
 from litestar import get, post
 from litestar.datastructures import CacheControlHeader
-from litestar.params import Parameter
+from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.response import Template
 from msgspec import Meta, Struct
 
@@ -41,10 +41,9 @@ from coverage.eligibility import (
 from coverage.eligibility import build_request as build_eligibility_request
 from coverage.levels import LEVEL_ORDER
 from coverage.money import format_usd
-from coverage.plans import PlanCatalog
 from coverage.vob_store import VobPage, VobRecord, VobStore, default_db_path
 from coverage.web.errors import StrictJSON
-from coverage.web.shared import FieldError, RequestErrors, StaffController
+from coverage.web.shared import Catalog, FieldError, RequestErrors, StaffController
 
 NO_STORE = CacheControlHeader(no_store=True)  # pages and answers carry PHI
 PAGE_SIZE = 25
@@ -181,7 +180,7 @@ class VerificationRoutes(StaffController):
         status_code=201,
         cache_control=NO_STORE,
     )
-    async def create_verification(self, catalog: PlanCatalog, data: VerificationInput) -> VobRecord:
+    async def create_verification(self, catalog: Catalog, data: JSONBody[VerificationInput]) -> VobRecord:
         """Verify benefits with the payer now and store the record (docs/eligibility.md).
 
         201 whatever the payer answered: `outcome` is verified, rejected, unavailable or
@@ -220,14 +219,14 @@ class VerificationRoutes(StaffController):
     @get("/verifications", sync_to_thread=False, cache_control=NO_STORE)
     def list_verifications(
         self,
-        limit: Annotated[int, Parameter(ge=1, le=200)] = PAGE_SIZE,
-        offset: Annotated[int, Parameter(ge=0)] = 0,
+        limit: Annotated[int, QueryParameter(ge=1, le=200)] = PAGE_SIZE,
+        offset: Annotated[int, QueryParameter(ge=0)] = 0,
     ) -> VobPage:
         """Stored verifications, newest first (summaries; no raw responses)."""
         return vob_store().list_recent(limit=limit, offset=offset)
 
     @get("/verifications/{verification_id:int}", sync_to_thread=False, cache_control=NO_STORE)
-    def show_verification(self, verification_id: int) -> VobRecord:
+    def show_verification(self, verification_id: FromPath[int]) -> VobRecord:
         """One stored verification: request, raw clearinghouse response, mapped benefits."""
         return _record_or_404(verification_id)
 
@@ -237,7 +236,7 @@ class VerificationRoutes(StaffController):
         include_in_schema=False,
         cache_control=NO_STORE,
     )
-    def verification_page(self, verification_id: int) -> Template:
+    def verification_page(self, verification_id: FromPath[int]) -> Template:
         """The printable "Verification of benefits" for the admissions file."""
         record = _record_or_404(verification_id)
         context: dict[str, Any] = {
@@ -249,7 +248,7 @@ class VerificationRoutes(StaffController):
         return Template("verification.html", context=context)
 
     @get("/vob", sync_to_thread=False, include_in_schema=False, cache_control=NO_STORE)
-    def verifications_page(self, page: Annotated[int, Parameter(ge=1)] = 1) -> Template:
+    def verifications_page(self, page: Annotated[int, QueryParameter(ge=1)] = 1) -> Template:
         """Recent verifications, 25 a page, each linking to its printable VOB."""
         listing = vob_store().list_recent(limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
         pages = max(1, -(-listing.total // PAGE_SIZE))
