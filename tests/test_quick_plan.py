@@ -1,0 +1,89 @@
+"""Core helpers behind the Compare page: a plan from typed numbers, results in plain words."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from coverage.estimate import Estimate, EstimateRequest, build_terms, estimate_with_terms
+from coverage.plain_language import about_monthly, plain_scenarios
+from coverage.quick_plan import ENTERED, QUICK_PLAN_ID, QuickPlanError, quick_plan
+
+START = dt.date(2026, 3, 2)
+
+
+def priced(copay: str, coinsurance: str, deductible: str, oop_max: str) -> Estimate:
+    loaded = quick_plan(
+        copay=copay, coinsurance=coinsurance, deductible=deductible, oop_max=oop_max, start_date=START
+    )
+    request = EstimateRequest(plan_id=QUICK_PLAN_ID, start_date=START)
+    return estimate_with_terms(loaded, request, build_terms(loaded, "in", "mh"))
+
+
+def test_no_copay_means_deductible_then_coinsurance_for_therapy() -> None:
+    result = priced(copay="", coinsurance="20%", deductible="1000", oop_max="")
+    weekly = result.scenarios[0]
+    # 26 sessions at the $150 standard rate: 6 go to the deductible ($900), the 7th takes the last $100
+    # plus 20% x $50 = $10, the other 19 cost 20% x $150 = $30 -> $900 + $110 + $570 = $1,580.00
+    assert (weekly.totals.deductible_cents, weekly.totals.member_cost_cents) == (1_000_00, 1_580_00)
+    sources = {s.name: (s.value, s.source) for s in result.sources}
+    assert sources["oop_max_individual"] == ("none", ENTERED)
+    assert sources["mh_office.coinsurance"] == ("20%", ENTERED)
+    assert sources["mh_office.allowed"][1].startswith("standard rate per unit")
+    assert "The plan has no out-of-pocket maximum: client cost has no annual cap." in result.assumptions
+
+
+def test_copay_waives_the_deductible_for_therapy_only() -> None:
+    result = priced(copay="25.00", coinsurance="10", deductible="500", oop_max="3000")
+    weekly, iop, _ = result.scenarios
+    assert weekly.totals.member_cost_cents == 26 * 25_00
+    sources = {s.name: s.source for s in result.sources}
+    assert sources["mh_office.copay"] == ENTERED
+    assert sources["mh_office.deductible_applies"].startswith("Compare page rule")
+    # iop: 24 x $500 = $12,000 -> $500 + 10% x $11,500 = $1,650; + 18 x $25 = $450 -> $2,100.00
+    assert iop.totals.member_cost_cents == 2_100_00
+
+
+def test_every_unusable_number_is_named() -> None:
+    with pytest.raises(QuickPlanError) as raised:
+        quick_plan(copay="-5", coinsurance="abc", deductible="1.234", oop_max="x", start_date=START)
+    assert [error.field for error in raised.value.errors] == ["copay", "coinsurance", "deductible", "oop_max"]
+    with pytest.raises(QuickPlanError) as raised:
+        quick_plan(copay="", coinsurance="", deductible="2000", oop_max="1000", start_date=START)
+    [error] = raised.value.errors
+    assert (error.field, error.message) == (
+        "oop_max",
+        "must be at least the deductible (or left blank: no maximum)",
+    )
+
+
+@pytest.mark.parametrize(
+    ("cents", "weeks", "expected"),
+    [
+        (3_360_00, 8, "$1,820"),  # $420 a week x 52/12
+        (150, 13, "$1"),  # exactly $0.50 a month: half-up
+        (149, 13, "$0"),  # $0.4967 a month
+        (0, 26, "$0"),
+        (120_000_00, 52, "$10,000"),  # 52 weeks are twelve months
+    ],
+)
+def test_about_monthly(cents: int, weeks: int, expected: str) -> None:
+    assert about_monthly(cents, weeks) == expected
+
+
+def test_plain_scenarios_say_monthly_or_exact() -> None:
+    result = priced(copay="30", coinsurance="20", deductible="1500", oop_max="6000")
+    weekly, iop, php = plain_scenarios(result)
+    assert (
+        weekly.summary == "About $130 a month for 26 weeks of weekly therapy; $780.00 in total over 26 weeks."
+    )
+    # iop weeks: $1,500 + 20% x ($12,000 - $1,500) = $3,600 over 8 weeks = $450 a week x 52/12 = $1,950
+    assert iop.summary.startswith(
+        "About $1,950 a month for 8 weeks of the intensive outpatient program (IOP)"
+    )
+    # php weeks (3, shorter than a month) are said exactly: $1,500 + 20% x $12,000 = $3,900.00
+    assert php.summary.startswith("$3,900.00 for 3 weeks of the partial hospitalization program (PHP), then")
+    assert php.summary.endswith("$6,000.00 in total over 26 weeks.")
+    # March: 15 PHP days ($3,900) + 4 IOP days x $100 = $4,300.00
+    assert php.highest_month == "The most expensive month is March 2026: $4,300.00."
