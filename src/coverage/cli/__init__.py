@@ -13,7 +13,7 @@ import sys
 from collections.abc import Sequence
 
 # Subcommand modules, in the order `coverage --help` lists them.
-COMMAND_MODULES = ("estimate", "parity", "plans", "recommend", "verify")
+COMMAND_MODULES = ("batch", "estimate", "parity", "plans", "recommend", "verify")
 
 
 class CliArgumentError(Exception):
