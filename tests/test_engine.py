@@ -8,7 +8,8 @@ import pytest
 from tests.conftest import make_plan, run
 
 from coverage.engine import StartingAccumulators, price_units
-from coverage.estimate import EstimateInputError, EstimateRequest, build_terms, estimate
+from coverage.errors import EstimateInputError
+from coverage.estimate import EstimateRequest, build_terms, estimate
 from coverage.schedule import expand, parse_pathway
 
 IOP_20_PERCENT = """

@@ -8,7 +8,7 @@ writes down every assumption and the source of every benefit value.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from fractions import Fraction
 from typing import Annotated, Literal
@@ -23,6 +23,7 @@ from coverage.engine import (
     StartingAccumulators,
     price_units,
 )
+from coverage.errors import EstimateInputError, UnknownPlanError
 from coverage.levels import LEVEL_ORDER, LEVELS, Level, category_key
 from coverage.money import format_usd
 from coverage.plans import Category, LoadedPlan, Network, PlanCatalog
@@ -37,6 +38,14 @@ from coverage.schedule import (
     pathway_end,
     standard_pathways,
 )
+from coverage.verified_terms import (
+    VerifiedMet,
+    apply_verification,
+    usable_verification,
+    verification_assumptions,
+    verified_met,
+)
+from coverage.vob_store import VobStore
 
 Cents = Annotated[int, Meta(ge=0, le=10_000_000_00)]
 RecommendedLevel = Literal["op", "iop", "php", "refer_higher"]
@@ -56,29 +65,15 @@ class EstimateRequest(Struct, forbid_unknown_fields=True, kw_only=True):
     start_date: dt.date
     network: Network = "in"
     category: Category = "mh"
-    deductible_met_cents: Cents = 0
-    oop_met_cents: Cents = 0
+    deductible_met_cents: Cents | None = None  # None: not given (verified amount, else $0)
+    oop_met_cents: Cents | None = None
     family_deductible_met_cents: Cents | None = None
     family_oop_met_cents: Cents | None = None
     horizon_weeks: Annotated[int, Meta(ge=1, le=MAX_HORIZON_WEEKS)] = DEFAULT_HORIZON_WEEKS
     pathway: str | None = None
     auth_status: AuthStatus = "approved"
     recommended_level: RecommendedLevel | None = None
-
-
-class EstimateInputError(ValueError):
-    """A request value that breaks a rule; `field` names it for the 4xx body or CLI message."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(f"{field}: {message}")
-        self.field = field
-        self.message = message
-
-
-class UnknownPlanError(LookupError):
-    def __init__(self, plan_id: str) -> None:
-        super().__init__(f"plan_id: no plan with id {plan_id!r} is loaded")
-        self.plan_id = plan_id
+    verification_id: int | None = None  # a stored verification whose values override the plan's
 
 
 class CostBreakdown(Struct, kw_only=True):
@@ -170,6 +165,7 @@ class Estimate(Struct, kw_only=True):
     horizon_weeks: int
     auth_status: AuthStatus
     recommended_level: RecommendedLevel | None
+    verification_id: int | None
     scenarios: list[Scenario]
     sources: list[SourcedValue]
     assumptions: list[str]
@@ -250,51 +246,63 @@ def build_terms(loaded: LoadedPlan, network: Network, category: Category) -> Cos
     )
 
 
-def starting_accumulators(request: EstimateRequest, terms: CostTerms) -> StartingAccumulators:
-    """Check the amounts already met against the plan's limits; name the field that breaks one."""
-    limits = terms.limits
-    if limits is not None:
-        checks = (
-            ("deductible_met_cents", request.deductible_met_cents, limits.deductible_individual_cents),
-            (
-                "family_deductible_met_cents",
-                request.family_deductible_met_cents,
-                limits.deductible_family_cents,
-            ),
-            ("oop_met_cents", request.oop_met_cents, limits.oop_max_individual_cents),
-            ("family_oop_met_cents", request.family_oop_met_cents, limits.oop_max_family_cents),
-        )
-        for field, met, limit in checks:
-            if met is not None and limit is not None and met > limit:
-                raise EstimateInputError(
-                    field, f"{format_usd(met)} is more than the plan's {format_usd(limit)}"
-                )
-        if limits.has_oop_max and request.oop_met_cents < request.deductible_met_cents:
-            raise EstimateInputError(
-                "oop_met_cents",
-                "must be at least deductible_met_cents: deductible payments count toward the "
-                "out-of-pocket maximum",
+_MET_FIELDS = ("deductible_met_cents", "oop_met_cents", "family_deductible_met_cents", "family_oop_met_cents")
+
+
+def starting_accumulators(
+    request: EstimateRequest, terms: CostTerms, verified: VerifiedMet | None = None
+) -> tuple[StartingAccumulators, list[SourcedValue]]:
+    """Amounts already met: the request's, else the verification's, else $0 (family: none).
+
+    Each is checked against the plan's limits, naming the field that breaks one.
+    """
+    values: dict[str, int | None] = {}
+    sources: list[SourcedValue] = []
+    for field in _MET_FIELDS:
+        name = field.removesuffix("_cents")
+        given = getattr(request, field)
+        verified_amount = getattr(verified, field) if verified is not None else None
+        if given is not None:
+            values[field] = given
+            sources.append(
+                SourcedValue(name, format_usd(given), f"request ({field}, as of {request.start_date})")
             )
-    return StartingAccumulators(
-        deductible_met_cents=request.deductible_met_cents,
-        oop_met_cents=request.oop_met_cents,
-        family_deductible_met_cents=request.family_deductible_met_cents,
-        family_oop_met_cents=request.family_oop_met_cents,
-    )
+        elif verified_amount is not None:
+            values[field] = verified_amount
+            sources.extend(source for source in verified.sources if source.name == name)  # type: ignore[union-attr]
+        elif field in ("deductible_met_cents", "oop_met_cents"):
+            values[field] = 0
+            sources.append(SourcedValue(name, format_usd(0), "not given: nothing assumed met"))
+        else:
+            values[field] = None
+    start = StartingAccumulators(**values)  # type: ignore[arg-type]
+    _check_met_against_limits(start, terms)
+    return start, sources
 
 
-def request_sources(request: EstimateRequest) -> list[SourcedValue]:
-    given = [
-        ("deductible_met", request.deductible_met_cents),
-        ("oop_met", request.oop_met_cents),
-        ("family_deductible_met", request.family_deductible_met_cents),
-        ("family_oop_met", request.family_oop_met_cents),
-    ]
-    return [
-        SourcedValue(name, format_usd(amount), f"request ({name}_cents, as of {request.start_date})")
-        for name, amount in given
-        if amount is not None
-    ]
+def _check_met_against_limits(start: StartingAccumulators, terms: CostTerms) -> None:
+    limits = terms.limits
+    if limits is None:
+        return
+    for field, limit in zip(
+        _MET_FIELDS,
+        (
+            limits.deductible_individual_cents,
+            limits.oop_max_individual_cents,
+            limits.deductible_family_cents,
+            limits.oop_max_family_cents,
+        ),
+        strict=True,
+    ):
+        met = getattr(start, field)
+        if met is not None and limit is not None and met > limit:
+            raise EstimateInputError(field, f"{format_usd(met)} is more than the plan's {format_usd(limit)}")
+    if limits.has_oop_max and start.oop_met_cents < start.deductible_met_cents:
+        raise EstimateInputError(
+            "oop_met_cents",
+            "must be at least deductible_met_cents: deductible payments count toward the "
+            "out-of-pocket maximum",
+        )
 
 
 # --- scenarios -----------------------------------------------------------------------------
@@ -629,7 +637,9 @@ def scenario_assumptions(phases: list[Phase], start_date: dt.date) -> list[str]:
     return lines
 
 
-def common_assumptions(request: EstimateRequest, terms: CostTerms, loaded: LoadedPlan) -> list[str]:
+def common_assumptions(
+    request: EstimateRequest, terms: CostTerms, loaded: LoadedPlan, start: StartingAccumulators
+) -> list[str]:
     plan = loaded.plan
     lines = [
         "Units fall on fixed weekdays (1/week: the start weekday; 2/week: start weekday and 3 days "
@@ -637,14 +647,8 @@ def common_assumptions(request: EstimateRequest, terms: CostTerms, loaded: Loade
         "missed sessions and cancellations are ignored.",
         "Each unit is priced in date order: deductible, then copay, then coinsurance on the rest "
         "(rounded half-up to the cent per unit), capped at the out-of-pocket maximum remaining.",
-        f"Accumulators as of {request.start_date}: "
-        f"deductible met {format_usd(request.deductible_met_cents)}, "
-        f"out-of-pocket met {format_usd(request.oop_met_cents)}"
-        + (
-            " (from the request)."
-            if request.deductible_met_cents or request.oop_met_cents
-            else " (none given)."
-        ),
+        f"Accumulators as of {request.start_date}: deductible met {format_usd(start.deductible_met_cents)}, "
+        f"out-of-pocket met {format_usd(start.oop_met_cents)} (sources say where each comes from).",
         f"The plan year starts on {plan.plan_year_start} each year; deductible, out-of-pocket and visit "
         "counts reset then. Visits used earlier in the plan year are taken as zero.",
         "Intake evaluation (CPT 90791), psychiatric medication management, labs and transport "
@@ -652,9 +656,7 @@ def common_assumptions(request: EstimateRequest, terms: CostTerms, loaded: Loade
     ]
     limits = terms.limits
     has_family_tier = limits is not None and (limits.deductible_family_cents or limits.oop_max_family_cents)
-    if has_family_tier and (
-        request.family_deductible_met_cents is None or request.family_oop_met_cents is None
-    ):
+    if has_family_tier and (start.family_deductible_met_cents is None or start.family_oop_met_cents is None):
         lines.append(
             "Family accumulators not given: other family members are assumed to have spent nothing "
             "toward the family deductible or out-of-pocket maximum."
@@ -731,10 +733,16 @@ def check_dates(request: EstimateRequest, loaded: LoadedPlan) -> None:
         )
 
 
-def estimate_with_terms(loaded: LoadedPlan, request: EstimateRequest, terms: CostTerms) -> Estimate:
+def estimate_with_terms(
+    loaded: LoadedPlan,
+    request: EstimateRequest,
+    terms: CostTerms,
+    verified: VerifiedMet | None = None,
+    verification_notes: Sequence[str] = (),
+) -> Estimate:
     """Price the request's scenarios against already-resolved terms (plan file or verified)."""
     check_dates(request, loaded)
-    start = starting_accumulators(request, terms)
+    start, met_sources = starting_accumulators(request, terms, verified)
     pathways = pathways_for(request)
     flags: list[Flag] = []
     if request.recommended_level == "refer_higher":
@@ -757,21 +765,33 @@ def estimate_with_terms(loaded: LoadedPlan, request: EstimateRequest, terms: Cos
         network=request.network,
         category=request.category,
         start_date=request.start_date,
-        horizon_weeks=request.horizon_weeks
-        if request.pathway is None
-        else sum(phase.weeks for phase in pathways["custom"]),
+        horizon_weeks=sum(phase.weeks for phase in next(iter(pathways.values()))),
         auth_status=request.auth_status,
         recommended_level=request.recommended_level,
+        verification_id=request.verification_id,
         scenarios=scenarios,
-        sources=[*terms.sources.values(), *request_sources(request)],
-        assumptions=common_assumptions(request, terms, loaded),
+        sources=[*terms.sources.values(), *met_sources],
+        assumptions=[*common_assumptions(request, terms, loaded, start), *verification_notes],
         flags=flags,
     )
 
 
-def estimate(catalog: PlanCatalog, request: EstimateRequest) -> Estimate:
-    """The estimate for a request against the plan file it names."""
+def estimate(
+    catalog: PlanCatalog, request: EstimateRequest, verifications: VobStore | None = None
+) -> Estimate:
+    """The estimate for a request against the plan file it names (and a verification, if given)."""
     loaded = catalog.get(request.plan_id)
     if loaded is None:
         raise UnknownPlanError(request.plan_id)
-    return estimate_with_terms(loaded, request, build_terms(loaded, request.network, request.category))
+    terms = build_terms(loaded, request.network, request.category)
+    if request.verification_id is None:
+        return estimate_with_terms(loaded, request, terms)
+    if verifications is None:
+        raise EstimateInputError("verification_id", "verification records are not available here")
+    record = verifications.get(request.verification_id)
+    verified = usable_verification(record, request.verification_id, request.plan_id)
+    assert record is not None  # usable_verification raised otherwise
+    terms = apply_verification(terms, verified, record.id, record.verified_on)
+    met = verified_met(terms, verified, record.id, record.verified_on, request.start_date)
+    notes = [*verification_assumptions(terms, verified, record.id, record.verified_on), *met.notes]
+    return estimate_with_terms(loaded, request, terms, met, notes)

@@ -28,7 +28,7 @@ from coverage.eligibility import (
     VerifiedBenefits,
 )
 from coverage.engine import CostTerms, SourcedValue
-from coverage.estimate import EstimateInputError
+from coverage.errors import EstimateInputError
 from coverage.levels import LEVEL_ORDER, Level, category_key
 from coverage.money import Money, Percent, format_usd
 from coverage.plans import Benefit, NetworkAccumulators

@@ -9,10 +9,12 @@ import sys
 import msgspec
 
 from coverage.cli import CliArgumentError
-from coverage.estimate import Estimate, EstimateInputError, EstimateRequest, UnknownPlanError, estimate
+from coverage.errors import EstimateInputError, UnknownPlanError
+from coverage.estimate import Estimate, EstimateRequest, estimate
 from coverage.money import format_usd, parse_money
 from coverage.plans import load_catalog
 from coverage.settings import default_plans_dir
+from coverage.vob_store import VobStore
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -25,8 +27,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--start", required=True, help="first day of care, YYYY-MM-DD")
     parser.add_argument("--network", choices=("in", "out"), default="in")
     parser.add_argument("--category", choices=("mh", "sud"), default="mh")
-    parser.add_argument("--deductible-met", default="0.00", help="dollars met this plan year, e.g. 250.00")
-    parser.add_argument("--oop-met", default="0.00", help="out-of-pocket dollars met this plan year")
+    parser.add_argument(
+        "--deductible-met", help="dollars met this plan year, e.g. 250.00 (default: verified amount, else 0)"
+    )
+    parser.add_argument("--oop-met", help="out-of-pocket dollars met this plan year (default as above)")
     parser.add_argument("--horizon-weeks", type=int, default=26)
     parser.add_argument("--pathway", help='custom phases, e.g. "php:3,iop:6,op:17" or "iop:8x4@3h"')
     parser.add_argument(
@@ -36,12 +40,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="authorization assumed",
     )
     parser.add_argument("--recommended-level", choices=("op", "iop", "php", "refer_higher"))
+    parser.add_argument(
+        "--verification-id", type=int, help="a stored verification (coverage verify) whose values override"
+    )
     parser.add_argument("--plans-dir", default=None)
     parser.add_argument("--json", action="store_true", help="print the estimate as JSON")
     parser.set_defaults(handler=run)
 
 
-def _dollars(argument: str, text: str) -> int:
+def _dollars(argument: str, text: str | None) -> int | None:
+    if text is None:
+        return None
     try:
         return parse_money(text)
     except (TypeError, ValueError) as exc:
@@ -67,6 +76,7 @@ def request_from_args(args: argparse.Namespace) -> EstimateRequest:
         "pathway": args.pathway,
         "auth_status": args.auth,
         "recommended_level": args.recommended_level,
+        "verification_id": args.verification_id,
     }
     try:
         return msgspec.convert(fields, EstimateRequest, from_attributes=False)
@@ -81,6 +91,7 @@ _ARGUMENT_OF_FIELD = {
     "start_date": "--start",
     "plan_id": "--plan",
     "pathway": "--pathway",
+    "verification_id": "--verification-id",
 }
 
 
@@ -95,7 +106,8 @@ def run(args: argparse.Namespace) -> int:
     request = request_from_args(args)
     catalog = load_catalog(args.plans_dir or default_plans_dir())
     try:
-        result = estimate(catalog, request)
+        verifications = VobStore.from_env() if request.verification_id is not None else None
+        result = estimate(catalog, request, verifications)
     except UnknownPlanError:
         known = ", ".join(sorted(catalog.plans)) or "none loaded"
         raise CliArgumentError(f"--plan: no plan {args.plan!r} (known: {known})") from None
