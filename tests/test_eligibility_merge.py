@@ -6,13 +6,15 @@ import datetime as dt
 from pathlib import Path
 
 import httpx
+import msgspec
 import pytest
 
 from coverage.eligibility import VerificationResult, VerifiedBenefits, build_request, interpret
 from coverage.engine import CostTerms, SourcedValue
-from coverage.estimate import EstimateInputError, EstimateRequest, build_terms, estimate_with_terms
+from coverage.errors import EstimateInputError
+from coverage.estimate import EstimateRequest, build_terms, estimate, estimate_with_terms
 from coverage.money import Percent
-from coverage.plans import LoadedPlan, parse_plan
+from coverage.plans import LoadedPlan, PlanCatalog, parse_plan
 from coverage.verified_terms import (
     VerifiedMet,
     apply_verification,
@@ -324,3 +326,45 @@ def test_only_a_verified_record_for_the_same_plan_can_be_used(tmp_path: Path) ->
         with pytest.raises(EstimateInputError, match=message) as caught:
             usable_verification(record, record_id, plan_id)
         assert caught.value.field == "verification_id"
+
+
+def test_estimate_with_a_verification_id_uses_verified_terms_and_met_amounts(tmp_path: Path) -> None:
+    store = VobStore(tmp_path / "vob.sqlite")
+    inquiry = build_request(
+        {
+            "payer_id": "ACMEH",
+            "member_id": "ZZA123456789",
+            "first_name": "Jane",
+            "last_name": "Doe",
+            "date_of_birth": "1990-02-15",
+            "date_of_service": "2026-03-02",
+            "provider_npi": "1234567893",
+            "provider_name": "Sample Behavioral Health",
+        },
+        today=VERIFIED_ON,
+    )
+    answer = interpret(
+        httpx.Response(200, content=(DATA / "deductible_remaining.json").read_bytes()), 1, "000000042", 15
+    )
+    record_id = store.save(
+        inquiry, answer, "intake-1", plan_id="test-ppo", now=dt.datetime(2026, 3, 2, 15, tzinfo=dt.UTC)
+    )
+    catalog = PlanCatalog({"test-ppo": PLAN}, [])
+    request = EstimateRequest(plan_id="test-ppo", start_date=START, verification_id=record_id)
+    result = estimate(catalog, request, store)
+    # Verified: deductible $3,300 with $2,187.45 remaining -> $1,112.55 met (also OOP met).
+    # March IOP (10 days x $450 from 2026-03-09): four days $1,800.00 to the deductible, the fifth
+    # $387.45 + 20% x $62.55 = $12.51, then 5 days x 20% x $450 = $450.
+    march = result.scenarios[1].months[0]
+    assert (march.deductible_cents, march.coinsurance_cents) == (218745, 1251 + 5 * 9000)
+    sources = {source.name: source.source for source in result.sources}
+    assert sources["deductible_met"].startswith(f"verification #{record_id} (")
+    assert any(line.startswith(f"verification #{record_id}") for line in result.assumptions)
+    # An amount given in the request wins over the verified one.
+    given = msgspec.structs.replace(request, deductible_met_cents=330000, oop_met_cents=330000)
+    march_given = estimate(catalog, given, store).scenarios[1].months[0]
+    assert (march_given.deductible_cents, march_given.coinsurance_cents) == (0, 10 * 9000)
+    # Without a store the id cannot be resolved: a 4xx-style error naming the field.
+    with pytest.raises(EstimateInputError) as caught:
+        estimate(catalog, request)
+    assert caught.value.field == "verification_id"
