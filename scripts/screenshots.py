@@ -1,0 +1,69 @@
+"""Screenshots of the pages for docs/screenshots/, taken in headless Chromium.
+
+    .venv/bin/python scripts/screenshots.py [--out docs/screenshots]
+
+Starts its own uvicorn on loopback (a throwaway staff key), fills the forms for the sample
+plan acme-ppo-gold-2026 from 2026-03-02 and saves full-page PNGs: the Compare page with
+results, the same page's form errors, the Admissions workspace, and the family handout as
+printed (print media).
+"""
+
+from __future__ import annotations
+
+import argparse
+import secrets
+from pathlib import Path
+
+from playwright.sync_api import Page, sync_playwright
+
+from coverage.web.local_server import launch_chromium, local_server
+
+
+def fill_compare(page: Page, base_url: str) -> None:
+    page.goto(f"{base_url}/compare")
+    page.select_option("#plan_id", "acme-ppo-gold-2026")
+    page.fill("#start_date", "2026-03-02")
+    page.click("button:has-text('Compare costs')")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--out", type=Path, default=Path("docs/screenshots"))
+    out = parser.parse_args().out
+    out.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(16)
+    with local_server(env={"COVERAGE_API_KEYS": key}) as base_url, sync_playwright() as playwright:
+        browser = launch_chromium(playwright)
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        fill_compare(page, base_url)
+        page.screenshot(path=out / "compare.png", full_page=True)
+
+        page.goto(f"{base_url}/compare")
+        page.check("input[name=plan_source][value=typed]")
+        page.fill("#copay", "-30")
+        page.fill("#coinsurance", "120")
+        page.fill("#start_date", "2026-03-02")
+        page.click("button:has-text('Compare costs')")
+        page.locator("form.estimate").screenshot(path=out / "compare-errors.png")
+
+        page.goto(f"{base_url}/login?next=/admissions")
+        page.fill("#api_key", key)
+        page.click("button:has-text('Log in')")
+        page.select_option("#plan_id", "acme-ppo-gold-2026")
+        page.fill("#start_date", "2026-03-02")
+        page.click("button:has-text('Estimate')")
+        page.screenshot(path=out / "admissions.png", full_page=True)
+
+        page.click("button:has-text('Printable handout')")
+        page.emulate_media(media="print")
+        page.screenshot(path=out / "admissions-print.png", full_page=True)
+        page.pdf(path=str(out / "admissions-print.pdf"), format="Letter", print_background=True)
+        browser.close()
+    for path in sorted(out.iterdir()):
+        print(path)
+
+
+if __name__ == "__main__":
+    main()
