@@ -208,6 +208,15 @@ def test_response_is_the_cli_json(client: TestClient, capsys: pytest.CaptureFixt
     ]
 
 
+def test_estimate_reads_a_named_verification_from_the_store(
+    client: TestClient, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COVERAGE_DB", str(tmp_path / "vob.sqlite"))
+    response = post_estimate(client, ACME | {"verification_id": 7})
+    assert response.status_code == 422
+    assert errors_of(response) == {"verification_id": "no verification #7 is stored"}
+
+
 # --- estimates: bad input ------------------------------------------------------------------
 
 
@@ -247,13 +256,14 @@ def test_response_is_the_cli_json(client: TestClient, capsys: pytest.CaptureFixt
             {"oop_met_cents": 15.5},
             400,
             "oop_met_cents",
-            "must be a whole number of cents, such as 150000 for $1,500.00, not a number with decimals",
+            "must be a whole number of cents or null (such as 150000 for $1,500.00), "
+            "not a number with decimals",
         ),
         (
             {"deductible_met_cents": "1500"},  # no silent string-to-number coercion (SPEC 9)
             400,
             "deductible_met_cents",
-            "must be a whole number of cents, such as 150000 for $1,500.00, not a string",
+            "must be a whole number of cents or null (such as 150000 for $1,500.00), not a string",
         ),
         (
             {"deductible_met_cents": 2_000_00},

@@ -104,6 +104,14 @@ def test_compare_a_typed_in_plan(client: TestClient) -> None:
     assert "Weekly therapy: the copay per session with the deductible waived" in response.text
 
 
+def test_compare_never_uses_a_stored_verification(client: TestClient) -> None:
+    """Stored verifications hold PHI; the public page ignores a verification_id slipped into the form."""
+    response = client.post("/compare", data={"plan_source": "list", **ACME_FORM, "verification_id": "1"})
+    assert response.status_code == 200
+    assert card_totals(response.text) == {"weekly": "$780.00", "iop": "$3,900.00", "php": "$6,000.00"}
+    assert "verification" not in response.text.lower()
+
+
 def test_compare_errors_sit_next_to_their_fields(client: TestClient) -> None:
     form = TYPED_FORM | {
         "copay": "-30",
@@ -216,6 +224,21 @@ def test_admissions_errors_re_render_the_form(staff: TestClient) -> None:
         == "Deductible met: $2,000.00 is more than the plan's $1,500.00"
     )
     assert 'value="2000"' in again.text
+
+
+def test_admissions_verification_number(
+    staff: TestClient, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COVERAGE_DB", str(tmp_path / "vob.sqlite"))
+    assert field_error(admissions(staff, verification_id="#3").text, "verification_id") == (
+        "Verification # (optional): must be a whole number (the verification's #); got '#3'"
+    )
+    response = admissions(staff, verification_id="3")
+    assert response.status_code == 400
+    assert (
+        field_error(response.text, "verification_id")
+        == "Verification # (optional): no verification #3 is stored"
+    )
 
 
 def test_printable_handout(staff: TestClient) -> None:

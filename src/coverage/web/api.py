@@ -9,9 +9,10 @@ from litestar.params import FromPath, JSONBody
 from msgspec import Struct
 
 from coverage.estimate import Estimate, EstimateRequest, UnknownPlanError, estimate
-from coverage.plans import Effective, PlanError, PlanKind, plan_to_builtins
+from coverage.plans import Effective, PlanCatalog, PlanError, PlanKind, plan_to_builtins
 from coverage.web.errors import StrictJSON
 from coverage.web.shared import Catalog, StaffController
+from coverage.web.verifications import vob_store
 
 
 class Health(Struct, kw_only=True):
@@ -33,6 +34,11 @@ class PlanSummary(Struct, kw_only=True):
 class PlanList(Struct, kw_only=True):
     plans: list[PlanSummary]
     errors: list[PlanError]  # plan files that did not load, each with key path and reason
+
+
+def run_estimate(catalog: PlanCatalog, request: EstimateRequest) -> Estimate:
+    """The core estimate; the verification store is opened only when the request names a record."""
+    return estimate(catalog, request, vob_store() if request.verification_id is not None else None)
 
 
 @get("/health", sync_to_thread=False, tags=["service"])
@@ -75,7 +81,7 @@ class StaffApi(StaffController):
     )
     def create_estimate(self, catalog: Catalog, data: JSONBody[EstimateRequest]) -> Estimate:
         """Weekly / IOP / PHP comparison (or one custom pathway), as `coverage estimate --json`."""
-        return estimate(catalog, data)
+        return run_estimate(catalog, data)
 
 
 ROUTES = [health, StaffApi]

@@ -59,7 +59,7 @@ _TYPE_WORDS = {
 }
 _GOT_WORDS = {"float": "a number with decimals", "str": "a string", "int": "a number", "bool": "true/false"}
 _BOUND_WORDS = {">=": "at least", "<=": "at most", ">": "more than", "<": "less than"}
-_CENTS_HINT = " of cents, such as 150000 for $1,500.00"
+_CENTS_HINT = " (such as 150000 for $1,500.00)"
 
 
 def literal_choices(annotation: Any) -> list[str]:
@@ -83,8 +83,8 @@ def human_message(message: str, field: str | None, annotation: Any = None) -> st
     if wrong := re.fullmatch(r"Expected `([^`]+)`, got `(\w+)`", message):
         expected = [_TYPE_WORDS.get(part.strip(), part.strip()) for part in wrong[1].split("|")]
         words = " or ".join(expected)
-        if cents and wrong[1].startswith("int"):
-            words = words.replace("a whole number", "a whole number" + _CENTS_HINT, 1)
+        if cents and "int" in wrong[1]:
+            words = words.replace("a whole number", "a whole number of cents", 1) + _CENTS_HINT
         return f"must be {words}, not {_GOT_WORDS.get(wrong[2], wrong[2])}"
     if value := re.fullmatch(r"Invalid enum value (.+)", message):
         choices = literal_choices(annotation)

@@ -17,6 +17,7 @@ from coverage.money import parse_money
 from coverage.web.errors import field_errors
 
 _REQUEST_FIELDS = tuple(field.name for field in msgspec.structs.fields(EstimateRequest))
+_WHOLE_NUMBERS = {"horizon_weeks": " of weeks", "verification_id": " (the verification's #)"}
 
 
 class FormErrors(Exception):
@@ -44,9 +45,9 @@ def _parse(field: str, text: str) -> Any:
             return dt.date.fromisoformat(text)
         except ValueError:
             raise ValueError(f"must be a date written YYYY-MM-DD, such as 2026-03-02; got {text!r}") from None
-    if field == "horizon_weeks":
-        if not text.isdigit():
-            raise ValueError(f"must be a whole number of weeks; got {text!r}")
+    if field in _WHOLE_NUMBERS:
+        if not (text.isascii() and text.isdigit()):
+            raise ValueError(f"must be a whole number{_WHOLE_NUMBERS[field]}; got {text!r}")
         return int(text)
     return text
 

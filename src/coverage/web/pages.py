@@ -29,6 +29,7 @@ from coverage.plain_language import plain_scenarios
 from coverage.plans import PlanCatalog
 from coverage.quick_plan import NOTES as QUICK_PLAN_NOTES
 from coverage.quick_plan import QUICK_PLAN_ID, QuickPlanError, quick_plan
+from coverage.web.api import run_estimate
 from coverage.web.forms import FormErrors, form_name, request_from_form
 from coverage.web.shared import SESSION_COOKIE, Catalog, StaffController, service_of, session_token
 from coverage.web.views import SCENARIO_COLORS, month_rows, monthly_cost_chart
@@ -80,12 +81,12 @@ def _compare_context(catalog: PlanCatalog, form: Mapping[str, str], errors: dict
 def _compare_estimate(catalog: PlanCatalog, form: Mapping[str, str]) -> Estimate:
     """A listed plan, or the plan built from the typed numbers (always in network)."""
     if form.get("plan_source") != "typed":
-        request = request_from_form(form)
-        return _run(lambda: estimate(catalog, request))
+        request = request_from_form(form, verification_id=None)
+        return _run(lambda: estimate(catalog, request))  # never a stored verification: those are PHI
     errors: dict[str, str] = {}
     request = None
     try:
-        request = request_from_form(form, plan_id=QUICK_PLAN_ID, network="in")
+        request = request_from_form(form, plan_id=QUICK_PLAN_ID, network="in", verification_id=None)
     except FormErrors as exc:
         errors |= exc.errors
     try:
@@ -140,7 +141,7 @@ class AdmissionsPages(StaffController):
         """The comparison; the "print" button renders the family handout instead."""
         try:
             request = request_from_form(data)
-            result = _run(lambda: estimate(catalog, request))
+            result = _run(lambda: run_estimate(catalog, request))
         except FormErrors as exc:
             return _page("admissions.html", self._context(catalog, data, exc.errors), status_code=400)
         template = "admissions_print.html" if data.get("view") == "print" else "admissions.html"
