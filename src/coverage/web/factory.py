@@ -46,7 +46,7 @@ def create_app(plans_dir: Path | str | None = None, api_keys: Iterable[str] | No
     else:
         keys, dev_default = frozenset(api_keys), False
     catalog = load_catalog(plans_dir or default_plans_dir())
-    service = Service(catalog=catalog, staff=StaffAuth(keys), dev_key_in_use=dev_default)
+    service = Service(catalog=catalog, staff=StaffAuth(keys))
 
     def report_configuration() -> None:
         log.info("loaded %d plan(s); %d plan-file error(s)", len(catalog.plans), len(catalog.errors))

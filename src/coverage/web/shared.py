@@ -26,7 +26,7 @@ from litestar.template import TemplateConfig
 from msgspec import Struct
 
 from coverage.estimate import EstimateInputError, UnknownPlanError
-from coverage.money import format_dollars, format_usd
+from coverage.money import format_usd
 from coverage.plans import PlanCatalog
 from coverage.web.errors import ErrorBody, FieldError, RequestErrors, error_response, human_message
 
@@ -115,8 +115,9 @@ class StaffAuth:
     """Checks staff credentials in constant time: an `X-API-Key` header or the login cookie."""
 
     def __init__(self, keys: Iterable[str]) -> None:
+        keys = tuple(keys)
         self._keys = tuple(key.encode() for key in keys)
-        self._tokens = tuple(session_token(key.decode()).encode() for key in self._keys)
+        self._tokens = tuple(session_token(key).encode() for key in keys)
 
     def accepts_key(self, key: str) -> bool:
         return any(hmac.compare_digest(key.encode(), known) for known in self._keys)
@@ -130,7 +131,6 @@ class Service(Struct, frozen=True):
 
     catalog: PlanCatalog
     staff: StaffAuth
-    dev_key_in_use: bool
 
 
 def service_of(connection: ASGIConnection[Any, Any, Any, Any]) -> Service:
@@ -170,11 +170,10 @@ def provide_catalog(state: State) -> PlanCatalog:
 
 def _register_filters(engine: JinjaTemplateEngine) -> None:
     engine.engine.filters["usd"] = format_usd
-    engine.engine.filters["dollars"] = format_dollars
 
 
 def template_config() -> TemplateConfig[JinjaTemplateEngine]:
-    """Jinja2 over top-level `templates/` (autoescaped), with `usd`/`dollars` money filters."""
+    """Jinja2 over top-level `templates/` (autoescaped), with the `usd` filter: cents -> "$1,234.56"."""
     return TemplateConfig(
         directory=TEMPLATES_DIR, engine=JinjaTemplateEngine, engine_callback=_register_filters
     )
