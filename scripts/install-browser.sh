@@ -18,5 +18,6 @@ if ! command -v apt-get >/dev/null; then
 fi
 echo "install-browser: installing chromium with apt-get (a few minutes the first time)" >&2
 export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq
-apt-get install -y -qq chromium >/dev/null
+if ! { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }; then
+  echo "install-browser: apt-get could not install chromium; tests/test_browser.py will skip" >&2
+fi

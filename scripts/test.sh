@@ -3,5 +3,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
+bash scripts/install-browser.sh
 .venv/bin/ruff check src tests scripts
-.venv/bin/python -m pytest "$@"
+.venv/bin/python -m pytest -q "$@"
