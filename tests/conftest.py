@@ -12,6 +12,17 @@ from coverage.plans import LoadedPlan, PlanCatalog, load_catalog, parse_plan
 
 REPO = Path(__file__).resolve().parents[1]
 PLANS_DIR = REPO / "plans"
+# One made-up member's eligibility inquiry (no real person), shared by the verification tests.
+INQUIRY_FIELDS = {
+    "payer_id": "ACMEH",
+    "member_id": "ZZA123456789",
+    "first_name": "Jane",
+    "last_name": "Doe",
+    "date_of_birth": "1990-02-15",
+    "date_of_service": "2026-03-02",
+    "provider_npi": "1234567893",
+    "provider_name": "Sample Behavioral Health",
+}
 
 
 @pytest.fixture(scope="session")

@@ -12,6 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 import respx
+from tests.conftest import INQUIRY_FIELDS
 
 from coverage.eligibility import (
     REQUESTED_STCS,
@@ -29,16 +30,7 @@ from coverage.vob_store import VobStore
 DATA = Path(__file__).parent / "data" / "eligibility"
 URL = "https://clearinghouse.test/change/medicalnetwork/eligibility/v3"
 CONFIG = EligibilityConfig(url=URL, api_key="test-key", timeout_s=15.0)
-FIELDS = {
-    "payer_id": "ACMEH",
-    "member_id": "ZZA123456789",
-    "first_name": "Jane",
-    "last_name": "Doe",
-    "date_of_birth": "1990-02-15",
-    "date_of_service": "2026-03-02",
-    "provider_npi": "1234567893",
-    "provider_name": "Sample Behavioral Health",
-}
+FIELDS = INQUIRY_FIELDS
 REQUEST = build_request(FIELDS, today=dt.date(2026, 3, 1))
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import httpx
 import msgspec
 import pytest
+from tests.conftest import INQUIRY_FIELDS
 
 from coverage.eligibility import VerificationResult, VerifiedBenefits, build_request, interpret
 from coverage.engine import CostTerms, SourcedValue
@@ -292,16 +293,7 @@ def test_assumptions_keep_the_notes_for_this_category_and_network() -> None:
 def test_only_a_verified_record_for_the_same_plan_can_be_used(tmp_path: Path) -> None:
     store = VobStore(tmp_path / "vob.sqlite")
     request = build_request(
-        {
-            "payer_id": "ACMEH",
-            "member_id": "ZZA123456789",
-            "first_name": "Jane",
-            "last_name": "Doe",
-            "date_of_birth": "1990-02-15",
-            "date_of_service": "2026-03-02",
-            "provider_npi": "1234567893",
-            "provider_name": "Sample Behavioral Health",
-        },
+        INQUIRY_FIELDS,
         today=VERIFIED_ON,
     )
     good = interpret(
@@ -331,16 +323,7 @@ def test_only_a_verified_record_for_the_same_plan_can_be_used(tmp_path: Path) ->
 def test_estimate_with_a_verification_id_uses_verified_terms_and_met_amounts(tmp_path: Path) -> None:
     store = VobStore(tmp_path / "vob.sqlite")
     inquiry = build_request(
-        {
-            "payer_id": "ACMEH",
-            "member_id": "ZZA123456789",
-            "first_name": "Jane",
-            "last_name": "Doe",
-            "date_of_birth": "1990-02-15",
-            "date_of_service": "2026-03-02",
-            "provider_npi": "1234567893",
-            "provider_name": "Sample Behavioral Health",
-        },
+        INQUIRY_FIELDS,
         today=VERIFIED_ON,
     )
     answer = interpret(

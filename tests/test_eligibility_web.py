@@ -9,6 +9,7 @@ import httpx
 import pytest
 import respx
 from litestar.testing import TestClient
+from tests.conftest import INQUIRY_FIELDS
 
 from coverage.web import create_app
 
@@ -16,13 +17,8 @@ PLANS_DIR = Path(__file__).resolve().parents[1] / "plans"
 DATA = Path(__file__).parent / "data" / "eligibility"
 URL = "https://clearinghouse.test/eligibility/v3"
 KEY = {"X-API-Key": "test-staff-key"}
-BODY = {
-    "payer_id": "ACMEH",
-    "member_id": "ZZA123456789",
-    "first_name": "Jane",
-    "last_name": "Doe",
-    "date_of_birth": "1990-02-15",
-    "date_of_service": "2026-03-02",
+# The provider comes from the service's settings; the body adds who ran it and for which plan.
+BODY = {name: value for name, value in INQUIRY_FIELDS.items() if not name.startswith("provider_")} | {
     "performed_by": "intake-1",
     "plan_id": "acme-ppo-gold-2026",
 }

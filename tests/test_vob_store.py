@@ -9,21 +9,13 @@ from pathlib import Path
 
 import httpx
 import pytest
+from tests.conftest import INQUIRY_FIELDS
 
 from coverage.eligibility import EligibilityRequest, VerificationResult, build_request, interpret
 from coverage.vob_store import MIGRATIONS, StoreError, VobStore, default_db_path
 
 DATA = Path(__file__).parent / "data" / "eligibility"
-FIELDS = {
-    "payer_id": "ACMEH",
-    "member_id": "ZZA123456789",
-    "first_name": "Jane",
-    "last_name": "Doe",
-    "date_of_birth": "1990-02-15",
-    "date_of_service": "2026-03-02",
-    "provider_npi": "1234567893",
-    "provider_name": "Sample Behavioral Health",
-}
+FIELDS = INQUIRY_FIELDS
 
 
 def request_for(**changes: str) -> EligibilityRequest:
