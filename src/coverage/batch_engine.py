@@ -45,10 +45,17 @@ from coverage.schedule import (
     standard_pathways,
 )
 
+# Chunks are small and order matters (running totals): the in-memory engine is the faster fit here.
+IN_MEMORY = "in-memory"
 NO_LIMIT = 1 << 53  # stands in for "no cap" / "no out-of-pocket maximum"; above any sum of cents here
 AUTH_CODES: dict[AuthStatus, int] = {"approved": 0, "initial_only": 1, "none": 2}
 KEY_COLUMNS = ("terms_id", "start_date", "pathway_id", "auth")
 SCENARIO_ORDER = ("weekly", "iop", "php")
+CARRY = ("row", "scenario_order")  # identifies a client scenario through pricing
+CLIENT_START_COLUMNS = ("deductible_remaining", "oop_remaining", "deductible_met", "oop_met")
+PRICED_COLUMNS = ("deductible", "copay", "coinsurance", "penalty")  # what a client's accumulators change
+FIXED_COLUMNS = ("units", "allowed", "balance_bill", "not_covered", "provider_absorbs", "denied_exposure")
+POSITION_COLUMNS = ("plan_year_start", "deductible_met", "deductible_remaining", "oop_met", "oop_remaining")
 MONEY_COLUMNS = (
     "allowed",
     "member_cost",
@@ -291,10 +298,15 @@ class Pathways:
         spec_key = ("scenarios", tuple(pathway_ids.items()))
         if spec_key not in self._spec_ids:
             spec_id = self._spec_ids[spec_key] = len(self._spec_ids)
-            for name, pathway_id in pathway_ids.items():
-                order = SCENARIO_ORDER.index(name) if name in SCENARIO_ORDER else 0
+            for name, phases in scenarios.items():
                 self._scenario_rows.append(
-                    {"spec_id": spec_id, "scenario": name, "scenario_order": order, "pathway_id": pathway_id}
+                    {
+                        "spec_id": spec_id,
+                        "scenario": name,
+                        "scenario_order": SCENARIO_ORDER.index(name) if name in SCENARIO_ORDER else 0,
+                        "pathway_id": pathway_ids[name],
+                        "pathway": format_pathway(phases),
+                    }
                 )
         return self._spec_ids[spec_key]
 
@@ -322,7 +334,7 @@ class Pathways:
         return self._pathway_ids[text]
 
     def scenarios(self) -> pl.DataFrame:
-        """spec_id -> one row per scenario (name, output order, pathway_id)."""
+        """spec_id -> one row per scenario (name, output order, pathway_id and its canonical text)."""
         return pl.DataFrame(
             self._scenario_rows,
             schema={
@@ -330,6 +342,7 @@ class Pathways:
                 "scenario": pl.String,
                 "scenario_order": pl.Int8,
                 "pathway_id": pl.Int32,
+                "pathway": pl.String,
             },
         )
 
@@ -457,7 +470,7 @@ def compress_runs(units: pl.LazyFrame, by_month: bool) -> pl.LazyFrame:
     """Consecutive identical units of a key become one run; a unit the per-unit cap can bind stays alone."""
     split_on = ["key_id", "py_idx", "level", "status", *(["month_no"] if by_month else [])]
     priced = pl.col("status") <= Status.PENALTY
-    alone = priced & (pl.col("cap") < pl.col("allowed"))
+    alone = priced & (pl.col("cap") < pl.col("allowed"))  # units still carry the benefit's names here
     return (
         units.with_columns(run_no=(new_segment(*split_on) | alone).cum_sum())
         .group_by("run_no", maintain_order=True)
@@ -468,11 +481,11 @@ def compress_runs(units: pl.LazyFrame, by_month: bool) -> pl.LazyFrame:
     )
 
 
-def _run_constants(runs: pl.LazyFrame, benefits: pl.LazyFrame) -> pl.LazyFrame:
+def _run_constants(runs: pl.LazyFrame, tables: PlanTables) -> pl.LazyFrame:
     """Everything about a run that does not depend on a client: per-unit shares past the deductible,
-    the deductible the earlier runs of its plan year can take, the non-priced amounts."""
+    the deductible the earlier runs of its plan year can take, the amounts of units never priced."""
     priced = pl.col("status") <= Status.PENALTY
-    n, allowed, cap = pl.col("units"), pl.col("allowed"), pl.col("cap")
+    n, allowed, cap = pl.col("units"), pl.col("unit_allowed"), pl.col("cap")
     status = pl.col("status")
     penalized = status == Status.PENALTY
     denied = status == Status.DENIED
@@ -487,24 +500,25 @@ def _run_constants(runs: pl.LazyFrame, benefits: pl.LazyFrame) -> pl.LazyFrame:
         .otherwise(0)
     )
     denied_in = denied & pl.col("in_network")
+    benefits = tables.benefits.lazy().rename({"allowed": "unit_allowed", "copay": "unit_copay"})
     return (
         runs.join(benefits, on=["terms_id", "level"], how="left", maintain_order="left")
+        .join(tables.terms.lazy(), on="terms_id", how="left", maintain_order="left")
         .with_columns(
             priced_units=pl.when(priced).then(n).otherwise(0),
             takes_deductible=takes_deductible,
             deductible_before=(deductible_take.cum_sum() - deductible_take).over("key_id", "py_idx"),
-            first_in_year=new_segment("key_id", "py_idx"),
-            first_in_key=new_segment("key_id"),
-            last_in_key=new_segment("key_id").shift(-1, fill_value=True),
+            fresh_deductible=pl.min_horizontal("deductible_individual", "deductible_family").fill_null(0),
+            fresh_oop=pl.min_horizontal("oop_max_individual", "oop_max_family").fill_null(NO_LIMIT),
             pen_num=pl.when(penalized).then(pl.col("pen_num")).otherwise(0),
             pen_den=pl.when(penalized).then(pl.col("pen_den")).otherwise(1),
             full_share=pl.min_horizontal(allowed, cap),
-            copay0=pl.min_horizontal(pl.col("copay"), allowed),
-            allowed_total=pl.when(priced).then(n * allowed).otherwise(0),
-            balance_total=pl.when(priced).then(n * pl.col("balance")).otherwise(0),
-            not_covered_total=n * not_covered_each,
-            absorbs_total=pl.when(denied_in).then(n * allowed).otherwise(0),
-            exposure_total=pl.when(denied_in).then(n * pl.col("benefit_self_pay")).otherwise(0),
+            copay0=pl.min_horizontal(pl.col("unit_copay"), allowed),
+            allowed=pl.when(priced).then(n * allowed).otherwise(0),
+            balance_bill=pl.when(priced).then(n * pl.col("balance")).otherwise(0),
+            not_covered=n * not_covered_each,
+            provider_absorbs=pl.when(denied_in).then(n * allowed).otherwise(0),
+            denied_exposure=pl.when(denied_in).then(n * pl.col("benefit_self_pay")).otherwise(0),
         )
         .with_columns(
             zero_share=pl.min_horizontal(
@@ -518,8 +532,18 @@ def _run_constants(runs: pl.LazyFrame, benefits: pl.LazyFrame) -> pl.LazyFrame:
             pen_zero=share_of(allowed - pl.col("zero_share"), "pen_num", "pen_den"),
         )
         .with_columns(zero_coinsurance=pl.col("zero_share") - pl.col("zero_copay"))
+        .with_columns(**_segment_ends())
         .select(*_RUN_COLUMNS)
     )
+
+
+def _segment_ends() -> dict[str, pl.Expr]:
+    """Where a key's runs and plan years start and end; recomputed whenever runs are filtered."""
+    return {
+        "first_in_year": new_segment("key_id", "py_idx"),
+        "first_in_key": new_segment("key_id"),
+        "last_in_key": new_segment("key_id").shift(-1, fill_value=True),
+    }
 
 
 _RUN_COLUMNS = (
@@ -527,15 +551,16 @@ _RUN_COLUMNS = (
     "py_idx",
     "py_start",
     "month_no",
-    "units",
     "priced_units",
     "takes_deductible",
     "deductible_before",
     "first_in_year",
     "first_in_key",
     "last_in_key",
-    "allowed",
-    "copay",
+    "fresh_deductible",
+    "fresh_oop",
+    "unit_allowed",
+    "unit_copay",
     "coi_num",
     "coi_den",
     "cap",
@@ -548,29 +573,36 @@ _RUN_COLUMNS = (
     "zero_share",
     "zero_copay",
     "zero_coinsurance",
-    "allowed_total",
-    "balance_total",
-    "not_covered_total",
-    "absorbs_total",
-    "exposure_total",
+    *FIXED_COLUMNS,
 )
 
 
 class RunBook:
-    """Runs (and, for monthly output, the month grid) per key, built once per key and kept across chunks."""
+    """Runs per key, built once per key and kept across chunks.
+
+    For totals, a key keeps only the runs a client's own accumulators can change (priced units in
+    the starting plan year); everything else (units never priced, later plan years, which start
+    from zero) is summed per key once. For months, a key keeps all its runs and its month grid.
+    """
 
     def __init__(self, tables: PlanTables, pathways: Pathways, by_month: bool) -> None:
         self._tables = tables
         self._pathways = pathways
-        self._by_month = by_month
+        self.by_month = by_month
         key_schema = {"terms_id": pl.Int32, "start_date": pl.Date, "pathway_id": pl.Int32, "auth": pl.Int8}
         self._keys = pl.DataFrame(schema={**key_schema, "key_id": pl.Int64})
         self._runs: list[pl.DataFrame] = []
+        self._key_sums: list[pl.DataFrame] = []
         self._months: list[pl.DataFrame] = []
 
     @property
     def runs(self) -> pl.LazyFrame:
-        return pl.concat([frame.lazy() for frame in self._runs]) if self._runs else pl.LazyFrame()
+        """Runs to price per client: all of them for months, the client-dependent ones for totals."""
+        return pl.concat([frame.lazy() for frame in self._runs])
+
+    @property
+    def key_sums(self) -> pl.LazyFrame:
+        return pl.concat([frame.lazy() for frame in self._key_sums])
 
     @property
     def months(self) -> pl.LazyFrame:
@@ -595,10 +627,17 @@ class RunBook:
             .join(terms, on="terms_id")
             .join(self._tables.benefits.lazy(), on=["terms_id", "level"])
         )
-        runs = compress_runs(classify_units(keyed_units), self._by_month)
-        self._runs.append(_run_constants(runs, self._tables.benefits.lazy()).collect())
-        if self._by_month:
-            self._months.append(self._month_grid(keys, terms).collect())
+        runs = _run_constants(
+            compress_runs(classify_units(keyed_units), self.by_month), self._tables
+        ).collect(engine=IN_MEMORY)
+        if self.by_month:
+            self._runs.append(runs)
+            self._months.append(self._month_grid(keys, terms).collect(engine=IN_MEMORY))
+        else:
+            own = (pl.col("py_idx") == 0) & (pl.col("priced_units") > 0)
+            self._runs.append(runs.filter(own).with_columns(**_segment_ends()))
+            fixed_runs = runs.lazy().filter(~own).with_columns(**_segment_ends())
+            self._key_sums.append(_key_sums(keys, runs.lazy(), fixed_runs).collect(engine=IN_MEMORY))
         self._keys = pl.concat([self._keys, new])
 
     def _month_grid(self, keys: pl.LazyFrame, terms: pl.LazyFrame) -> pl.LazyFrame:
@@ -617,11 +656,29 @@ class RunBook:
         )
 
 
+def _key_sums(keys: pl.LazyFrame, runs: pl.LazyFrame, fixed_runs: pl.LazyFrame) -> pl.LazyFrame:
+    """Per key, the part of every client's totals their own accumulators cannot change: the amounts
+    of every run that are fixed anyway, plus the pricing of the runs no client money reaches (later
+    plan years start from zero), priced once against a stand-in client."""
+    stand_in = keys.select("key_id", *(pl.lit(0, pl.Int64).alias(name) for name in CLIENT_START_COLUMNS))
+    fixed_pricing = (
+        price_runs(stand_in, fixed_runs)
+        .group_by("key_id")
+        .agg(pl.col(name).sum().alias(f"fixed_{name}") for name in PRICED_COLUMNS)
+    )
+    return (
+        keys.select("key_id")
+        .join(runs.group_by("key_id").agg(pl.col(FIXED_COLUMNS).sum()), on="key_id", how="left")
+        .join(fixed_pricing, on="key_id", how="left")
+        .with_columns(pl.col(f"fixed_{name}").fill_null(0) for name in PRICED_COLUMNS)
+    )
+
+
 # --- pricing -------------------------------------------------------------------------------------
 
 
 def starting_amounts() -> dict[str, pl.Expr]:
-    """What a client has left at the start and after each plan-year reset (AccumulatorState).
+    """What a client has left at the start (AccumulatorState.starting and its *_remaining).
 
     Individual and family accumulators accrue the same amounts, so the tightest remaining of the two
     stays the tightest: one number each for deductible and out-of-pocket is enough.
@@ -640,8 +697,6 @@ def starting_amounts() -> dict[str, pl.Expr]:
         )
         .clip(lower_bound=0)
         .fill_null(NO_LIMIT),
-        "fresh_deductible": pl.min_horizontal("deductible_individual", "deductible_family").fill_null(0),
-        "fresh_oop": pl.min_horizontal("oop_max_individual", "oop_max_family").fill_null(NO_LIMIT),
         "start_py_start": pl.date(_plan_year(pl.col("start_date")), pl.col("py_month"), pl.col("py_day")),
     }
 
@@ -666,21 +721,25 @@ def _pay_block(
     cut_cop = pl.min_horizontal(cop, left - pl.min_horizontal(ded, left)) * cut
     return frame.with_columns(
         deductible=pl.col("deductible") + paid * ded + cut_ded,
-        copay_paid=pl.col("copay_paid") + paid * cop + cut_cop,
+        copay=pl.col("copay") + paid * cop + cut_cop,
         coinsurance=pl.col("coinsurance") + paid * coi + (left * cut - cut_ded - cut_cop),
         penalty=pl.col("penalty")
         + paid * pen_paid
-        + cut * share_of(pl.col("allowed") - left, "pen_num", "pen_den")
+        + cut * share_of(pl.col("unit_allowed") - left, "pen_num", "pen_den")
         + (count - paid - cut) * pl.col("pen_allowed"),
         budget=pl.when(paid == count).then(left).otherwise(0),
     )
 
 
 def price_runs(clients: pl.LazyFrame, runs: pl.LazyFrame) -> pl.LazyFrame:
-    """One row per (client scenario, run) with the run's money; `clients` rows carry key_id and the
-    starting remaining/met amounts, in output order (the join keeps it)."""
+    """One row per (client scenario, run) with what the client's accumulators make of the run:
+    deductible, copay, coinsurance, penalty, and the accumulators after it.
+
+    `clients` rows carry key_id and CLIENT_START_COLUMNS; the join keeps their order and, within
+    each, the run order, which the running totals rely on.
+    """
     first_year = pl.col("py_idx") == 0
-    allowed = pl.col("allowed")
+    allowed = pl.col("unit_allowed")
     frame = clients.join(runs, on="key_id", maintain_order="left_right").with_columns(
         ded_left=(
             pl.when(first_year).then(pl.col("deductible_remaining")).otherwise(pl.col("fresh_deductible"))
@@ -700,7 +759,7 @@ def price_runs(clients: pl.LazyFrame, runs: pl.LazyFrame) -> pl.LazyFrame:
         part=(
             pl.col("takes_deductible") & (pl.col("full") < pl.col("priced_units")) & (pl.col("part_ded") > 0)
         ).cast(pl.Int64),
-        part_copay=pl.min_horizontal(pl.col("copay"), allowed - pl.col("part_ded")),
+        part_copay=pl.min_horizontal(pl.col("unit_copay"), allowed - pl.col("part_ded")),
     ).with_columns(
         zero=pl.col("priced_units") - pl.col("full") - pl.col("part"),
         part_share=pl.min_horizontal(
@@ -720,10 +779,7 @@ def price_runs(clients: pl.LazyFrame, runs: pl.LazyFrame) -> pl.LazyFrame:
     )
     frame = frame.with_columns(
         shares_before=running_total(pl.col("uncapped"), pl.col("first_in_year")) - pl.col("uncapped"),
-        deductible=pl.lit(0, pl.Int64),
-        copay_paid=pl.lit(0, pl.Int64),
-        coinsurance=pl.lit(0, pl.Int64),
-        penalty=pl.lit(0, pl.Int64),
+        **{name: pl.lit(0, pl.Int64) for name in PRICED_COLUMNS},
     ).with_columns(budget=(pl.col("oop_left") - pl.col("shares_before")).clip(lower_bound=0))
     zero = pl.lit(0, pl.Int64)
     frame = _pay_block(frame, pl.col("full"), pl.col("full_share"), zero, zero, pl.col("pen_full"))
@@ -739,16 +795,7 @@ def price_runs(clients: pl.LazyFrame, runs: pl.LazyFrame) -> pl.LazyFrame:
     frame = _pay_block(
         frame, pl.col("zero"), zero, pl.col("zero_copay"), pl.col("zero_coinsurance"), pl.col("pen_zero")
     )
-    share = pl.col("deductible") + pl.col("copay_paid") + pl.col("coinsurance")
     return frame.with_columns(
-        copay=pl.col("copay_paid"),
-        allowed=pl.col("allowed_total"),
-        balance_bill=pl.col("balance_total"),
-        not_covered=pl.col("not_covered_total"),
-        provider_absorbs=pl.col("absorbs_total"),
-        denied_exposure=pl.col("exposure_total"),
-        plan_paid=pl.col("allowed_total") - share - pl.col("penalty"),
-        member_cost=share + pl.col("penalty") + pl.col("balance_total") + pl.col("not_covered_total"),
         deductible_met_after=pl.col("deductible_met0")
         + running_total(pl.col("deductible"), pl.col("first_in_year")),
         oop_met_after=pl.col("oop_met0")
@@ -756,29 +803,54 @@ def price_runs(clients: pl.LazyFrame, runs: pl.LazyFrame) -> pl.LazyFrame:
     )
 
 
-def totals(priced: pl.LazyFrame, carry: tuple[str, ...]) -> pl.LazyFrame:
-    """Per client scenario: sums over its runs (read at its last run), with the `carry` columns."""
-    return (
-        priced.with_columns(
-            running_total(pl.col(name), pl.col("first_in_key")).alias(name) for name in TOTAL_COLUMNS
-        )
-        .filter(pl.col("last_in_key"))
-        .select(*carry, *TOTAL_COLUMNS)
+def with_derived(frame: pl.LazyFrame) -> pl.LazyFrame:
+    """member_cost and plan_paid from the parts (PricedUnit.member_cost_cents; allowed - share - penalty)."""
+    share = pl.col("deductible") + pl.col("copay") + pl.col("coinsurance")
+    return frame.with_columns(
+        member_cost=share + pl.col("penalty") + pl.col("balance_bill") + pl.col("not_covered"),
+        plan_paid=pl.col("allowed") - share - pl.col("penalty"),
     )
 
 
-def months(
-    priced: pl.LazyFrame, scenarios: pl.LazyFrame, grid: pl.LazyFrame, carry: tuple[str, ...]
+def scenario_totals(
+    clients: pl.LazyFrame, runs: pl.LazyFrame, key_sums: pl.LazyFrame, keep: tuple[str, ...]
+) -> pl.LazyFrame:
+    """Totals per client scenario, in clients' order with their `keep` columns: the key's fixed part
+    plus what the client's own accumulators make of the client-dependent runs."""
+    own = (
+        price_runs(clients.select(*CARRY, "key_id", *CLIENT_START_COLUMNS), runs)
+        .with_columns(
+            running_total(pl.col(name), pl.col("first_in_key")).alias(name) for name in PRICED_COLUMNS
+        )
+        .filter(pl.col("last_in_key"))
+        .select(*CARRY, *PRICED_COLUMNS)
+    )
+    return (
+        clients.select(*CARRY, *keep, "key_id")
+        .join(own, on=CARRY, how="left", maintain_order="left")
+        .join(key_sums, on="key_id", how="left", maintain_order="left")
+        .with_columns(
+            (pl.col(name).fill_null(0) + pl.col(f"fixed_{name}")).alias(name) for name in PRICED_COLUMNS
+        )
+        .pipe(with_derived)
+        .select(*CARRY, *keep, *TOTAL_COLUMNS)
+    )
+
+
+def scenario_months(
+    clients: pl.LazyFrame, runs: pl.LazyFrame, grid: pl.LazyFrame, keep: tuple[str, ...]
 ) -> pl.LazyFrame:
     """Per client scenario and calendar month: sums, and the accumulator position at month end
     (estimate.monthly: carried over empty months, reset to zero when the plan year turns)."""
-    group = ("row", "scenario_order")
-    by_month = priced.group_by(*group, "month_no", maintain_order=True).agg(
-        pl.col(TOTAL_COLUMNS).sum(),
-        pl.col("py_start", "deductible_met_after", "oop_met_after").last(),
+    by_month = (
+        price_runs(clients.select(*CARRY, "key_id", *CLIENT_START_COLUMNS), runs)
+        .group_by(*CARRY, "month_no", maintain_order=True)
+        .agg(
+            pl.col(*FIXED_COLUMNS, *PRICED_COLUMNS).sum(),
+            pl.col("py_start", "deductible_met_after", "oop_met_after").last(),
+        )
     )
-    first_month = new_segment(*group)
-    position = ("py_start", "deductible_met_after", "oop_met_after")
+    first_month = new_segment(*CARRY)
     seed = {
         "py_start": "start_py_start",
         "deductible_met_after": "deductible_met",
@@ -786,17 +858,17 @@ def months(
     }
     reset = pl.col("month_end_py_start") != pl.col("py_start")
     return (
-        scenarios.join(grid, on="key_id", maintain_order="left_right")
-        .join(by_month, on=[*group, "month_no"], how="left", maintain_order="left")
-        .with_columns(pl.col(TOTAL_COLUMNS).fill_null(0))
+        clients.join(grid, on="key_id", maintain_order="left_right")
+        .join(by_month, on=[*CARRY, "month_no"], how="left", maintain_order="left")
+        .with_columns(pl.col(*FIXED_COLUMNS, *PRICED_COLUMNS).fill_null(0))
         .with_columns(
             pl.when(first_month)
-            .then(pl.col(name).fill_null(pl.col(seed[name])))
+            .then(pl.col(name).fill_null(pl.col(start)))
             .otherwise(pl.col(name))
             .alias(name)
-            for name in position
+            for name, start in seed.items()
         )
-        .with_columns(pl.col(position).forward_fill())
+        .with_columns(pl.col(*seed).forward_fill())
         .with_columns(
             plan_year_start=pl.col("month_end_py_start"),
             deductible_met=pl.when(reset).then(0).otherwise(pl.col("deductible_met_after")),
@@ -808,14 +880,16 @@ def months(
             ),
             oop_remaining=(pl.col("oop_max_individual") - pl.col("oop_met")).clip(lower_bound=0),
         )
-        .select(
-            *carry,
-            "month_no",
-            *TOTAL_COLUMNS,
-            "plan_year_start",
-            "deductible_met",
-            "deductible_remaining",
-            "oop_met",
-            "oop_remaining",
-        )
+        .pipe(with_derived)
+        .select(*CARRY, *keep, "month_no", *TOTAL_COLUMNS, *POSITION_COLUMNS)
+    )
+
+
+def totals_of_months(months: pl.LazyFrame, keep: tuple[str, ...]) -> pl.LazyFrame:
+    """Scenario totals as the sum of its months (the monthly run prices every run per client anyway)."""
+    return (
+        months.group_by(*CARRY, maintain_order=True)
+        .agg(pl.col(*keep).first(), pl.col(*FIXED_COLUMNS, *PRICED_COLUMNS).sum())
+        .pipe(with_derived)
+        .select(*CARRY, *keep, *TOTAL_COLUMNS)
     )
