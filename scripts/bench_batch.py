@@ -1,0 +1,203 @@
+"""Benchmark `coverage batch` (a script, not a timed test).
+
+speed:  generate N client rows (default 1,000,000) over every bundled plan, time `coverage batch`
+        end to end in a subprocess (read CSV, price weekly / iop / php for each row, write CSV), and
+        time the scalar engine (`estimate`, the oracle) on a sample of the same rows in this run.
+memory: generate N rows (default 10,000,000) and report the batch subprocess's peak RSS.
+
+    python scripts/bench_batch.py                      # both
+    python scripts/bench_batch.py speed --rows 1000000
+    python scripts/bench_batch.py memory --rows 10000000
+
+Generated inputs and outputs go to bench-out/ (git-ignored) and are reused when the row count and
+seed match. Targets (issue 4): <= 10 s for 1,000,000 rows, >= 100x the scalar rows/second,
+< 2 GB peak RSS for 10,000,000 rows.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import datetime as dt
+import itertools
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import polars as pl
+
+from coverage.batch import dollars
+from coverage.estimate import EstimateRequest, estimate
+from coverage.money import parse_money
+from coverage.plans import PlanCatalog, load_catalog
+from coverage.settings import default_plans_dir
+
+ROOT = Path(__file__).resolve().parents[1]
+OUT = ROOT / "bench-out"
+GENERATE_BLOCK = 1_000_000
+
+
+def _options(catalog: PlanCatalog) -> pl.DataFrame:
+    """(plan, network) pairs a client can have, in-network four times as likely, with the limits
+    that keep the generated accumulators valid."""
+    rows = []
+    for plan_id, loaded in sorted(catalog.plans.items()):
+        plan = loaded.plan
+        for network, weight in (("in", 4), ("out", 1)):
+            limits = plan.network_accumulators(network)  # type: ignore[arg-type]
+            if limits is None:
+                continue
+            deductible = limits.deductible_individual_cents
+            oop = limits.oop_max_individual_cents or limits.oop_max_family_cents or deductible + 500_000
+            rows += [
+                {
+                    "plan_id": plan_id,
+                    "network": network,
+                    "effective_start": plan.effective.start,
+                    "span_days": (plan.effective.end - plan.effective.start).days,
+                    "deductible_limit": deductible,
+                    "oop_limit": oop,
+                }
+            ] * weight
+    return pl.DataFrame(rows).with_row_index("option")
+
+
+def generate(path: Path, rows: int, seed: int, catalog: PlanCatalog) -> None:
+    """Write `rows` valid client rows (pseudo-random but reproducible: hashes of the row number)."""
+    options = _options(catalog)
+    with path.open("wb") as handle:
+        for block_start in range(0, rows, GENERATE_BLOCK):
+            count = min(GENERATE_BLOCK, rows - block_start)
+            number = pl.int_range(block_start, block_start + count, dtype=pl.UInt64, eager=True)
+
+            def draw(salt: int, number: pl.Series = number) -> pl.Expr:
+                return pl.lit(number).hash(seed * 100 + salt)
+
+            block = (
+                pl.select(
+                    row=pl.lit(number),
+                    option=(draw(1) % options.height).cast(pl.UInt32),
+                    category_draw=draw(2) % 2,
+                    day_draw=draw(3),
+                    deductible_draw=draw(4),
+                    oop_draw=draw(5),
+                )
+                .join(options, on="option", maintain_order="left")
+                .with_columns(
+                    deductible=(pl.col("deductible_draw") % (pl.col("deductible_limit") + 1)).cast(pl.Int64)
+                )
+                .select(
+                    client_id=pl.format("C{}", pl.col("row") + 1),
+                    plan_id="plan_id",
+                    network="network",
+                    category=pl.when(pl.col("category_draw") == 0)
+                    .then(pl.lit("mh"))
+                    .otherwise(pl.lit("sud")),
+                    start_date=pl.col("effective_start")
+                    + pl.duration(days=pl.col("day_draw") % (pl.col("span_days") + 1)),
+                    deductible_met=dollars(pl.col("deductible")),
+                    oop_met=dollars(
+                        pl.col("deductible")
+                        + (pl.col("oop_draw") % (pl.col("oop_limit") - pl.col("deductible") + 1)).cast(
+                            pl.Int64
+                        )
+                    ),
+                )
+            )
+            block.write_csv(handle, include_header=block_start == 0)
+
+
+def input_file(rows: int, seed: int, catalog: PlanCatalog) -> Path:
+    OUT.mkdir(exist_ok=True)
+    path = OUT / f"clients-{rows}-seed{seed}.csv"
+    if not path.exists():
+        started = time.perf_counter()
+        generate(path, rows, seed, catalog)
+        print(
+            f"generated {path} ({path.stat().st_size / 1e6:.0f} MB) in {time.perf_counter() - started:.1f} s"
+        )
+    return path
+
+
+def scalar_rows_per_second(path: Path, sample: int, catalog: PlanCatalog) -> float:
+    """The scalar engine on the first `sample` rows: parse each row and call estimate(), as a loop would."""
+    with path.open(newline="") as handle:
+        rows = list(itertools.islice(csv.DictReader(handle), sample))
+    started = time.perf_counter()
+    for row in rows:
+        request = EstimateRequest(
+            plan_id=row["plan_id"],
+            start_date=dt.date.fromisoformat(row["start_date"]),
+            network=row["network"],  # type: ignore[arg-type]
+            category=row["category"],  # type: ignore[arg-type]
+            deductible_met_cents=parse_money(row["deductible_met"]),
+            oop_met_cents=parse_money(row["oop_met"]),
+        )
+        estimate(catalog, request)
+    return len(rows) / (time.perf_counter() - started)
+
+
+def run_batch_subprocess(source: Path, label: str) -> tuple[list[str], float, float]:
+    """Run `coverage batch` in a child process; its command, wall seconds and peak RSS in MB."""
+    output = OUT / f"{label}-out.csv"
+    coverage = shutil.which("coverage", path=str(Path(sys.executable).parent)) or "coverage"
+    command = [coverage, "batch", str(source), "-o", str(output)]
+    time_binary = shutil.which("time") or "/usr/bin/time"
+    timing = OUT / f"{label}-time.txt"
+    if Path(time_binary).exists():
+        measured = [time_binary, "-f", "%e %M", "-o", str(timing), *command]
+        subprocess.run(measured, check=True, stderr=subprocess.DEVNULL)
+        seconds, max_rss_kb = timing.read_text().split()[-2:]
+        return command, float(seconds), int(max_rss_kb) / 1024
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    started = time.perf_counter()
+    subprocess.run(command, check=True, stderr=subprocess.DEVNULL)
+    seconds = time.perf_counter() - started
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    if peak <= before:
+        print("note: an earlier child had a higher peak; RSS below is an upper bound")
+    return command, seconds, peak / 1024
+
+
+def speed(rows: int, seed: int, sample: int, catalog: PlanCatalog) -> None:
+    source = input_file(rows, seed, catalog)
+    scalar_rate = scalar_rows_per_second(source, sample, catalog)
+    command, seconds, peak_mb = run_batch_subprocess(source, f"speed-{rows}")
+    batch_rate = rows / seconds
+    print(f"\nspeed, {rows:,} rows x 3 scenarios, {os.cpu_count()} cores")
+    print(f"  command: {' '.join(command)}")
+    print(f"  batch end to end: {seconds:.2f} s  ({batch_rate:,.0f} rows/s, peak RSS {peak_mb:,.0f} MB)")
+    print(f"  scalar estimate() on {sample} rows: {scalar_rate:,.0f} rows/s")
+    print(f"  ratio: {batch_rate / scalar_rate:,.0f}x   (targets: <= 10 s, >= 100x)")
+
+
+def memory(rows: int, seed: int, catalog: PlanCatalog) -> None:
+    source = input_file(rows, seed, catalog)
+    command, seconds, peak_mb = run_batch_subprocess(source, f"memory-{rows}")
+    print(f"\nmemory, {rows:,} rows x 3 scenarios streamed")
+    print(f"  command: {' '.join(command)}")
+    print(f"  peak RSS: {peak_mb:,.0f} MB in {seconds:.1f} s   (target: < 2048 MB)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("which", nargs="?", choices=("speed", "memory", "both"), default="both")
+    parser.add_argument("--rows", type=int, help="rows to generate (default: 1e6 speed, 1e7 memory)")
+    parser.add_argument("--seed", type=int, default=4)
+    parser.add_argument("--scalar-sample", type=int, default=500, help="rows timed through estimate()")
+    args = parser.parse_args()
+    catalog = load_catalog(default_plans_dir())
+    if args.which in ("speed", "both"):
+        speed(args.rows or 1_000_000, args.seed, args.scalar_sample, catalog)
+    if args.which in ("memory", "both"):
+        memory(args.rows or 10_000_000, args.seed, catalog)
+
+
+if __name__ == "__main__":
+    main()
