@@ -4,8 +4,9 @@
 
 Starts its own uvicorn on loopback (a throwaway staff key), fills the forms for the sample
 plan acme-ppo-gold-2026 from 2026-03-02 and saves full-page PNGs: the Compare page with
-results, the same page's form errors, the Admissions workspace, and the family handout as
-printed (print media).
+results, the same page's form errors, the Admissions workspace, the same with a screening
+(crises weekly, 4 months without progress, passive thoughts of death: IOP, crisis resources),
+and the family handout as printed (print media).
 """
 
 from __future__ import annotations
@@ -17,6 +18,30 @@ from pathlib import Path
 from playwright.sync_api import Page, sync_playwright
 
 from coverage.web.local_server import launch_chromium, local_server
+
+# A screening that recommends IOP and, through the safety answer, shows the crisis resources.
+SCREENING = {
+    "symptom_severity": "moderate",
+    "crisis_frequency": "weekly",
+    "safety_concerns": "passive_ideation",
+    "coping_skills": "some",
+    "support_system": "some",
+    "co_occurring": "none",
+    "stepping_down_from": "none",
+    "months_without_progress": "4",
+    "medical_stability": "stable",
+    "home_situation": "safe_stable",
+    "attendance": "3_to_4_days",
+}
+
+
+def fill_screening(page: Page) -> None:
+    for name, answer in SCREENING.items():
+        field = page.locator(f"#{name}")
+        if field.evaluate("element => element.tagName") == "SELECT":
+            field.select_option(answer)
+        else:
+            field.fill(answer)
 
 
 def fill_compare(page: Page, base_url: str) -> None:
@@ -55,6 +80,11 @@ def main() -> None:
         page.fill("#start_date", "2026-03-02")
         page.click("button:has-text('Estimate')")
         page.screenshot(path=out / "admissions.png", full_page=True)
+
+        fill_screening(page)
+        page.click("button:has-text('Estimate')")
+        page.locator(".screening-result details").evaluate("element => element.open = true")
+        page.screenshot(path=out / "admissions-screening.png", full_page=True)
 
         page.click("button:has-text('Printable handout')")
         page.emulate_media(media="print")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html as html_text
 import re
 from collections.abc import Iterator
 from typing import Any
@@ -10,7 +11,7 @@ import pytest
 from litestar.testing import TestClient
 from tests.conftest import PLANS_DIR
 
-from coverage.levels import LEVELS
+from coverage.levels import CRISIS_RESOURCES, LEVELS, SCREENING_DISCLAIMER, SCREENING_QUESTIONS
 from coverage.web import create_app
 
 KEY = "test-staff-key"
@@ -254,3 +255,171 @@ def test_printable_handout(staff: TestClient) -> None:
     ]
     assert "IOP needs your plan's approval in advance" in html
     assert "@media print" in staff.get("/static/coverage.css").text
+
+
+# --- Admissions screening (issue 7) --------------------------------------------------------
+
+# Nothing fires: the rubric alone says weekly therapy. Form values are text.
+CALM_SCREENING = {
+    "symptom_severity": "mild",
+    "crisis_frequency": "none",
+    "safety_concerns": "none",
+    "coping_skills": "solid",
+    "support_system": "strong",
+    "co_occurring": "none",
+    "stepping_down_from": "none",
+    "months_without_progress": "0",
+    "medical_stability": "stable",
+    "home_situation": "safe_stable",
+    "attendance": "5_days",
+}
+IOP_SCREENING = CALM_SCREENING | {"crisis_frequency": "weekly", "months_without_progress": "3"}
+TOTALS = r'<td class="num" data-scenario="(\w+)">([^<]+)</td>'
+
+
+def screened(staff: TestClient, answers: dict[str, str], **fields: Any) -> Any:
+    return admissions(staff, **answers, **fields)
+
+
+def badge_heads(html: str) -> list[str]:
+    """The scenario labels carrying the "recommended" badge (totals, month table, cards)."""
+    return re.findall(r'</span>([^<]+) <span class="badge recommended">recommended</span>', html)
+
+
+def list_items(html: str, css_class: str) -> list[str]:
+    block = re.search(rf'<ul class="{css_class}">(.*?)</ul>', html, re.S)
+    items = re.findall(r"<li>(.*?)</li>", block[1], re.S) if block else []
+    return [html_text.unescape(item) for item in items]
+
+
+def test_admissions_form_asks_the_screening_before_the_scenario_settings(staff: TestClient) -> None:
+    html = staff.get("/admissions").text
+    screening, settings = "<legend>Screening (optional)</legend>", "<legend>Scenario settings</legend>"
+    assert html.index(screening) < html.index(settings)
+    for name in SCREENING_QUESTIONS:
+        assert re.search(rf'<(select|input[^>]*) id="{name}" name="{name}"', html), name
+    assert '<option value="plan_or_intent">plan or intent</option>' in html
+    assert '<option value="2.1">2.1: Intensive Outpatient (9 or more hours a week)</option>' in html
+    assert "a whole number from 7 to 35, or omitted" in html  # the LOCUS text box's hint
+
+
+def test_screening_recommends_iop_and_leads_the_comparison_with_it(staff: TestClient) -> None:
+    response = screened(staff, IOP_SCREENING)
+    assert response.status_code == 200
+    html = response.text
+    assert "Screening recommends: Intensive outpatient program (IOP)</h2>" in html
+    assert "Decided by the screening rubric. The comparison lists this scenario first" in html
+    assert list_items(html, "reasons") == [
+        "At least one signal calls for IOP on its own, and nothing calls for PHP.",
+        "Points to IOP: crises about weekly between sessions (crisis_frequency = weekly)",
+        "Points to IOP: 3 or more months of weekly therapy without progress (months_without_progress = 3)",
+    ]
+    assert "<summary>Other levels considered</summary>" in html
+    assert "<strong>Partial hospitalization program (PHP)</strong>: Not indicated; it would need one of:" in (
+        html
+    )
+    assert f'<p class="disclaimer">{SCREENING_DISCLAIMER}</p>' in html
+    assert 'role="alert"' not in html  # no safety concern: no crisis box
+    # the same numbers as without a screening, IOP first and marked in the totals, month table and card
+    assert re.findall(TOTALS, html) == [("iop", "$3,900.00"), ("weekly", "$780.00"), ("php", "$6,000.00")]
+    assert badge_heads(html) == ["IOP, then weekly therapy"] * 3
+    assert '<section class="card recommended"' in html
+    assert '<option value="weekly" selected>weekly</option>' in html and 'value="3"' in html  # answers kept
+
+
+def test_screening_imminent_risk_refers_higher_with_crisis_resources(staff: TestClient) -> None:
+    answers = IOP_SCREENING | {"safety_concerns": "plan_or_intent", "locus_composite": "10"}
+    html = screened(staff, answers).text
+    crisis = re.search(r'<div class="crisis" role="alert">(.*?)</div>', html, re.S)
+    assert crisis
+    assert html_text.unescape(crisis[1]) == f"<strong>Crisis resources.</strong> {CRISIS_RESOURCES}"
+    assert "988 Suicide &amp; Crisis Lifeline" in crisis[1]
+    assert crisis.start() < html.index('<h2 id="screening-title">')  # the crisis box comes first
+    assert "Screening recommends: Refer to a higher level of care (residential or inpatient)</h2>" in html
+    reasons = list_items(html, "reasons")
+    assert reasons[1] == (
+        "Safety override: thoughts of suicide or harming others with a plan or intent (imminent risk) "
+        "(safety_concerns = plan_or_intent)"
+    )
+    assert reasons[-1].startswith("The safety override wins over the clinician's LOCUS composite 10")
+    assert (
+        "Screening recommends a higher level of care (inpatient or residential) than these scenarios; "
+        "the costs below are for comparison only." in html
+    )
+    assert "None of the scenarios below is this level of care" in " ".join(html.split())
+    assert re.findall(TOTALS, html)[0] == ("weekly", "$780.00") and badge_heads(html) == []
+    assert SCREENING_DISCLAIMER in html
+
+
+@pytest.mark.parametrize(
+    ("answers", "field", "message", "kept"),
+    [
+        (
+            {"months_without_progress": "three"},
+            "months_without_progress",
+            "Months of therapy without progress: must be a whole number from 0 to 240 (got 'three')",
+            'name="months_without_progress" value="three"',
+        ),
+        (
+            {"crisis_frequency": "hourly"},
+            "crisis_frequency",
+            "Crises between sessions: must be one of none, monthly, weekly, daily (got 'hourly')",
+            '<option value="safe_stable" selected>safe stable</option>',
+        ),
+        (
+            {"locus_composite": "20", "asam_level": "2.1"},
+            "asam_level",
+            "ASAM level (optional): give one clinician score, locus_composite or asam_level, not both",
+            '<option value="2.1" selected>',
+        ),
+    ],
+)
+def test_screening_bad_answer_sits_next_to_its_field(
+    staff: TestClient, answers: dict[str, str], field: str, message: str, kept: str
+) -> None:
+    response = screened(staff, IOP_SCREENING | answers)
+    assert response.status_code == 400
+    assert field_error(response.text, field) == message
+    assert kept in response.text  # the form keeps what was typed and chosen
+    assert "screening-result" not in response.text and "data-scenario" not in response.text
+
+
+def test_screening_partly_answered_names_every_blank_question(staff: TestClient) -> None:
+    response = screened(staff, {"crisis_frequency": "weekly"}, horizon_weeks="0")
+    assert response.status_code == 400
+    errors = dict(re.findall(r'<p class="error" id="(\w+)-error">[^:]*: ([^<]*)</p>', response.text))
+    blank = set(CALM_SCREENING) - {"crisis_frequency"}
+    assert errors == dict.fromkeys(blank, "answer every screening question, or leave them all blank") | {
+        "horizon_weeks": "must be at least 1"  # the estimate's own fields are checked in the same pass
+    }
+
+
+def test_staff_choice_wins_over_the_screening(staff: TestClient) -> None:
+    html = screened(staff, IOP_SCREENING, recommended_level="php").text
+    assert "Screening recommends: Intensive outpatient program (IOP)</h2>" in html
+    assert (
+        "Staff chose Partial hospitalization program (PHP) in Scenario settings; that choice wins over the "
+        "screening's in the comparison below." in " ".join(html.split())
+    )
+    assert [name for name, _ in re.findall(TOTALS, html)] == ["php", "weekly", "iop"]
+    assert badge_heads(html) == ["PHP, then IOP, then weekly therapy"] * 3
+    # the same choice as the screening's: nothing to explain
+    agreeing = screened(staff, IOP_SCREENING, recommended_level="iop").text
+    assert "Staff chose" not in agreeing and badge_heads(agreeing)[0] == "IOP, then weekly therapy"
+    # no screening at all: no screening result, the staff's level still marked
+    plain = admissions(staff, recommended_level="php").text
+    assert "screening-result" not in plain and badge_heads(plain)[0] == "PHP, then IOP, then weekly therapy"
+
+
+def test_handout_shows_the_recommended_scenario_but_not_the_screening(staff: TestClient) -> None:
+    answers = IOP_SCREENING | {"safety_concerns": "passive_ideation", "co_occurring": "active"}
+    response = screened(staff, answers, view="print")
+    assert response.status_code == 200
+    html = response.text
+    assert re.findall(r'<p class="total">([^<]+)<small>in total', html)[0] == "$3,900.00 "
+    assert badge_heads(html)[0] == "IOP, then weekly therapy"
+    assert "is the one our admissions staff suggest" in " ".join(html.split())
+    for private in [*answers, "passive", "ideation", "co-occurring", "crises", "Screening", "988", "suicide"]:
+        assert private not in html, private
+    for question in SCREENING_QUESTIONS.values():
+        assert question not in html

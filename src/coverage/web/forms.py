@@ -1,7 +1,8 @@
 """HTML form fields -> EstimateRequest, with every bad field's message keyed by its form name.
 
 Forms take money in dollars ("1,500.00"), parsed exactly with parse_money; the request
-carries cents. A field's form name is the request field without `_cents`.
+carries cents. A field's form name is the request field without `_cents`. The Admissions
+form's optional screening questions are named as the ScreeningAnswers fields.
 """
 
 from __future__ import annotations
@@ -13,10 +14,19 @@ from typing import Any
 import msgspec
 
 from coverage.estimate import EstimateRequest
+from coverage.levels import (
+    LevelRecommendation,
+    ScreeningAnswers,
+    ScreeningInputError,
+    parse_screening_answers,
+    recommend_level,
+)
 from coverage.money import parse_money
 from coverage.web.errors import field_errors
 
 _REQUEST_FIELDS = tuple(field.name for field in msgspec.structs.fields(EstimateRequest))
+SCREENING_FIELDS = tuple(field.name for field in msgspec.structs.fields(ScreeningAnswers))
+_REQUIRED_SCREENING = tuple(f.name for f in msgspec.structs.fields(ScreeningAnswers) if f.required)
 _WHOLE_NUMBERS = {"horizon_weeks": " of weeks", "verification_id": " (the verification's #)"}
 
 
@@ -75,3 +85,45 @@ def request_from_form(form: Mapping[str, str], **fixed: Any) -> EstimateRequest:
     if errors:
         raise FormErrors(errors)
     return msgspec.convert(values, EstimateRequest)
+
+
+def screening_from_form(form: Mapping[str, str]) -> LevelRecommendation | None:
+    """The screening's recommendation; None when every screening question was left blank.
+
+    A partly answered screening names every unanswered question at once (staff fix them in
+    one pass); otherwise the first bad answer, as parse_screening_answers reports it.
+    """
+    answered = {name: text for name in SCREENING_FIELDS if (text := form.get(name, "").strip())}
+    if not answered:
+        return None
+    if missing := [name for name in _REQUIRED_SCREENING if name not in answered]:
+        message = "answer every screening question, or leave them all blank"
+        raise FormErrors(dict.fromkeys(missing, message))
+    try:
+        return recommend_level(parse_screening_answers(answered, from_text=True))
+    except ScreeningInputError as exc:
+        raise FormErrors({exc.field: exc.message}) from None
+
+
+def screened_request_from_form(form: Mapping[str, str]) -> tuple[EstimateRequest, LevelRecommendation | None]:
+    """The request with the screening's level as `recommended_level`, unless staff chose one.
+
+    Raises FormErrors naming the bad screening answers and bad request fields together.
+    """
+    errors: dict[str, str] = {}
+    recommendation = None
+    try:
+        recommendation = screening_from_form(form)
+    except FormErrors as exc:
+        errors |= exc.errors
+    fixed = {}
+    if recommendation and not form.get("recommended_level", "").strip():
+        fixed["recommended_level"] = recommendation.level
+    request = None
+    try:
+        request = request_from_form(form, **fixed)
+    except FormErrors as exc:
+        errors |= exc.errors
+    if errors or request is None:
+        raise FormErrors(errors)
+    return request, recommendation

@@ -30,9 +30,9 @@ from coverage.plans import PlanCatalog
 from coverage.quick_plan import NOTES as QUICK_PLAN_NOTES
 from coverage.quick_plan import QUICK_PLAN_ID, QuickPlanError, quick_plan
 from coverage.web.api import run_estimate
-from coverage.web.forms import FormErrors, form_name, request_from_form
+from coverage.web.forms import FormErrors, form_name, request_from_form, screened_request_from_form
 from coverage.web.shared import SESSION_COOKIE, Catalog, StaffController, service_of, session_token
-from coverage.web.views import SCENARIO_COLORS, month_rows, monthly_cost_chart
+from coverage.web.views import SCENARIO_COLORS, SCREENING_FORM, month_rows, monthly_cost_chart, screening_view
 
 FormData = URLEncodedBody[dict[str, str]]
 NO_STORE = CacheControlHeader(no_store=True)
@@ -129,7 +129,13 @@ class AdmissionsPages(StaffController):
     def _context(
         self, catalog: PlanCatalog, form: Mapping[str, str], errors: dict[str, str]
     ) -> dict[str, Any]:
-        return {"plans": _plans(catalog), "form": form, "errors": errors, "today": dt.date.today()}
+        return {
+            "plans": _plans(catalog),
+            "form": form,
+            "errors": errors,
+            "today": dt.date.today(),
+            "screening_form": SCREENING_FORM,
+        }
 
     @get("/admissions", sync_to_thread=False)
     def admissions_form(self, catalog: Catalog) -> Template:
@@ -138,14 +144,18 @@ class AdmissionsPages(StaffController):
 
     @post("/admissions", sync_to_thread=False, cache_control=NO_STORE)
     def admissions_submit(self, catalog: Catalog, data: FormData) -> Template:
-        """The comparison; the "print" button renders the family handout instead."""
+        """The comparison, led by the screening's recommended scenario when the screening was
+        filled in; the "print" button renders the family handout instead, without the screening."""
         try:
-            request = request_from_form(data)
+            request, recommendation = screened_request_from_form(data)
             result = _run(lambda: run_estimate(catalog, request))
         except FormErrors as exc:
             return _page("admissions.html", self._context(catalog, data, exc.errors), status_code=400)
-        template = "admissions_print.html" if data.get("view") == "print" else "admissions.html"
-        return _page(template, self._context(catalog, data, {}) | _results(result))
+        if data.get("view") == "print":  # no form values: the screening answers are sensitive
+            return _page("admissions_print.html", self._context(catalog, {}, {}) | _results(result))
+        screening = screening_view(recommendation, request) if recommendation else None
+        context = self._context(catalog, data, {}) | _results(result)
+        return _page("admissions.html", context | {"screening": screening})
 
 
 # --- staff login (a cookie for browsers; API clients send X-API-Key) -----------------------

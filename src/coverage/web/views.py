@@ -1,4 +1,5 @@
-"""Presentation helpers for the pages: month rows side by side and the inline SVG chart.
+"""Presentation helpers for the pages: month rows side by side, the inline SVG chart, and the
+Admissions screening questions and result.
 
 Pixel geometry is integer arithmetic on cents; money itself is only ever formatted here.
 """
@@ -6,12 +7,25 @@ Pixel geometry is integer arithmetic on cents; money itself is only ever formatt
 from __future__ import annotations
 
 import datetime as dt
+from typing import get_type_hints
 
+import msgspec
 from markupsafe import Markup, escape
 from msgspec import Struct
 
-from coverage.estimate import Estimate, MonthSummary
+from coverage.estimate import Estimate, EstimateRequest, MonthSummary
+from coverage.levels import (
+    ASAM_LEVELS,
+    SCREENING_ALLOWED,
+    SCREENING_QUESTIONS,
+    Basis,
+    LevelRecommendation,
+    Recommendation,
+    ScreeningAnswers,
+    recommendation_label,
+)
 from coverage.money import format_usd
+from coverage.web.errors import literal_choices
 
 SCENARIO_COLORS = ("#2b6cb0", "#c05621", "#6b46c1", "#2f855a")
 _WIDTH, _PLOT_HEIGHT, _LEFT, _TOP, _BOTTOM = 760, 220, 78, 40, 44
@@ -87,3 +101,83 @@ def monthly_cost_chart(result: Estimate) -> Markup:
         legend_x += 34 + 7 * len(name)
     parts.append("</svg>")
     return Markup("".join(parts))
+
+
+# --- Admissions screening ------------------------------------------------------------------
+
+
+class ScreeningQuestion(Struct, frozen=True):
+    """One screening form field: a select when `options` is set, else a text box."""
+
+    name: str  # the ScreeningAnswers field, also the form field's name
+    label: str
+    hint: str
+    options: list[tuple[str, str]]  # (value, text), a blank "not asked" first; [] for a text box
+
+
+_SCREENING_LABELS = {  # short labels; the full question is the hint
+    "symptom_severity": "Symptom severity",
+    "crisis_frequency": "Crises between sessions",
+    "safety_concerns": "Safety concerns",
+    "coping_skills": "Coping skills",
+    "support_system": "Support system",
+    "co_occurring": "Co-occurring condition or substance use",
+    "stepping_down_from": "Stepping down from",
+    "months_without_progress": "Months of therapy without progress",
+    "medical_stability": "Medical stability",
+    "home_situation": "Home situation",
+    "attendance": "Can attend a program",
+    "locus_composite": "LOCUS composite (optional)",
+    "asam_level": "ASAM level (optional)",
+}
+
+
+def _option_text(name: str, value: str) -> str:
+    """An answer as staff read it: "plan or intent"; an ASAM level with its name."""
+    return f"{value}: {ASAM_LEVELS[value].name}" if name == "asam_level" else value.replace("_", " ")
+
+
+def _screening_questions() -> tuple[ScreeningQuestion, ...]:
+    """The form's questions, in ScreeningAnswers order, with the answers its types allow."""
+    hints = get_type_hints(ScreeningAnswers, include_extras=True)
+    questions = []
+    for field in msgspec.structs.fields(ScreeningAnswers):
+        choices = literal_choices(hints[field.name])
+        hint = SCREENING_QUESTIONS[field.name].replace("_", " ")  # answers as the options spell them
+        options = [("", "—")] + [(value, _option_text(field.name, value)) for value in choices]
+        if not choices:
+            hint, options = f"{hint}; {SCREENING_ALLOWED[field.name]}", []
+        questions.append(ScreeningQuestion(field.name, _SCREENING_LABELS[field.name], hint, options))
+    return tuple(questions)
+
+
+SCREENING_FORM = _screening_questions()
+
+_BASIS_WORDS: dict[Basis, str] = {
+    "rubric": "the screening rubric",
+    "locus": "the clinician's LOCUS composite score",
+    "asam": "the clinician's ASAM level",
+}
+
+
+class ScreeningView(Struct, frozen=True):
+    """The screening result as the Admissions page shows it."""
+
+    result: LevelRecommendation
+    basis: str  # in words
+    alternatives: list[tuple[str, str, bool]]  # (level label, why, indicated)
+    staff_choice: str | None  # the level staff chose instead, when it differs from the screening's
+
+
+def screening_view(result: LevelRecommendation, request: EstimateRequest) -> ScreeningView:
+    """`request` carries the level the comparison marks: the screening's unless staff chose another."""
+    chosen: Recommendation | None = request.recommended_level
+    return ScreeningView(
+        result=result,
+        basis=_BASIS_WORDS[result.basis],
+        alternatives=[
+            (recommendation_label(other.level), other.why, other.indicated)
+            for other in result.alternatives_considered
+        ],
+        staff_choice=recommendation_label(chosen) if chosen and chosen != result.level else None,
+    )
