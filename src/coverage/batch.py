@@ -73,6 +73,10 @@ Progress = Callable[[int, int], None]
 class BatchInputError(ValueError):
     """The input as a whole cannot be used (unreadable, no header, a required column missing)."""
 
+    def __init__(self, message: str, missing_columns: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.missing_columns = missing_columns
+
 
 @dataclass
 class BatchResult:
@@ -136,17 +140,19 @@ def input_columns(source: Source) -> list[str]:
     """The header's column names; BatchInputError when the file has none or cannot be parsed."""
     try:
         return _scan(source).collect_schema().names()
-    except (pl.exceptions.NoDataError, pl.exceptions.ComputeError, OSError) as exc:
-        raise BatchInputError(f"input cannot be read as CSV with a header row: {exc}") from None
+    except (pl.exceptions.PolarsError, OSError) as exc:
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise BatchInputError(f"input cannot be read as CSV with a header row ({reason})") from None
 
 
 def check_columns(columns: list[str]) -> None:
     """Stop before any work when a required column is missing, naming it."""
-    missing = [name for name in REQUIRED_COLUMNS if name not in columns]
+    missing = tuple(name for name in REQUIRED_COLUMNS if name not in columns)
     if missing:
         raise BatchInputError(
             f"input is missing required column{'s' * (len(missing) > 1)} {', '.join(missing)} "
-            f"(required: {', '.join(REQUIRED_COLUMNS)}; optional: {', '.join(OPTIONAL_COLUMNS)})"
+            f"(required: {', '.join(REQUIRED_COLUMNS)}; optional: {', '.join(OPTIONAL_COLUMNS)})",
+            missing,
         )
 
 
@@ -422,6 +428,13 @@ class BatchJob:
         parsed = _parsed(chunk.lazy(), self.tables, self._specs(chunk)).collect(engine=IN_MEMORY)
         fine = pl.all_horizontal(pl.col(f"reason_{name}").is_null() for name in INPUT_COLUMNS)
         valid = parsed.filter(fine)
+        problems = _problems(parsed.filter(~fine))
+        if valid.is_empty():  # nothing to price (and perhaps no key built yet)
+            nothing = pl.DataFrame(schema=dict.fromkeys(TOTALS_HEADER, pl.String))
+            months_none = pl.DataFrame(schema=dict.fromkeys(MONTHLY_HEADER, pl.String))
+            return ChunkResult(
+                nothing, months_none if self.runs.by_month else None, problems, chunk.height, 0
+            )
         clients = self._client_scenarios(valid).lazy()
         months = None
         if self.runs.by_month:
@@ -434,7 +447,7 @@ class BatchJob:
         return ChunkResult(
             totals=_totals_output(totals).collect(engine=IN_MEMORY),
             months=None if months is None else _months_output(months.lazy()).collect(engine=IN_MEMORY),
-            problems=_problems(parsed.filter(~fine)),
+            problems=problems,
             rows=chunk.height,
             priced_rows=valid.height,
         )
@@ -494,8 +507,12 @@ def run_batch(
             result.error_rows += done.rows - done.priced_rows
             if progress is not None:
                 progress(result.rows, total)
-    except pl.exceptions.ComputeError as exc:
-        raise BatchInputError(f"input cannot be parsed as CSV after row {result.rows}: {exc}") from None
+    except (pl.exceptions.ComputeError, pl.exceptions.NoDataError) as exc:
+        reason = str(exc).splitlines()[0]
+        raise BatchInputError(
+            f"input stops being valid CSV at or after data row {result.rows + 1} ({reason}); "
+            "the rows before it were written"
+        ) from None
     result.output_rows = totals_sink.rows
     result.monthly_rows = monthly_sink.rows if monthly_sink is not None else 0
     return result
