@@ -34,6 +34,7 @@ ROUTE_MODULES = (
     "parity",  # /plans/{plan_id}/parity (JSON), /plans/{plan_id}/parity/report (page)
     "levels",  # /levels/recommend (staff): screening -> recommended level of care
     "verifications",  # /verifications (JSON), /verifications/{id}/report and /vob (pages)
+    "batch",  # /batch (staff): CSV of clients in, zip of result CSVs out
 )
 
 log = logging.getLogger("coverage.web")
