@@ -9,10 +9,11 @@ from __future__ import annotations
 from fractions import Fraction
 
 from litestar import get
+from litestar.params import FromPath
 from litestar.response import Template
 from msgspec import Struct
 
-from coverage.estimate import UnknownPlanError
+from coverage.errors import UnknownPlanError
 from coverage.parity import (
     ALL_CLASSIFICATIONS,
     ClassificationSummary,
@@ -24,7 +25,7 @@ from coverage.parity import (
     exact_places,
 )
 from coverage.plans import PlanCatalog
-from coverage.web.shared import FieldError, RequestErrors, StaffController
+from coverage.web.shared import Catalog, FieldError, RequestErrors, StaffController
 
 
 def report_for(catalog: PlanCatalog, plan_id: str) -> ParityReport:
@@ -70,12 +71,12 @@ class ParityRoutes(StaffController):
     tags = ["parity"]  # noqa: RUF012
 
     @get("/plans/{plan_id:str}/parity", sync_to_thread=False)
-    def parity_json(self, catalog: PlanCatalog, plan_id: str) -> ParityReport:
+    def parity_json(self, catalog: Catalog, plan_id: FromPath[str]) -> ParityReport:
         """MHPAEA parity report of one plan (docs/parity.md), as `coverage parity --json`."""
         return report_for(catalog, plan_id)
 
     @get("/plans/{plan_id:str}/parity/report", sync_to_thread=False, include_in_schema=False)
-    def parity_page(self, catalog: PlanCatalog, plan_id: str) -> Template:
+    def parity_page(self, catalog: Catalog, plan_id: FromPath[str]) -> Template:
         """The same report as a printable page for a compliance memo."""
         report = report_for(catalog, plan_id)
         plan_wide = [f for f in report.findings if f.classification == ALL_CLASSIFICATIONS]
