@@ -18,7 +18,7 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
-from coverage.estimate import EstimateInputError
+from coverage.errors import EstimateInputError
 from coverage.levels import LEVEL_ORDER, LEVELS, Level
 from coverage.money import Money, Percent, parse_money
 from coverage.plans import (

@@ -25,7 +25,7 @@ from litestar.response import Redirect
 from litestar.template import TemplateConfig
 from msgspec import Struct
 
-from coverage.estimate import EstimateInputError, UnknownPlanError
+from coverage.errors import EstimateInputError, UnknownPlanError
 from coverage.money import format_usd
 from coverage.plans import PlanCatalog
 from coverage.web.errors import ErrorBody, FieldError, RequestErrors, error_response, human_message
