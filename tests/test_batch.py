@@ -1,11 +1,12 @@
 """The batch engine against the scalar one: every output cell, totals and months, equal to the cent.
 
-Rows come from a seeded generator that leans on the edges: every bundled plan, both networks and
-categories, accumulators at, just under and over the limits, starts near plan-year resets (the
-July plan year of lakeside-employer-limit-2026 included) and effective-period ends, custom
-pathways with intensity overrides, every auth assumption, and a sprinkle of bad cells. A row is
-expected in the errors output exactly when the scalar path (parse_money, EstimateRequest,
-estimate) rejects it.
+Rows come from a seeded generator that leans on the edges: every bundled plan (and two test plans
+with per-unit caps, odd percentages, a mid-April plan year, a family-only OOP maximum), both
+networks and categories, accumulators at, just under and over the limits, starts near plan-year
+resets (the July plan year of lakeside-employer-limit-2026 included) and effective-period ends,
+custom pathways with intensity overrides, every auth assumption, and a sprinkle of bad cells. A row
+is expected in the errors output exactly when the scalar path (parse_money, EstimateRequest,
+estimate) rejects it, and for the same column.
 """
 
 from __future__ import annotations
@@ -14,21 +15,25 @@ import csv
 import datetime as dt
 import io
 import random
+import re
+from pathlib import Path
 
 import msgspec
+import polars as pl
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from tests.conftest import REPO
 
-from coverage.batch import INPUT_COLUMNS, run_batch
-from coverage.estimate import (
-    EstimateInputError,
-    EstimateRequest,
-    UnknownPlanError,
-    estimate,
-)
+from coverage.batch import INPUT_COLUMNS, REQUIRED_COLUMNS, BatchInputError, dollars, run_batch
+from coverage.cli import main
+from coverage.cli.batch import errors_path
+from coverage.estimate import EstimateInputError, EstimateRequest, UnknownPlanError, estimate
 from coverage.money import format_dollars, parse_money
 from coverage.plans import LoadedPlan, PlanCatalog, load_catalog
-from coverage.settings import default_plans_dir
 
+DATA = REPO / "tests" / "data"
+SAMPLE = DATA / "batch_sample.csv"
 MONEY_FIELDS = (
     "allowed_cents",
     "member_cost_cents",
@@ -47,8 +52,11 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 @pytest.fixture(scope="module")
-def catalog() -> PlanCatalog:
-    return load_catalog(default_plans_dir())
+def edge_catalog() -> PlanCatalog:
+    """Test-only plans whose terms the bundled ones never reach (tests/data/batch_plans)."""
+    loaded = load_catalog(DATA / "batch_plans")
+    assert not loaded.errors
+    return loaded
 
 
 # --- generating rows -------------------------------------------------------------------------------
@@ -189,34 +197,52 @@ def to_csv(rows: list[dict[str, str]], columns: tuple[str, ...] = INPUT_COLUMNS)
 # --- the scalar side -------------------------------------------------------------------------------
 
 
+class Rejected(Exception):
+    """The scalar path refused a row; `column` is the input column it blamed."""
+
+    def __init__(self, column: str) -> None:
+        super().__init__(column)
+        self.column = column
+
+
+def _column_of_field(field: str) -> str:
+    return field.removesuffix("_cents")
+
+
 def scalar_request(row: dict[str, str]) -> EstimateRequest:
-    """The row as the CLI/API would pass it: every cell through the scalar parsers; raises when bad."""
-    cells = {name: value.strip() for name, value in row.items()}
-    for name in ("client_id", "plan_id", "network", "category", "start_date", "deductible_met", "oop_met"):
+    """The row as the CLI/API would pass it, every cell through the scalar parsers; Rejected if bad."""
+    cells = {name: row.get(name, "").strip() for name in INPUT_COLUMNS}
+    for name in REQUIRED_COLUMNS:
         if not cells[name]:
-            raise ValueError(f"{name} is required")
-    fields: dict[str, object] = {
-        "plan_id": cells["plan_id"],
-        "start_date": dt.date.fromisoformat(cells["start_date"]),
-        "network": cells["network"],
-        "category": cells["category"],
-    }
+            raise Rejected(name)
+    fields: dict[str, object] = {name: cells[name] for name in ("plan_id", "network", "category")}
+    try:
+        fields["start_date"] = dt.date.fromisoformat(cells["start_date"])
+    except ValueError:
+        raise Rejected("start_date") from None
     for name in MONEY_INPUTS:
         if cells[name]:
-            fields[f"{name}_cents"] = parse_money(cells[name])
+            try:
+                fields[f"{name}_cents"] = parse_money(cells[name])
+            except ValueError:
+                raise Rejected(name) from None
     if cells["horizon_weeks"]:
         if not cells["horizon_weeks"].isdigit():
-            raise ValueError("horizon_weeks is not a whole number")
+            raise Rejected("horizon_weeks")
         fields["horizon_weeks"] = int(cells["horizon_weeks"])
-    if cells["pathway"]:
-        fields["pathway"] = cells["pathway"]
-    if cells["auth_status"]:
-        fields["auth_status"] = cells["auth_status"]
-    return msgspec.convert(fields, EstimateRequest)
+    for name in ("pathway", "auth_status"):
+        if cells[name]:
+            fields[name] = cells[name]
+    try:
+        return msgspec.convert(fields, EstimateRequest)
+    except msgspec.ValidationError as exc:
+        field = re.search(r"`\$\.(\w+)`", str(exc))
+        raise Rejected(_column_of_field(field[1]) if field else "?") from None
 
 
 def _cells(breakdown: msgspec.Struct) -> list[str]:
-    return [str(breakdown.units), *(format_dollars(getattr(breakdown, name)) for name in MONEY_FIELDS)]  # type: ignore[attr-defined]
+    values = (getattr(breakdown, name) for name in MONEY_FIELDS)
+    return [str(breakdown.units), *(format_dollars(value) for value in values)]  # type: ignore[attr-defined]
 
 
 def _optional_dollars(cents: int | None) -> str:
@@ -229,16 +255,22 @@ def escaped(text: str) -> str:
 
 def scalar_outputs(
     rows: list[dict[str, str]], catalog: PlanCatalog
-) -> tuple[list[list[str]], list[list[str]], set[int]]:
-    """Expected totals and monthly CSV rows, and the row numbers the scalar path rejects."""
+) -> tuple[list[list[str]], list[list[str]], dict[int, str]]:
+    """Expected totals and monthly CSV rows, and the rows the scalar path rejects with the column."""
     totals: list[list[str]] = []
     months: list[list[str]] = []
-    rejected: set[int] = set()
+    rejected: dict[int, str] = {}
     for number, row in enumerate(rows, start=1):
         try:
             result = estimate(catalog, scalar_request(row))
-        except (ValueError, TypeError, msgspec.ValidationError, EstimateInputError, UnknownPlanError):
-            rejected.add(number)
+        except Rejected as exc:
+            rejected[number] = exc.column
+            continue
+        except EstimateInputError as exc:
+            rejected[number] = _column_of_field(exc.field)
+            continue
+        except UnknownPlanError:
+            rejected[number] = "plan_id"
             continue
         client = escaped(row["client_id"])
         for scenario in result.scenarios:
@@ -265,24 +297,40 @@ def scalar_outputs(
 
 
 def read_csv(data: bytes) -> list[list[str]]:
-    return list(csv.reader(io.StringIO(data.decode())))
+    return list(csv.reader(io.StringIO(data.decode(), newline="")))
 
 
 def batch_outputs(
     source: bytes, catalog: PlanCatalog, chunk_rows: int = 1_000
 ) -> tuple[list[list[str]], list[list[str]], list[list[str]]]:
+    """Totals, monthly and errors CSVs (headers dropped) for `source`."""
     output, errors, monthly = io.BytesIO(), io.BytesIO(), io.BytesIO()
     run_batch(source, output, errors, catalog=catalog, monthly=monthly, chunk_rows=chunk_rows)
-    return read_csv(output.getvalue()), read_csv(monthly.getvalue()), read_csv(errors.getvalue())
+    return read_csv(output.getvalue())[1:], read_csv(monthly.getvalue())[1:], read_csv(errors.getvalue())[1:]
+
+
+def batch_totals(source: bytes, catalog: PlanCatalog, chunk_rows: int) -> list[list[str]]:
+    """Totals only: the path that prices just the client-dependent runs (no month split)."""
+    output = io.BytesIO()
+    run_batch(source, output, io.BytesIO(), catalog=catalog, chunk_rows=chunk_rows)
+    return read_csv(output.getvalue())[1:]
 
 
 def assert_same(rows: list[dict[str, str]], catalog: PlanCatalog, chunk_rows: int = 1_000) -> None:
+    """Both engines over the rows: same rejected rows (the scalar's column among the batch's),
+    and every totals and monthly cell identical."""
     expected_totals, expected_months, rejected = scalar_outputs(rows, catalog)
-    totals, months, errors = batch_outputs(to_csv(rows), catalog, chunk_rows)
-    assert {int(error[0]) for error in errors[1:]} == rejected
-    assert totals[1:] == expected_totals
-    assert months[1:] == expected_months
-    assert len(totals) > 1
+    source = to_csv(rows)
+    totals, months, errors = batch_outputs(source, catalog, chunk_rows)
+    columns_of_row: dict[int, set[str]] = {}
+    for error in errors:
+        columns_of_row.setdefault(int(error[0]), set()).add(error[2])
+    assert set(columns_of_row) == set(rejected)
+    assert all(rejected[row] in columns_of_row[row] for row in rejected)
+    assert totals == expected_totals
+    assert months == expected_months
+    assert batch_totals(source, catalog, chunk_rows) == expected_totals
+    assert expected_totals, "every row was rejected: the generator is off"
 
 
 # --- differential tests ----------------------------------------------------------------------------
@@ -291,3 +339,233 @@ def assert_same(rows: list[dict[str, str]], catalog: PlanCatalog, chunk_rows: in
 @pytest.mark.parametrize("seed", range(4))
 def test_random_rows_match_the_scalar_engine(seed: int, catalog: PlanCatalog) -> None:
     assert_same(random_rows(seed, 300, catalog), catalog, chunk_rows=128)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_edge_plans_match_the_scalar_engine(seed: int, edge_catalog: PlanCatalog) -> None:
+    """Per-unit caps that bind (alone and inside the deductible), a family-only OOP maximum,
+    copay above allowed, a zero allowed amount, a penalty of 100%, a mid-April plan year."""
+    assert_same(random_rows(100 + seed, 400, edge_catalog), edge_catalog, chunk_rows=97)
+
+
+def test_ten_thousand_rows_match_the_scalar_engine(catalog: PlanCatalog) -> None:
+    """The big differential case: 10,000 seeded rows, totals and months, cell for cell."""
+    assert_same(random_rows(2026, 10_000, catalog), catalog, chunk_rows=2_500)
+
+
+def _phase_text(level: str, weeks: int, per_week: int | None, length: str | None) -> str:
+    return f"{level}:{weeks}" + (f"x{per_week}" if per_week else "") + (length or "")
+
+
+phases = st.builds(
+    _phase_text,
+    st.sampled_from(["op", "iop", "php"]),
+    st.integers(1, 20),
+    st.none() | st.integers(1, 7),
+    st.none() | st.sampled_from(["@3h", "@50m", "@2.5h", "@6"]),
+)
+
+
+@st.composite
+def client_rows(draw: st.DrawFn, catalog: PlanCatalog) -> dict[str, str]:
+    """A valid-looking row whose amounts sit anywhere from zero to the limits."""
+    loaded = catalog.plans[draw(st.sampled_from(sorted(catalog.plans)))]
+    network = draw(st.sampled_from(["in", "out"]))
+    limits = loaded.plan.network_accumulators(network)  # type: ignore[arg-type]
+    deductible_limit = limits.deductible_individual_cents if limits else 0
+    oop_limit = (limits.oop_max_individual_cents if limits else None) or deductible_limit + 400_000
+    deductible = draw(st.integers(0, deductible_limit))
+    effective = loaded.plan.effective
+    return {
+        "client_id": draw(st.text(alphabet="=+-@\tab1, ", min_size=1, max_size=6).filter(str.strip)),
+        "plan_id": loaded.plan.id,
+        "network": network,
+        "category": draw(st.sampled_from(["mh", "sud"])),
+        "start_date": draw(st.dates(effective.start, effective.end)).isoformat(),
+        "deductible_met": format_dollars(deductible),
+        "oop_met": format_dollars(draw(st.integers(deductible, max(deductible, oop_limit)))),
+        "horizon_weeks": str(draw(st.integers(1, 60))),
+        "pathway": ",".join(draw(st.lists(phases, max_size=3))),
+        "auth_status": draw(st.sampled_from(["", "approved", "initial_only", "none"])),
+    }
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_hypothesis_rows_match_the_scalar_engine(data: st.DataObject, catalog: PlanCatalog) -> None:
+    rows = data.draw(st.lists(client_rows(catalog), min_size=1, max_size=12))
+    assert_same(rows, catalog, chunk_rows=5)
+
+
+def test_chunk_size_does_not_change_a_cell(catalog: PlanCatalog) -> None:
+    """Keys built in one chunk are reused by later ones; a chunk may hold no valid row at all."""
+    source = to_csv(random_rows(7, 60, catalog))
+    assert batch_outputs(source, catalog, chunk_rows=1) == batch_outputs(source, catalog, chunk_rows=1_000)
+
+
+@given(st.integers(-(10**15), 10**15))
+def test_dollars_are_exact(cents: int) -> None:
+    written = (
+        pl.DataFrame({"cents": [cents]}).select(dollars(pl.col("cents"))).write_csv(include_header=False)
+    )
+    assert written.strip() == format_dollars(cents)
+
+
+# --- bad rows, missing columns, escaping -----------------------------------------------------------
+
+GOOD = {
+    "client_id": "ok",
+    "plan_id": "acme-ppo-gold-2026",
+    "network": "in",
+    "category": "mh",
+    "start_date": "2026-03-02",
+    "deductible_met": "0.00",
+    "oop_met": "0.00",
+}
+
+
+@pytest.mark.parametrize(
+    ("changes", "column", "reason"),
+    [
+        ({"plan_id": "nope"}, "plan_id", "no plan with this id is loaded"),
+        ({"plan_id": " "}, "plan_id", "is required"),
+        ({"network": "IN"}, "network", "must be one of in, out"),
+        ({"category": "rx"}, "category", "must be one of mh, sud"),
+        ({"start_date": "03/02/2026"}, "start_date", "must be a date YYYY-MM-DD"),
+        ({"start_date": "2026-02-30"}, "start_date", "is not a calendar date"),
+        (
+            {"start_date": "2027-01-04"},
+            "start_date",
+            "is outside the plan's effective period 2026-01-01 to 2026-12-31",
+        ),
+        ({"deductible_met": ""}, "deductible_met", "is required"),
+        ({"deductible_met": "-1.00"}, "deductible_met", "must not be negative"),
+        ({"deductible_met": "1.005"}, "deductible_met", "has more than two decimal places"),
+        ({"deductible_met": "12abc"}, "deductible_met", 'must be dollars such as "450.00"'),
+        (
+            {"deductible_met": "1500.01", "oop_met": "1600.00"},
+            "deductible_met",
+            "is more than the plan's individual deductible 1500.00",
+        ),
+        ({"oop_met": "99999999.00"}, "oop_met", "must be at most 10000000.00"),
+        (
+            {"oop_met": "6000.01"},
+            "oop_met",
+            "is more than the plan's individual out-of-pocket maximum 6000.00",
+        ),
+        (
+            {"deductible_met": "200.00", "oop_met": "100.00"},
+            "oop_met",
+            "must be at least deductible_met: deductible payments count toward the out-of-pocket maximum",
+        ),
+        (
+            {"family_deductible_met": "3000.01"},
+            "family_deductible_met",
+            "is more than the plan's family deductible 3000.00",
+        ),
+        ({"horizon_weeks": "157"}, "horizon_weeks", "must be a whole number of weeks from 1 to 156"),
+        ({"pathway": "iop:8x9"}, "pathway", "phase 1 'iop:8x9': units per week must be 1-7"),
+        ({"auth_status": "maybe"}, "auth_status", "must be one of approved, initial_only, none"),
+    ],
+)
+def test_a_bad_cell_is_reported_and_the_other_rows_complete(
+    changes: dict[str, str], column: str, reason: str, catalog: PlanCatalog
+) -> None:
+    rows = [GOOD, {**GOOD, "client_id": "bad", **changes}, {**GOOD, "client_id": "ok2"}]
+    totals, _, errors = batch_outputs(to_csv(rows), catalog)
+    value = changes[column]
+    assert errors == [["2", "bad", column, escaped(value), reason]]
+    assert [(row[0], row[1]) for row in totals] == [("1", "ok")] * 3 + [("3", "ok2")] * 3
+
+
+def test_every_bad_cell_of_a_row_is_listed_in_column_order(catalog: PlanCatalog) -> None:
+    bad = {**GOOD, "network": "x", "start_date": "", "oop_met": "-3"}
+    totals, _, errors = batch_outputs(to_csv([bad, GOOD]), catalog)
+    assert [error[2] for error in errors] == ["network", "start_date", "oop_met"]
+    assert {row[0] for row in totals} == {"2"}
+
+
+def test_a_missing_required_column_stops_before_any_work(catalog: PlanCatalog) -> None:
+    columns = tuple(name for name in INPUT_COLUMNS if name not in ("network", "oop_met"))
+    output, errors = io.BytesIO(), io.BytesIO()
+    with pytest.raises(BatchInputError, match="missing required columns network, oop_met") as raised:
+        run_batch(to_csv([GOOD], columns), output, errors, catalog=catalog)
+    assert raised.value.missing_columns == ("network", "oop_met")
+    assert output.getvalue() == errors.getvalue() == b""
+
+
+def test_optional_columns_may_be_absent_and_headers_are_forgiving(catalog: PlanCatalog) -> None:
+    source = "\ufeff client_id ,plan_id,network,category,start_date,deductible_met,oop_met\r\n".encode()
+    source += b"a,acme-ppo-gold-2026, in ,mh,2026-03-02,0,0\r\n"
+    totals, _, errors = batch_outputs(source, catalog)
+    assert errors == []
+    assert [row[:3] for row in totals] == [["1", "a", "weekly"], ["1", "a", "iop"], ["1", "a", "php"]]
+
+
+def test_an_input_without_rows_gives_headers_only(catalog: PlanCatalog) -> None:
+    output, errors = io.BytesIO(), io.BytesIO()
+    result = run_batch(",".join(REQUIRED_COLUMNS).encode() + b"\n", output, errors, catalog=catalog)
+    assert result.rows == result.output_rows == 0
+    assert output.getvalue().decode().startswith("row,client_id,scenario,pathway,units,allowed,")
+    assert errors.getvalue() == b"row,client_id,column,value,reason\n"
+
+
+def test_input_that_is_not_csv_is_a_batch_input_error(catalog: PlanCatalog) -> None:
+    with pytest.raises(BatchInputError, match="header row"):
+        run_batch(b"", io.BytesIO(), io.BytesIO(), catalog=catalog)
+    ragged = to_csv([GOOD], REQUIRED_COLUMNS) + b"a,b,c,d,e,f,g,h\n"
+    with pytest.raises(BatchInputError, match="stops being valid CSV"):
+        run_batch(ragged, io.BytesIO(), io.BytesIO(), catalog=catalog)
+
+
+@pytest.mark.parametrize("client_id", ["=1+2", "+44 20", "-3", "@SUM(A1)", "\tx", "\rx"])
+def test_text_cells_never_start_a_formula(client_id: str, catalog: PlanCatalog) -> None:
+    rows = [{**GOOD, "client_id": client_id}, {**GOOD, "client_id": client_id, "network": "=cmd"}]
+    totals, months, errors = batch_outputs(to_csv(rows), catalog)
+    assert {row[1] for row in totals} == {row[1] for row in months} == {"'" + client_id}
+    assert errors == [["2", "'" + client_id, "network", "'=cmd", "must be one of in, out"]]
+
+
+# --- the command line on the sample file -----------------------------------------------------------
+
+
+def sample_rows() -> list[dict[str, str]]:
+    with SAMPLE.open(newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def test_cli_end_to_end_on_the_sample(
+    tmp_path: Path, catalog: PlanCatalog, capsys: pytest.CaptureFixture[str]
+) -> None:
+    output, monthly = tmp_path / "out.csv", tmp_path / "monthly.csv"
+    code = main(["batch", str(SAMPLE), "-o", str(output), "--monthly", str(monthly), "--chunk-rows", "4"])
+    err = capsys.readouterr().err
+    assert code == 0
+    assert "batch: 4 / 13 rows" in err and "batch: 13 / 13 rows" in err
+    assert "3 rows rejected" in err
+    expected_totals, expected_months, rejected = scalar_outputs(sample_rows(), catalog)
+    assert read_csv(output.read_bytes())[1:] == expected_totals
+    assert read_csv(monthly.read_bytes())[1:] == expected_months
+    errors = read_csv(errors_path(output).read_bytes())[1:]
+    assert {int(error[0]) for error in errors} == set(rejected) == {10, 11, 12}
+    # Hand-checked (tests/test_cli.py): client A-001 pays $780 weekly, $3,900 iop, $6,000 php.
+    a001 = [row for row in expected_totals if row[1] == "A-001"]
+    assert [row[6] for row in a001] == ["780.00", "3900.00", "6000.00"]
+    assert {row[1] for row in expected_totals if row[0] == "3"} == {"'=1+2"}
+
+
+def test_cli_names_a_missing_column_and_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    source = tmp_path / "in.csv"
+    source.write_bytes(to_csv([GOOD], tuple(name for name in REQUIRED_COLUMNS if name != "start_date")))
+    code = main(["batch", str(source), "-o", str(tmp_path / "out.csv")])
+    assert code == 2
+    assert "missing required column start_date" in capsys.readouterr().err
+    assert not (tmp_path / "out.csv").exists() or (tmp_path / "out.csv").read_bytes() == b""
+
+
+def test_cli_refuses_to_overwrite_its_input(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    source = tmp_path / "in.csv"
+    source.write_bytes(to_csv([GOOD]))
+    assert main(["batch", str(source), "-o", str(source)]) == 2
+    assert "would overwrite the input" in capsys.readouterr().err
+    assert source.read_bytes() == to_csv([GOOD])

@@ -239,13 +239,25 @@ def _cleaned(chunk: pl.LazyFrame) -> pl.LazyFrame:
         .alias(f"{name}_fraction")
         for name in MONEY_INPUTS
     )
-    return frame.with_columns(
+    frame = frame.with_columns(
         (
             pl.col(f"{name}_whole").cast(pl.Int64, strict=False).fill_null(0) * 100
             + pl.col(f"{name}_fraction").str.pad_end(2, "0").str.slice(0, 2).cast(pl.Int64, strict=False)
         ).alias(f"{name}_cents")
         for name in MONEY_INPUTS
     )
+    frame = frame.with_columns(_money_shape(name).alias(f"{name}_shape") for name in MONEY_INPUTS)
+    # Only well-formed amounts take part in the checks against the plan and each other.
+    return frame.with_columns(
+        pl.when(pl.col(f"{name}_shape").is_null()).then(pl.col(f"{name}_cents")).alias(f"{name}_cents")
+        for name in MONEY_INPUTS
+    )
+
+
+def _money_shape(name: str) -> pl.Expr:
+    """Why a dollar cell cannot be read at all (null when it can, or when an optional one is empty)."""
+    blank = _required(name) if name in REQUIRED_COLUMNS else (_text(name).is_null(), pl.lit(None, pl.String))
+    return _first_reason([blank, *_money_rules(name)])
 
 
 def _parsed(chunk: pl.LazyFrame, tables: PlanTables, specs: pl.LazyFrame) -> pl.LazyFrame:
@@ -280,10 +292,8 @@ def _parsed(chunk: pl.LazyFrame, tables: PlanTables, specs: pl.LazyFrame) -> pl.
         )
     )
 
-    def money_reason(name: str, required: bool, *limit_rules: tuple[pl.Expr, pl.Expr | str]) -> pl.Expr:
-        # An empty optional cell is fine: its rule yields null and stops the chain there.
-        blank = _required(name) if required else (_text(name).is_null(), pl.lit(None, pl.String))
-        return _first_reason([blank, *_money_rules(name), *limit_rules])
+    def money_reason(name: str, *limit_rules: tuple[pl.Expr, pl.Expr | str]) -> pl.Expr:
+        return pl.coalesce(pl.col(f"{name}_shape"), _first_reason(list(limit_rules)))
 
     reasons = {
         "client_id": _first_reason([_required("client_id")]),
@@ -311,12 +321,10 @@ def _parsed(chunk: pl.LazyFrame, tables: PlanTables, specs: pl.LazyFrame) -> pl.
         ),
         "deductible_met": money_reason(
             "deductible_met",
-            True,
             _over_limit("deductible_met", "deductible_individual", "individual deductible"),
         ),
         "oop_met": money_reason(
             "oop_met",
-            True,
             _over_limit("oop_met", "oop_max_individual", "individual out-of-pocket maximum"),
             (
                 pl.col("has_oop_max") & (pl.col("oop_met_cents") < pl.col("deductible_met_cents")),
@@ -328,12 +336,10 @@ def _parsed(chunk: pl.LazyFrame, tables: PlanTables, specs: pl.LazyFrame) -> pl.
         "auth_status": _first_reason([_choice("auth_status", tuple(AUTH_CODES))]),
         "family_deductible_met": money_reason(
             "family_deductible_met",
-            False,
             _over_limit("family_deductible_met", "deductible_family", "family deductible"),
         ),
         "family_oop_met": money_reason(
             "family_oop_met",
-            False,
             _over_limit("family_oop_met", "oop_max_family", "family out-of-pocket maximum"),
         ),
     }
