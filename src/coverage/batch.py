@@ -47,19 +47,7 @@ DEFAULT_CHUNK_ROWS = 100_000
 MAX_CENTS: int = next(meta.le for meta in Cents.__metadata__)
 ERROR_COLUMNS = ("row", "client_id", "column", "value", "reason")
 TOTALS_HEADER = ("row", "client_id", "scenario", "pathway", "units", *MONEY_COLUMNS)
-MONTHLY_HEADER = (
-    "row",
-    "client_id",
-    "scenario",
-    "month",
-    "units",
-    *MONEY_COLUMNS,
-    "plan_year_start",
-    "deductible_met",
-    "deductible_remaining",
-    "oop_met",
-    "oop_remaining",
-)
+MONTHLY_HEADER = ("row", "client_id", "scenario", "month", "units", *MONEY_COLUMNS, *POSITION_COLUMNS)
 LABELS = ("client_id", "scenario", "pathway")  # carried from a client scenario to its output rows
 _DOLLARS = pl.Decimal(38, 2)
 _FORMULA_START = r"^[=+\-@\t\r]"
@@ -80,6 +68,8 @@ class BatchInputError(ValueError):
 
 @dataclass
 class BatchResult:
+    """Counts for the summary: input rows, rows priced, rows rejected, rows written."""
+
     rows: int = 0
     priced_rows: int = 0
     error_rows: int = 0
@@ -388,8 +378,14 @@ def _months_output(months: pl.LazyFrame) -> pl.LazyFrame:
 # --- the job -------------------------------------------------------------------------------------
 
 
+def _empty(header: tuple[str, ...]) -> pl.DataFrame:
+    return pl.DataFrame(schema=dict.fromkeys(header, pl.String))
+
+
 @dataclass
 class ChunkResult:
+    """One chunk's output rows, bad cells and counts."""
+
     totals: pl.DataFrame
     months: pl.DataFrame | None
     problems: pl.DataFrame
@@ -436,11 +432,8 @@ class BatchJob:
         valid = parsed.filter(fine)
         problems = _problems(parsed.filter(~fine))
         if valid.is_empty():  # nothing to price (and perhaps no key built yet)
-            nothing = pl.DataFrame(schema=dict.fromkeys(TOTALS_HEADER, pl.String))
-            months_none = pl.DataFrame(schema=dict.fromkeys(MONTHLY_HEADER, pl.String))
-            return ChunkResult(
-                nothing, months_none if self.runs.by_month else None, problems, chunk.height, 0
-            )
+            no_months = _empty(MONTHLY_HEADER) if self.runs.by_month else None
+            return ChunkResult(_empty(TOTALS_HEADER), no_months, problems, chunk.height, 0)
         clients = self._client_scenarios(valid).lazy()
         months = None
         if self.runs.by_month:
@@ -495,13 +488,13 @@ def run_batch(
     """Price every valid row of `source` into `output` (and `monthly`), bad cells into `errors`."""
     columns = input_columns(source)
     check_columns(columns)
-    total = _scan(source).select(pl.len()).collect(engine=IN_MEMORY).item()
     job = BatchJob(catalog, by_month=monthly is not None)
     totals_sink = CsvSink(output, TOTALS_HEADER)
     errors_sink = CsvSink(errors, ERROR_COLUMNS)
     monthly_sink = CsvSink(monthly, MONTHLY_HEADER) if monthly is not None else None
     result = BatchResult()
     try:
+        total = _scan(source).select(pl.len()).collect(engine=IN_MEMORY).item()
         for chunk in _chunks(source, columns, chunk_rows):
             done = job.process(chunk)
             totals_sink.write(done.totals)

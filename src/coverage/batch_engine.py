@@ -193,10 +193,10 @@ def _terms_row(terms_id: int, plan_id: str, terms: CostTerms) -> dict[str, objec
         "py_day": terms.plan_year_start.day,
         "has_limits": limits is not None,
         "has_oop_max": limits is not None and limits.has_oop_max,
-        "deductible_individual": limits and limits.deductible_individual_cents,
-        "deductible_family": limits and limits.deductible_family_cents,
-        "oop_max_individual": limits and limits.oop_max_individual_cents,
-        "oop_max_family": limits and limits.oop_max_family_cents,
+        **{
+            name: None if limits is None else getattr(limits, f"{name}_cents")
+            for name in ("deductible_individual", "deductible_family", "oop_max_individual", "oop_max_family")
+        },
     }
 
 
@@ -256,7 +256,7 @@ class Pathways:
         self._pathway_ids: dict[str, int] = {}
         self._phase_rows: list[dict[str, object]] = []
         self._pathway_rows: list[dict[str, object]] = []
-        self._spec_ids: dict[tuple[str, object], int] = {}
+        self._spec_ids: dict[tuple[tuple[str, int], ...], int] = {}
         self._scenario_rows: list[dict[str, object]] = []
         self._resolved: dict[tuple[str | None, str | None], Resolved] = {}
 
@@ -295,7 +295,7 @@ class Pathways:
 
     def _spec_id(self, scenarios: dict[str, list[Phase]]) -> int:
         pathway_ids = {name: self._pathway_id(phases) for name, phases in scenarios.items()}
-        spec_key = ("scenarios", tuple(pathway_ids.items()))
+        spec_key = tuple(pathway_ids.items())
         if spec_key not in self._spec_ids:
             spec_id = self._spec_ids[spec_key] = len(self._spec_ids)
             for name, phases in scenarios.items():
@@ -315,13 +315,12 @@ class Pathways:
         if text not in self._pathway_ids:
             pathway_id = self._pathway_ids[text] = len(self._pathway_ids)
             week_offset, episode, previous = 0, -1, None
-            for index, phase in enumerate(phases):
+            for phase in phases:
                 if phase.level != previous:
                     episode, previous = episode + 1, phase.level
                 self._phase_rows.append(
                     {
                         "pathway_id": pathway_id,
-                        "phase_index": index,
                         "level": LEVEL_ORDER.index(phase.level),
                         "weeks": phase.weeks,
                         "units_per_week": phase.units_per_week,
@@ -353,11 +352,11 @@ class Pathways:
         )
 
     def phases(self) -> pl.DataFrame:
+        """One row per phase: level, weeks, units a week, the week it starts and its episode."""
         return pl.DataFrame(
             self._phase_rows,
             schema={
                 "pathway_id": pl.Int32,
-                "phase_index": pl.Int32,
                 "level": pl.Int8,
                 "weeks": pl.Int32,
                 "units_per_week": pl.Int8,
@@ -470,7 +469,7 @@ def compress_runs(units: pl.LazyFrame, by_month: bool) -> pl.LazyFrame:
     """Consecutive identical units of a key become one run; a unit the per-unit cap can bind stays alone."""
     split_on = ["key_id", "py_idx", "level", "status", *(["month_no"] if by_month else [])]
     priced = pl.col("status") <= Status.PENALTY
-    alone = priced & (pl.col("cap") < pl.col("allowed"))  # units still carry the benefit's names here
+    alone = priced & (pl.col("cap") < pl.col("unit_allowed"))
     return (
         units.with_columns(run_no=(new_segment(*split_on) | alone).cum_sum())
         .group_by("run_no", maintain_order=True)
@@ -479,6 +478,11 @@ def compress_runs(units: pl.LazyFrame, by_month: bool) -> pl.LazyFrame:
             units=pl.len().cast(pl.Int64),
         )
     )
+
+
+def _unit_benefits(tables: PlanTables) -> pl.LazyFrame:
+    """Benefits per (terms, level), per-unit amounts named apart from the run totals built from them."""
+    return tables.benefits.lazy().rename({"allowed": "unit_allowed", "copay": "unit_copay"})
 
 
 def _run_constants(runs: pl.LazyFrame, tables: PlanTables) -> pl.LazyFrame:
@@ -500,9 +504,8 @@ def _run_constants(runs: pl.LazyFrame, tables: PlanTables) -> pl.LazyFrame:
         .otherwise(0)
     )
     denied_in = denied & pl.col("in_network")
-    benefits = tables.benefits.lazy().rename({"allowed": "unit_allowed", "copay": "unit_copay"})
     return (
-        runs.join(benefits, on=["terms_id", "level"], how="left", maintain_order="left")
+        runs.join(_unit_benefits(tables), on=["terms_id", "level"], how="left", maintain_order="left")
         .join(tables.terms.lazy(), on="terms_id", how="left", maintain_order="left")
         .with_columns(
             priced_units=pl.when(priced).then(n).otherwise(0),
@@ -625,7 +628,7 @@ class RunBook:
         keyed_units = (
             keys.join(units, on=["start_date", "pathway_id"])
             .join(terms, on="terms_id")
-            .join(self._tables.benefits.lazy(), on=["terms_id", "level"])
+            .join(_unit_benefits(self._tables), on=["terms_id", "level"])
         )
         runs = _run_constants(
             compress_runs(classify_units(keyed_units), self.by_month), self._tables
