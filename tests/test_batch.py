@@ -569,3 +569,13 @@ def test_cli_refuses_to_overwrite_its_input(tmp_path: Path, capsys: pytest.Captu
     assert main(["batch", str(source), "-o", str(source)]) == 2
     assert "would overwrite the input" in capsys.readouterr().err
     assert source.read_bytes() == to_csv([GOOD])
+
+
+@pytest.mark.parametrize("text", ["1500", "1500.0", "1,500.00", "$1,500.00", " 1500.000 ", "01500.00"])
+def test_dollar_cells_read_like_parse_money(text: str, catalog: PlanCatalog) -> None:
+    assert parse_money(text.strip()) == 150_000
+    written = {**GOOD, "deductible_met": text, "oop_met": "1500.00"}
+    plain = {**GOOD, "deductible_met": "1500.00", "oop_met": "1500.00"}
+    totals, _, errors = batch_outputs(to_csv([written, plain]), catalog)
+    assert errors == []
+    assert [row[2:] for row in totals[:3]] == [row[2:] for row in totals[3:]]
