@@ -6,9 +6,12 @@ touches a binary float, and every parser rejects what it cannot represent exactl
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+import re
+from decimal import ROUND_HALF_UP, Decimal
 
-CENT = Decimal("0.01")
+# Plain dollars: optional "$", digits (or 1,234 groups), optional cents. No exponents, signs or "_".
+_PERCENT = re.compile(r"\d+(?:\.\d+)?%")
+_DOLLARS = re.compile(r"\$?(?P<whole>\d+|\d{1,3}(?:,\d{3})+)(?:\.(?P<cents>\d+))?")
 
 
 class Money(int):
@@ -24,18 +27,16 @@ def parse_money(text: object) -> Money:
             f'money must be a quoted string of dollars such as "450.00" (so it stays exact), '
             f"got {text!r}"
         )
-    cleaned = text.strip().replace(",", "").removeprefix("$")
-    try:
-        dollars = Decimal(cleaned)
-    except InvalidOperation:
-        raise ValueError(f'money must look like "450.00", got {text!r}') from None
-    if not dollars.is_finite():
-        raise ValueError(f"money must be a finite amount, got {text!r}")
-    if dollars < 0:
+    cleaned = text.strip()
+    if cleaned.startswith("-"):
         raise ValueError(f"money must not be negative, got {text!r}")
-    if dollars != dollars.quantize(CENT):
+    match = _DOLLARS.fullmatch(cleaned)
+    if match is None:
+        raise ValueError(f'money must look like "450.00" or "1,500.00", got {text!r}')
+    cents = match["cents"] or ""
+    if cents[2:].strip("0"):  # "1500.000" is exact; "12.345" is not
         raise ValueError(f"money has more than two decimal places, got {text!r}")
-    return Money(int(dollars * 100))
+    return Money(int(match["whole"].replace(",", "")) * 100 + int(cents[:2].ljust(2, "0")))
 
 
 def format_dollars(cents: int) -> str:
@@ -69,11 +70,10 @@ class Percent:
     def parse(cls, text: object) -> Percent:
         if not isinstance(text, str) or not text.strip().endswith("%"):
             raise TypeError(f'a percentage must be a string such as "20%", got {text!r}')
-        try:
-            value = Decimal(text.strip()[:-1])
-        except InvalidOperation:
-            raise ValueError(f'a percentage must look like "20%", got {text!r}') from None
-        if not value.is_finite() or not Decimal(0) <= value <= Decimal(100):
+        if not _PERCENT.fullmatch(text.strip()):
+            raise ValueError(f'a percentage must look like "20%" or "12.5%", got {text!r}')
+        value = Decimal(text.strip()[:-1])
+        if not value <= Decimal(100):
             raise ValueError(f"a percentage must be between 0% and 100%, got {text!r}")
         return cls(value / 100)
 

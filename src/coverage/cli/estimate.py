@@ -59,6 +59,8 @@ def _dollars(argument: str, text: str | None) -> int | None:
 
 def _date(argument: str, text: str) -> dt.date:
     try:
+        if len(text) != 10:  # fromisoformat also takes 20260302 and week dates; we say YYYY-MM-DD
+            raise ValueError(text)
         return dt.date.fromisoformat(text)
     except ValueError:
         raise CliArgumentError(f"{argument}: must be a date YYYY-MM-DD, got {text!r}") from None
