@@ -28,7 +28,8 @@ from tests.conftest import REPO
 from coverage.batch import INPUT_COLUMNS, REQUIRED_COLUMNS, BatchInputError, dollars, run_batch
 from coverage.cli import main
 from coverage.cli.batch import errors_path
-from coverage.estimate import EstimateInputError, EstimateRequest, UnknownPlanError, estimate
+from coverage.errors import EstimateInputError, UnknownPlanError
+from coverage.estimate import EstimateRequest, estimate
 from coverage.money import format_dollars, parse_money
 from coverage.plans import LoadedPlan, PlanCatalog, load_catalog
 

@@ -9,8 +9,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from tests.conftest import PLANS_DIR
 
-from coverage.estimate import CostBreakdown, EstimateRequest, estimate
+from coverage.estimate import EstimateRequest, estimate
 from coverage.plans import PlanCatalog, load_catalog
+from coverage.report import CostBreakdown
 
 CATALOG: PlanCatalog = load_catalog(PLANS_DIR)
 BREAKDOWN_FIELDS = CostBreakdown.__struct_fields__

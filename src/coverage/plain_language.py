@@ -13,9 +13,10 @@ import datetime as dt
 
 from msgspec import Struct
 
-from coverage.estimate import Estimate, LevelSummary, Scenario
+from coverage.estimate import Estimate, Scenario
 from coverage.levels import Level
 from coverage.money import format_usd
+from coverage.report import LevelSummary
 
 PLAIN_LEVEL_NAMES: dict[Level, str] = {
     "op": "weekly therapy",

@@ -16,14 +16,8 @@ from litestar.datastructures import CacheControlHeader, Cookie
 from litestar.params import QueryParameter, URLEncodedBody
 from litestar.response import Redirect, Template
 
-from coverage.estimate import (
-    Estimate,
-    EstimateInputError,
-    UnknownPlanError,
-    build_terms,
-    estimate,
-    estimate_with_terms,
-)
+from coverage.errors import EstimateInputError, UnknownPlanError
+from coverage.estimate import Estimate, build_terms, estimate, estimate_with_terms
 from coverage.levels import LEVEL_ORDER, LEVELS
 from coverage.plain_language import plain_scenarios
 from coverage.plans import PlanCatalog

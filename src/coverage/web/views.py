@@ -13,7 +13,7 @@ import msgspec
 from markupsafe import Markup, escape
 from msgspec import Struct
 
-from coverage.estimate import Estimate, EstimateRequest, MonthSummary
+from coverage.estimate import Estimate, EstimateRequest
 from coverage.levels import (
     ASAM_LEVELS,
     SCREENING_ALLOWED,
@@ -25,6 +25,7 @@ from coverage.levels import (
     recommendation_label,
 )
 from coverage.money import format_usd
+from coverage.report import MonthSummary
 from coverage.web.errors import literal_choices
 
 SCENARIO_COLORS = ("#2b6cb0", "#c05621", "#6b46c1", "#2f855a")
