@@ -9,6 +9,8 @@ import datetime as dt
 from collections.abc import Iterable
 from decimal import Decimal
 from fractions import Fraction
+from itertools import groupby
+from operator import attrgetter
 from typing import Literal
 
 from msgspec import Struct
@@ -168,19 +170,10 @@ def _position(terms: CostTerms, plan_year: dt.date, deductible_met: int, oop_met
 
 
 def authorization_needs(priced: list[PricedUnit], terms: CostTerms) -> list[AuthorizationNeed]:
-    """One entry per episode that needs prior auth: its review dates and the units at risk."""
-    needs: list[AuthorizationNeed] = []
-    episode: list[PricedUnit] = []
-    for unit in [*priced, None]:
-        if unit is not None and episode and unit.level == episode[-1].level:
-            episode.append(unit)
-            continue
-        if episode:
-            need = _authorization_need(episode, terms)
-            if need is not None:
-                needs.append(need)
-        episode = [unit] if unit is not None else []
-    return needs
+    """One entry per episode (a run of units at one level) that needs prior auth."""
+    episodes = groupby(priced, key=attrgetter("level"))
+    needs = (_authorization_need(list(episode), terms) for _, episode in episodes)
+    return [need for need in needs if need is not None]
 
 
 def _authorization_need(episode: list[PricedUnit], terms: CostTerms) -> AuthorizationNeed | None:
