@@ -254,6 +254,25 @@ def test_unusable_values_are_dropped_with_a_note_never_guessed() -> None:
     )
 
 
+def test_an_amount_beyond_decimal_precision_is_dropped_not_raised() -> None:
+    result, _, _ = verify_with(
+        benefits_response(
+            {
+                "code": "B",
+                "serviceTypeCodes": ["CF"],
+                "benefitAmount": "1E+30",
+                "inPlanNetworkIndicatorCode": "Y",
+            }
+        )
+    )
+    assert result.outcome == "verified" and result.benefits is not None
+    assert result.benefits.level("mh", "op", "in").copay_cents is None
+    assert (
+        "Mental health office, in network: benefitAmount 1E+30 is not a dollar amount; not used"
+        in result.benefits.notes
+    )
+
+
 def test_plan_wide_stc_30_is_only_a_fallback() -> None:
     result, _, _ = verify_with(
         benefits_response(

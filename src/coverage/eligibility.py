@@ -21,7 +21,7 @@ import re
 import secrets
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any, Literal
 
 import httpx
@@ -479,10 +479,14 @@ class VerificationResult(Struct, frozen=True):
 
 
 def _cents(amount: Decimal) -> int | None:
-    """Exact dollars -> cents; None for negative, non-finite or sub-cent amounts."""
-    if not amount.is_finite() or amount < 0 or amount != amount.quantize(Decimal("0.01")):
+    """Exact dollars -> cents; None for negative, non-finite, sub-cent or absurdly long amounts."""
+    if not amount.is_finite() or amount < 0:
         return None
-    return int(amount * 100)
+    try:
+        whole_cents = amount.quantize(Decimal("0.01"))
+    except InvalidOperation:  # more digits than Decimal's precision holds: no real dollar amount
+        return None
+    return int(amount * 100) if amount == whole_cents else None
 
 
 def _whole(quantity: Decimal) -> int | None:
