@@ -156,10 +156,14 @@ class AdmissionsPages(StaffController):
 
 
 def _safe_next(target: str | None) -> str:
-    """Only a path on this site, never an open redirect to another host."""
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return "/admissions"
+    """Only a path on this site, never an open redirect to another host.
+
+    Browsers drop tabs and newlines inside a URL, so "/\\t/evil.example" would be "//evil.example":
+    a target with any unprintable character is refused too.
+    """
+    target = target or ""
+    on_site = target.startswith("/") and not target.startswith("//") and "\\" not in target
+    return target if on_site and target.isprintable() else "/admissions"
 
 
 @get("/login", sync_to_thread=False, include_in_schema=False)
