@@ -572,6 +572,17 @@ def test_cli_refuses_to_overwrite_its_input(tmp_path: Path, capsys: pytest.Captu
     assert source.read_bytes() == to_csv([GOOD])
 
 
+def test_cli_refuses_to_write_two_outputs_to_one_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source, output = tmp_path / "in.csv", tmp_path / "out.csv"
+    source.write_bytes(to_csv([GOOD]))
+    assert main(["batch", str(source), "-o", str(output), "--errors", str(output)]) == 2
+    assert "--errors: is the same file as -o/--output" in capsys.readouterr().err
+    assert main(["batch", str(source), "-o", str(output), "--monthly", str(errors_path(output))]) == 2
+    assert "--monthly: is the same file as --errors" in capsys.readouterr().err
+
+
 @pytest.mark.parametrize("text", ["1500", "1500.0", "1,500.00", "$1,500.00", " 1500.000 ", "01500.00"])
 def test_dollar_cells_read_like_parse_money(text: str, catalog: PlanCatalog) -> None:
     assert parse_money(text.strip()) == 150_000

@@ -51,6 +51,18 @@ def _open(stack: ExitStack, argument: str, path: Path) -> IO[bytes]:
         raise CliArgumentError(f"{argument}: cannot write {path}: {exc.strerror}") from None
 
 
+def _check_distinct(source: Path, written: list[tuple[str, Path]]) -> None:
+    """Each output its own file, none of them the input: two handles on one file interleave."""
+    claimed: dict[Path, str] = {}
+    for argument, path in written:
+        resolved = path.resolve()
+        if resolved == source.resolve():
+            raise CliArgumentError(f"{argument}: would overwrite the input {source}")
+        if resolved in claimed:
+            raise CliArgumentError(f"{argument}: is the same file as {claimed[resolved]} ({path})")
+        claimed[resolved] = argument
+
+
 class _Progress:
     """Rows done / total on stderr: one updating line on a terminal, else a line per chunk."""
 
@@ -94,15 +106,13 @@ def run(args: argparse.Namespace) -> int:
     errors = Path(args.errors) if args.errors else errors_path(output)
     monthly = Path(args.monthly) if args.monthly else None
     written = [("-o/--output", output), ("--errors", errors), *([("--monthly", monthly)] if monthly else [])]
-    for argument, path in written:
-        if path.resolve() == source.resolve():
-            raise CliArgumentError(f"{argument}: would overwrite the input {source}")
+    _check_distinct(source, written)
     catalog = load_catalog(args.plans_dir or default_plans_dir())
     for error in catalog.errors:
         print(f"coverage batch: warning: plan file not loaded: {error}", file=sys.stderr)
     progress = _Progress(sys.stderr)
     with ExitStack() as stack:
-        handles = {argument: _open(stack, argument, path) for argument, path in written if path is not None}
+        handles = {argument: _open(stack, argument, path) for argument, path in written}
         try:
             result = run_batch(
                 source,
