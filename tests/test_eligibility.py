@@ -23,6 +23,7 @@ from coverage.eligibility import (
     RetryPolicy,
     VerificationResult,
     build_request,
+    build_staff_request,
     npi_check_digit_ok,
 )
 from coverage.vob_store import VobStore
@@ -475,6 +476,20 @@ def test_missing_request_field_is_named() -> None:
     fields = {key: value for key, value in FIELDS.items() if key != "last_name"}
     with pytest.raises(RequestError, match="last_name: is required"):
         build_request(fields)
+
+
+def test_staff_requests_take_the_provider_from_config_and_the_service_date_from_today() -> None:
+    config = EligibilityConfig(provider_npi="1234567893", provider_name="Sample Behavioral Health")
+    given = FIELDS | {"date_of_service": None, "provider_npi": None, "provider_name": ""}
+    request = build_staff_request(given, config, today=dt.date(2026, 3, 1))
+    assert (request.date_of_service, request.provider_npi, request.provider_name) == (
+        dt.date(2026, 3, 1),
+        "1234567893",
+        "Sample Behavioral Health",
+    )
+    assert build_staff_request(FIELDS, EligibilityConfig(), today=dt.date(2026, 3, 1)) == REQUEST
+    with pytest.raises(RequestError, match="provider_npi: is required"):
+        build_staff_request(FIELDS | {"provider_npi": None}, EligibilityConfig())
 
 
 def test_npi_check_digit() -> None:

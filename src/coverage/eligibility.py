@@ -305,6 +305,21 @@ class EligibilityConfig(Struct, frozen=True):
         return None
 
 
+def build_staff_request(
+    given: Mapping[str, object], config: EligibilityConfig, today: dt.date | None = None
+) -> EligibilityRequest:
+    """build_request with what staff may leave out filled in, the same for CLI and web: the
+    treating organization from COVERAGE_PROVIDER_*, the date of service from today."""
+    today = today or dt.date.today()
+    defaults = {
+        "date_of_service": today,
+        "provider_npi": config.provider_npi,
+        "provider_name": config.provider_name,
+    }
+    fields = {**given, **{name: given.get(name) or default for name, default in defaults.items()}}
+    return build_request({name: value for name, value in fields.items() if value is not None}, today)
+
+
 Attempt = httpx.Response | httpx.TransportError
 
 

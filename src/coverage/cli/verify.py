@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import getpass
 import sys
 
@@ -21,7 +20,7 @@ from coverage.eligibility import (
     LevelBenefits,
     RequestError,
     VerificationResult,
-    build_request,
+    build_staff_request,
 )
 from coverage.money import format_usd
 from coverage.plans import load_catalog
@@ -89,25 +88,24 @@ def run_verify(args: argparse.Namespace) -> int:
         raise CliArgumentError(str(exc)) from None
     if args.plan is not None and load_catalog(args.plans_dir or default_plans_dir()).get(args.plan) is None:
         raise CliArgumentError(f"--plan: no plan file has id {args.plan!r} (see `coverage plans list`)")
-    npi = args.npi or config.provider_npi
-    if npi is None:
+    if (args.npi or config.provider_npi) is None:
         raise CliArgumentError("--npi: required (or set COVERAGE_PROVIDER_NPI)")
-    provider_name = args.provider_name or config.provider_name
-    if provider_name is None:
+    if (args.provider_name or config.provider_name) is None:
         raise CliArgumentError("--provider-name: required (or set COVERAGE_PROVIDER_NAME)")
     performed_by = _performed_by(args.by)
     try:
-        request = build_request(
+        request = build_staff_request(
             {
                 "payer_id": args.payer,
                 "member_id": args.member_id,
                 "first_name": args.first_name,
                 "last_name": args.last_name,
                 "date_of_birth": args.dob,
-                "date_of_service": args.date_of_service or dt.date.today().isoformat(),
-                "provider_npi": npi,
-                "provider_name": provider_name,
-            }
+                "date_of_service": args.date_of_service,
+                "provider_npi": args.npi,
+                "provider_name": args.provider_name,
+            },
+            config,
         )
     except RequestError as exc:
         raise CliArgumentError(f"{OPTION_FOR_FIELD.get(exc.field, exc.field)}: {exc.message}") from None

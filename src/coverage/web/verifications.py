@@ -37,8 +37,8 @@ from coverage.eligibility import (
     LevelBenefits,
     RequestError,
     VerifiedBenefits,
+    build_staff_request,
 )
-from coverage.eligibility import build_request as build_eligibility_request
 from coverage.levels import LEVEL_ORDER
 from coverage.money import format_usd
 from coverage.vob_store import VobPage, VobRecord, VobStore, default_db_path
@@ -192,20 +192,18 @@ class VerificationRoutes(StaffController):
             config = EligibilityConfig.from_env()
         except ValueError as exc:
             raise RequestErrors(503, [FieldError(None, str(exc))]) from None
-        fields = {
+        given = {
             "payer_id": data.payer_id,
             "member_id": data.member_id,
             "first_name": data.first_name,
             "last_name": data.last_name,
             "date_of_birth": data.date_of_birth,
-            "date_of_service": data.date_of_service or dt.date.today(),
-            "provider_npi": data.provider_npi or config.provider_npi,
-            "provider_name": data.provider_name or config.provider_name,
+            "date_of_service": data.date_of_service,
+            "provider_npi": data.provider_npi,
+            "provider_name": data.provider_name,
         }
         try:
-            request = build_eligibility_request(
-                {key: value for key, value in fields.items() if value is not None}
-            )
+            request = build_staff_request(given, config)
         except RequestError as exc:
             raise RequestErrors(422, [FieldError(exc.field, exc.message)]) from None
         result = await EligibilityClient(config).verify_async(request)
