@@ -13,6 +13,7 @@ from tests.conftest import PLANS_DIR
 
 from coverage.levels import CRISIS_RESOURCES, LEVELS, SCREENING_DISCLAIMER, SCREENING_QUESTIONS
 from coverage.web import create_app
+from coverage.web.views import unit_count
 
 KEY = "test-staff-key"
 HTML = {"accept": "text/html"}
@@ -259,6 +260,13 @@ def test_printable_handout(staff: TestClient) -> None:
     ]
     assert "IOP needs your plan's approval in advance" in html
     assert "@media print" in staff.get("/static/coverage.css").text
+
+
+def test_handout_counts_each_level_in_its_own_units() -> None:
+    """Weekly therapy is authorized in sessions, programs in days."""
+    assert unit_count("op", 1) == "1 session"
+    assert unit_count("op", 6) == "6 sessions"
+    assert unit_count("iop", 12) == "12 days"
 
 
 # --- Admissions screening (issue 7) --------------------------------------------------------

@@ -26,7 +26,15 @@ from coverage.quick_plan import QUICK_PLAN_ID, QuickPlanError, quick_plan
 from coverage.web.api import run_estimate
 from coverage.web.forms import FormErrors, form_name, request_from_form, screened_request_from_form
 from coverage.web.shared import SESSION_COOKIE, Catalog, StaffController, service_of, session_token
-from coverage.web.views import SCENARIO_COLORS, SCREENING_FORM, month_rows, monthly_cost_chart, screening_view
+from coverage.web.views import (
+    HANDOUT_LEVEL_NAMES,
+    SCENARIO_COLORS,
+    SCREENING_FORM,
+    month_rows,
+    monthly_cost_chart,
+    screening_view,
+    unit_count,
+)
 
 FormData = URLEncodedBody[dict[str, str]]
 NO_STORE = CacheControlHeader(no_store=True)
@@ -146,7 +154,9 @@ class AdmissionsPages(StaffController):
         except FormErrors as exc:
             return _page("admissions.html", self._context(catalog, data, exc.errors), status_code=400)
         if data.get("view") == "print":  # no form values: the screening answers are sensitive
-            return _page("admissions_print.html", self._context(catalog, {}, {}) | _results(result))
+            context = self._context(catalog, {}, {}) | _results(result)
+            handout = {"level_names": HANDOUT_LEVEL_NAMES, "unit_count": unit_count}
+            return _page("admissions_print.html", context | handout)
         screening = screening_view(recommendation, request) if recommendation else None
         context = self._context(catalog, data, {}) | _results(result)
         return _page("admissions.html", context | {"screening": screening})

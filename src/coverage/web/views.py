@@ -16,9 +16,11 @@ from msgspec import Struct
 from coverage.estimate import Estimate, EstimateRequest
 from coverage.levels import (
     ASAM_LEVELS,
+    LEVELS,
     SCREENING_ALLOWED,
     SCREENING_QUESTIONS,
     Basis,
+    Level,
     LevelRecommendation,
     Recommendation,
     ScreeningAnswers,
@@ -102,6 +104,17 @@ def monthly_cost_chart(result: Estimate) -> Markup:
         legend_x += 34 + 7 * len(name)
     parts.append("</svg>")
     return Markup("".join(parts))
+
+
+# --- the family handout --------------------------------------------------------------------
+
+HANDOUT_LEVEL_NAMES: dict[Level, str] = {"op": "Weekly therapy", "iop": "IOP", "php": "PHP"}
+
+
+def unit_count(level: Level, count: int) -> str:
+    """A number of the level's units in a family's words: "1 session", "12 days"."""
+    unit = LEVELS[level].unit_name.removeprefix("program ")
+    return f"{count} {unit}{'s' * (count != 1)}"
 
 
 # --- Admissions screening ------------------------------------------------------------------
