@@ -62,6 +62,7 @@ def test_compare_page_is_public_and_asks_for_no_identity(client: TestClient) -> 
     assert {"plan_source", "plan_id", "copay", "coinsurance", "deductible", "oop_max", "start_date"} <= names
     assert not any(word in name for name in names for word in ("name_", "member", "dob", "birth", "ssn"))
     assert "nothing you enter here is saved" in page.text
+    assert page.text.count("What each level of care involves") == 1
     assert client.get("/", follow_redirects=False).headers["location"] == "/compare"
     assert client.get("/static/coverage.css").status_code == 200
 
@@ -73,6 +74,8 @@ def test_compare_a_listed_plan(client: TestClient) -> None:
     assert "set-cookie" not in response.headers
     # 26 x $30; $1,500 + 20% x $9,300 + 18 x $30; $6,030 capped at the $6,000 OOP max (see test_web_api)
     assert card_totals(response.text) == {"weekly": "$780.00", "iop": "$3,900.00", "php": "$6,000.00"}
+    assert response.text.count("What each level of care involves") == 1
+    assert "IOP and PHP: deductible, then coinsurance." not in response.text  # the typed-plan notes
     # IOP weeks cost $1,500 + $1,860 = $3,360 over 8 weeks: $420 a week x 52/12 = $1,820 a month
     assert (
         "About $1,820 a month for 8 weeks of the intensive outpatient program (IOP), then about $130 a month "
@@ -100,6 +103,7 @@ def test_compare_a_typed_in_plan(client: TestClient) -> None:
     #      -> $6,210 capped at the typed $6,000 maximum -> $6,000.00
     assert card_totals(response.text) == {"weekly": "$780.00", "iop": "$4,140.00", "php": "$6,000.00"}
     assert "Plan entered on the Compare page" in response.text
+    assert "IOP and PHP: deductible, then coinsurance." in response.text  # how the typed numbers were used
     assert '<td>mh_iop.coinsurance</td><td class="num">20%</td><td>entered on the Compare page</td>' in (
         response.text
     )

@@ -76,7 +76,6 @@ def _compare_context(catalog: PlanCatalog, form: Mapping[str, str], errors: dict
         "form": form,
         "errors": errors,
         "levels": [LEVELS[level] for level in LEVEL_ORDER],
-        "quick_plan_notes": QUICK_PLAN_NOTES,
     }
 
 
@@ -118,8 +117,10 @@ def compare_submit(catalog: Catalog, data: FormData) -> Template:
         result = _compare_estimate(catalog, data)
     except FormErrors as exc:
         return _page("compare.html", _compare_context(catalog, data, exc.errors), status_code=400)
-    context = _compare_context(catalog, data, {}) | _results(result)
-    return _page("compare.html", context | {"plain": plain_scenarios(result)})
+    context = _compare_context(catalog, data, {}) | _results(result) | {"plain": plain_scenarios(result)}
+    if result.plan_id == QUICK_PLAN_ID:  # say how the typed numbers were used
+        context["quick_plan_notes"] = QUICK_PLAN_NOTES
+    return _page("compare.html", context)
 
 
 # --- staff: Admissions workspace -----------------------------------------------------------
