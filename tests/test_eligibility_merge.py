@@ -214,6 +214,17 @@ def test_met_amounts_from_an_earlier_plan_year_are_not_used() -> None:
     )
 
 
+def test_met_amounts_from_a_later_plan_year_are_not_used_and_said_to_be_later() -> None:
+    benefits = verified("deductible_remaining.json")
+    met = verified_met(merged_terms(PLAN, benefits), benefits, 7, dt.date(2027, 1, 4), START)
+    assert met == VerifiedMet(
+        notes=[
+            "verification #7 (2027-01-04) is from a later plan year than 2026-03-09; "
+            "its met amounts are not used"
+        ]
+    )
+
+
 def test_levels_that_disagree_on_a_limit_leave_the_plan_value() -> None:
     benefits = verified(
         {

@@ -187,13 +187,16 @@ def verified_met(
     """Met amounts for the estimate's start, from merged `terms` (after apply_verification).
 
     met = total - remaining; when the payer gave only what remains, the total is the merged
-    limit (plan file or verified). Values from an earlier plan year than `start_date` reset
-    to zero on the plan-year start, so they are not used.
+    limit (plan file or verified). Values from another plan year than `start_date`'s do not
+    describe its accumulators (they reset on the plan-year start), so they are not used.
     """
     label = verification_label(verification_id, verified_on)
-    if terms.plan_year_start.plan_year_of(verified_on) != terms.plan_year_start.plan_year_of(start_date):
+    verified_year = terms.plan_year_start.plan_year_of(verified_on)
+    start_year = terms.plan_year_start.plan_year_of(start_date)
+    if verified_year != start_year:
+        when = "an earlier" if verified_year < start_year else "a later"
         return VerifiedMet(
-            notes=[f"{label} is from an earlier plan year than {start_date}; its met amounts are not used"]
+            notes=[f"{label} is from {when} plan year than {start_date}; its met amounts are not used"]
         )
     limits: NetworkAccumulators | None = terms.limits
     levels = _category_levels(terms, verified)
