@@ -253,6 +253,36 @@ def test_levels_that_disagree_on_a_limit_leave_the_plan_value() -> None:
     assert terms.sources["deductible_individual"].source.startswith("plan file")
 
 
+def test_a_verified_limit_cites_the_level_that_stated_its_total() -> None:
+    benefits = verified(
+        {
+            "benefitsInformation": [
+                {
+                    "code": "C",
+                    "serviceTypeCodes": ["CF"],
+                    "coverageLevelCode": "IND",
+                    "timeQualifierCode": "29",
+                    "benefitAmount": "400",
+                    "inPlanNetworkIndicatorCode": "Y",
+                },
+                {
+                    "code": "C",
+                    "serviceTypeCodes": ["CH"],
+                    "coverageLevelCode": "IND",
+                    "timeQualifierCode": "23",
+                    "benefitAmount": "1000",
+                    "inPlanNetworkIndicatorCode": "Y",
+                },
+            ]
+        }
+    )
+    terms = merged_terms(PLAN, benefits)
+    assert terms.limits is not None and terms.limits.deductible_individual_cents == 100000
+    assert terms.sources["deductible_individual"].source == (
+        "verification #7 (2026-03-02): STC CH (Mental Health Facility - Outpatient), in network"
+    )
+
+
 def test_prior_auth_and_coverage_follow_the_payer_only_where_they_can_be_priced() -> None:
     benefits = verified(
         {

@@ -99,7 +99,11 @@ def apply_verification(
             if total is None:
                 continue
             changes[attribute] = Money(total)
-            detail = next(stated.sources[field] for stated in by_level.values() if getattr(stated, field))
+            detail = next(  # the level whose total it is: another may state only what remains
+                stated.sources[field]
+                for stated in by_level.values()
+                if (accumulator := getattr(stated, field)) and accumulator.total_cents == total
+            )
             cite(name, format_usd(total), detail)
         if changes:
             limits = msgspec.structs.replace(limits, **changes)
