@@ -248,6 +248,17 @@ def test_form_text_is_read_as_numbers_only_when_asked() -> None:
         parse_screening_answers(form)
 
 
+@pytest.mark.parametrize("text", ["1e1", "3.0", "-0", "null", " 3"])
+@pytest.mark.parametrize("field", ["months_without_progress", "locus_composite"])
+def test_form_text_numbers_are_digits_only(field: str, text: str) -> None:
+    """As the estimate form's whole numbers: "1e1" is not silently 10, nor "null" silently omitted."""
+    form = CALM | {"months_without_progress": "0", field: text}
+    with pytest.raises(ScreeningInputError) as raised:
+        parse_screening_answers(form, from_text=True)
+    assert raised.value.field == field
+    assert f"(got {text!r})" in raised.value.message
+
+
 def test_recommendation_marks_the_estimate_scenario(catalog: PlanCatalog) -> None:
     recommendation = recommend(months_without_progress=4, crisis_frequency="weekly")
     request = EstimateRequest(

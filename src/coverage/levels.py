@@ -388,14 +388,21 @@ def _allowed_text(annotation: object) -> str:
 SCREENING_ALLOWED: dict[str, str] = {
     field.name: _allowed_text(field.type) for field in msgspec.structs.fields(ScreeningAnswers)
 }
+_WHOLE_NUMBER_ANSWERS = ("months_without_progress", "locus_composite")
 
 
 def parse_screening_answers(data: object, *, from_text: bool = False) -> ScreeningAnswers:
     """Validate answers from JSON, a form or flags; raise ScreeningInputError naming the field.
 
     `from_text`: every value arrived as text (an HTML form, command-line flags), so whole numbers
-    such as months_without_progress are read from strings too.
+    such as months_without_progress are read from strings too, digits only: msgspec alone would
+    also take "1e1" as 10 and "null" as no answer.
     """
+    if from_text and isinstance(data, dict):
+        for field in _WHOLE_NUMBER_ANSWERS:
+            text = data.get(field)
+            if isinstance(text, str) and not (text.isascii() and text.isdigit()):
+                raise ScreeningInputError(field, f"must be {SCREENING_ALLOWED[field]} (got {text!r})")
     try:
         return msgspec.convert(data, ScreeningAnswers, strict=not from_text)
     except msgspec.ValidationError as exc:
