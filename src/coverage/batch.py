@@ -102,13 +102,17 @@ def _month_text(month_no: pl.Expr) -> pl.Expr:
     )
 
 
+def _empty(header: tuple[str, ...]) -> pl.DataFrame:
+    return pl.DataFrame(schema=dict.fromkeys(header, pl.String))
+
+
 class CsvSink:
     """A CSV written chunk by chunk: the header at once (so an empty result is still a valid file)."""
 
     def __init__(self, handle: IO[bytes], header: tuple[str, ...]) -> None:
         self._handle = handle
         self.rows = 0
-        pl.DataFrame(schema=dict.fromkeys(header, pl.String)).write_csv(handle)
+        _empty(header).write_csv(handle)
 
     def write(self, frame: pl.DataFrame) -> None:
         frame.write_csv(self._handle, include_header=False)
@@ -376,10 +380,6 @@ def _months_output(months: pl.LazyFrame) -> pl.LazyFrame:
 
 
 # --- the job -------------------------------------------------------------------------------------
-
-
-def _empty(header: tuple[str, ...]) -> pl.DataFrame:
-    return pl.DataFrame(schema=dict.fromkeys(header, pl.String))
 
 
 @dataclass
