@@ -377,5 +377,13 @@ def test_web_bad_answers_get_400_naming_each_field(client: TestClient) -> None:
     assert errors["attendance"] == "is required"
 
 
+def test_web_rule_across_fields_names_its_field(client: TestClient) -> None:
+    answers = CALM | {"locus_composite": 15, "asam_level": "2.1"}
+    response = client.post("/levels/recommend", json=answers, headers=STAFF)
+    assert response.status_code == 400
+    rule = "give one clinician score, locus_composite or asam_level, not both"
+    assert response.json()["errors"] == [{"field": "asam_level", "message": rule}]
+
+
 def test_web_recommendation_is_staff_only(client: TestClient) -> None:
     assert client.post("/levels/recommend", json=CALM).status_code == 401

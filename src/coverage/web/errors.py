@@ -137,11 +137,17 @@ def decode_struct(raw: bytes, struct_type: type[S]) -> S:
         first = exc
     except msgspec.DecodeError as exc:
         raise RequestErrors(400, [FieldError(None, f"the body is not valid JSON: {exc}")]) from None
-    errors = field_errors(msgspec.json.decode(raw), struct_type)
-    if not errors:  # a rule across fields: report msgspec's own message
-        text, path = _split_path(str(first))
-        errors = [FieldError(path.lstrip(".") or None, human_message(text, None))]
+    errors = field_errors(msgspec.json.decode(raw), struct_type) or [_rule_across_fields(first, struct_type)]
     raise RequestErrors(400, errors)
+
+
+def _rule_across_fields(error: msgspec.ValidationError, struct_type: type[Struct]) -> FieldError:
+    """A rule no single field breaks; a `__post_init__` names its field as "field: rule"."""
+    text, path = _split_path(str(error))
+    field, _, rule = text.partition(": ")
+    if not path and field in {known.encode_name for known in msgspec.structs.fields(struct_type)}:
+        return FieldError(field, rule)
+    return FieldError(path.lstrip(".") or None, human_message(text, None))
 
 
 class StrictJSON(MsgspecDTO):  # type: ignore[type-arg]
