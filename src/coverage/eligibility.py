@@ -375,7 +375,6 @@ class _BenefitEntry(Struct, rename="camel"):
     auth_or_cert_indicator: str | None = None
     benefits_service_delivery: list[_ServiceDelivery] = []
     plan_coverage: str | None = None
-    insurance_type: str | None = None
 
 
 class _PayerError(Struct, rename="camel"):
@@ -408,7 +407,6 @@ class _Payer(Struct, rename="camel"):
 
 
 class _Response(Struct, rename="camel"):
-    control_number: str | None = None
     benefits_information: list[_BenefitEntry] | None = None
     errors: list[_PayerError] = []
     plan_date_information: _PlanDates | None = None
