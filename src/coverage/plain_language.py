@@ -53,8 +53,9 @@ def _level_phrase(part: LevelSummary) -> str:
     return f"about {about_monthly(part.member_cost_cents, part.weeks)} a month {span}"
 
 
-def _month_name(key: str) -> str:
-    return dt.date(int(key[:4]), int(key[5:]), 1).strftime("%B %Y")
+def month_name(key: str, style: str = "%B %Y") -> str:
+    """A "2026-03" month key in words: "March 2026" (or "Mar 2026" with style "%b %Y")."""
+    return dt.date(int(key[:4]), int(key[5:]), 1).strftime(style)
 
 
 def plain_scenario(scenario: Scenario, horizon_weeks: int) -> PlainScenario:
@@ -65,7 +66,7 @@ def plain_scenario(scenario: Scenario, horizon_weeks: int) -> PlainScenario:
     )
     peak = max(scenario.months, key=lambda month: month.member_cost_cents, default=None)
     highest = (
-        f"The most expensive month is {_month_name(peak.month)}: {format_usd(peak.member_cost_cents)}."
+        f"The most expensive month is {month_name(peak.month)}: {format_usd(peak.member_cost_cents)}."
         if peak is not None and peak.member_cost_cents > 0
         else ""
     )

@@ -6,7 +6,6 @@ Pixel geometry is integer arithmetic on cents; money itself is only ever formatt
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import get_type_hints
 
 import msgspec
@@ -27,6 +26,7 @@ from coverage.levels import (
     recommendation_label,
 )
 from coverage.money import format_usd
+from coverage.plain_language import month_name
 from coverage.report import MonthSummary
 from coverage.web.errors import literal_choices
 
@@ -40,15 +40,13 @@ class MonthRow(Struct):
     cells: list[MonthSummary | None]  # one per scenario, None: the scenario has ended
 
 
-def month_label(key: str, style: str = "%b %Y") -> str:
-    return dt.date(int(key[:4]), int(key[5:]), 1).strftime(style)
-
-
 def month_rows(result: Estimate) -> list[MonthRow]:
     """Every month any scenario touches, with each scenario's summary for it."""
     by_scenario = [{month.month: month for month in scenario.months} for scenario in result.scenarios]
     keys = sorted({key for months in by_scenario for key in months})
-    return [MonthRow(key, month_label(key), [months.get(key) for months in by_scenario]) for key in keys]
+    return [
+        MonthRow(key, month_name(key, "%b %Y"), [months.get(key) for months in by_scenario]) for key in keys
+    ]
 
 
 def _axis_top(cents: int) -> int:
@@ -87,7 +85,7 @@ def monthly_cost_chart(result: Estimate) -> Markup:
             cost = cell.member_cost_cents if cell else 0
             bar_height = _PLOT_HEIGHT * cost // top if top else 0
             x, y = x0 + position * bar, _TOP + _PLOT_HEIGHT - bar_height
-            tip = escape(f"{names[position]}, {month_label(row.month, '%B %Y')}: {format_usd(cost)}")
+            tip = escape(f"{names[position]}, {month_name(row.month)}: {format_usd(cost)}")
             parts.append(
                 f'<rect x="{x}" y="{y}" width="{bar - 1}" height="{bar_height}" '
                 f'fill="{SCENARIO_COLORS[position % len(SCENARIO_COLORS)]}"><title>{tip}</title></rect>'
