@@ -18,6 +18,7 @@ import re
 from pathlib import Path
 from typing import Annotated, Any
 
+import anyio.to_thread
 from litestar import get, post
 from litestar.datastructures import CacheControlHeader
 from litestar.params import FromPath, JSONBody, QueryParameter
@@ -34,8 +35,10 @@ from coverage.eligibility import (
     Accumulator,
     EligibilityClient,
     EligibilityConfig,
+    EligibilityRequest,
     LevelBenefits,
     RequestError,
+    VerificationResult,
     VerifiedBenefits,
     build_staff_request,
 )
@@ -209,12 +212,10 @@ class VerificationRoutes(StaffController):
         result = await EligibilityClient(config).verify_async(request)
         if result.outcome == "not_configured":
             raise RequestErrors(503, [FieldError(None, result.message)])
-        store = vob_store()
-        record = store.get(store.save(request, result, data.performed_by, data.plan_id))
-        assert record is not None  # just saved
-        return record
+        saved = anyio.to_thread.run_sync(_save_and_read, request, result, data.performed_by, data.plan_id)
+        return await saved
 
-    @get("/verifications", sync_to_thread=False, cache_control=NO_STORE)
+    @get("/verifications", sync_to_thread=True, cache_control=NO_STORE)
     def list_verifications(
         self,
         limit: Annotated[int, QueryParameter(ge=1, le=200)] = PAGE_SIZE,
@@ -223,14 +224,14 @@ class VerificationRoutes(StaffController):
         """Stored verifications, newest first (summaries; no raw responses)."""
         return vob_store().list_recent(limit=limit, offset=offset)
 
-    @get("/verifications/{verification_id:int}", sync_to_thread=False, cache_control=NO_STORE)
+    @get("/verifications/{verification_id:int}", sync_to_thread=True, cache_control=NO_STORE)
     def show_verification(self, verification_id: FromPath[int]) -> VobRecord:
         """One stored verification: request, raw clearinghouse response, mapped benefits."""
         return _record_or_404(verification_id)
 
     @get(
         "/verifications/{verification_id:int}/report",
-        sync_to_thread=False,
+        sync_to_thread=True,
         include_in_schema=False,
         cache_control=NO_STORE,
     )
@@ -245,12 +246,22 @@ class VerificationRoutes(StaffController):
         }
         return Template("verification.html", context=context)
 
-    @get("/vob", sync_to_thread=False, include_in_schema=False, cache_control=NO_STORE)
+    @get("/vob", sync_to_thread=True, include_in_schema=False, cache_control=NO_STORE)
     def verifications_page(self, page: Annotated[int, QueryParameter(ge=1)] = 1) -> Template:
         """Recent verifications, 25 a page, each linking to its printable VOB."""
         listing = vob_store().list_recent(limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
         pages = max(1, -(-listing.total // PAGE_SIZE))
         return Template("verifications.html", context={"listing": listing, "page": page, "pages": pages})
+
+
+def _save_and_read(
+    request: EligibilityRequest, result: VerificationResult, performed_by: str, plan_id: str | None
+) -> VobRecord:
+    """Store a verification and read it back (blocking SQLite I/O: run in a worker thread)."""
+    store = vob_store()
+    record = store.get(store.save(request, result, performed_by, plan_id))
+    assert record is not None  # just saved
+    return record
 
 
 ROUTES = [VerificationRoutes]
