@@ -91,6 +91,11 @@ Recommendation = Literal["op", "iop", "php", "refer_higher"]
 RECOMMENDATION_ORDER: tuple[Recommendation, ...] = ("op", "iop", "php", "refer_higher")
 REFER_HIGHER_LABEL = "Refer to a higher level of care (residential or inpatient)"
 Basis = Literal["rubric", "locus", "asam"]
+BASIS_NAMES: dict[Basis, str] = {  # what decided a recommendation, for "basis: ..." and "decided by the ..."
+    "rubric": "screening rubric",
+    "locus": "clinician's LOCUS composite score",
+    "asam": "clinician's ASAM level",
+}
 
 SymptomSeverity = Literal["mild", "moderate", "severe", "cannot_care_for_self"]
 CrisisFrequency = Literal["none", "monthly", "weekly", "daily"]

@@ -10,6 +10,7 @@ import msgspec
 
 from coverage.cli import CliArgumentError
 from coverage.levels import (
+    BASIS_NAMES,
     SCREENING_ALLOWED,
     SCREENING_DISCLAIMER,
     SCREENING_QUESTIONS,
@@ -20,12 +21,6 @@ from coverage.levels import (
     recommend_level,
     recommendation_label,
 )
-
-BASIS_TEXT = {
-    "rubric": "screening rubric",
-    "locus": "clinician's LOCUS composite",
-    "asam": "clinician's ASAM level",
-}
 
 
 def _flag(field: str) -> str:
@@ -86,7 +81,7 @@ def answers_from_args(args: argparse.Namespace) -> ScreeningAnswers:
 
 
 def format_recommendation(recommendation: LevelRecommendation) -> str:
-    lines = [f"Recommended: {recommendation.label}  (basis: {BASIS_TEXT[recommendation.basis]})"]
+    lines = [f"Recommended: {recommendation.label}  (basis: {BASIS_NAMES[recommendation.basis]})"]
     if recommendation.crisis_resources:
         lines.append(f"CRISIS RESOURCES: {recommendation.crisis_resources}")
     lines.append("Why:")

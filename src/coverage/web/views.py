@@ -15,10 +15,10 @@ from msgspec import Struct
 from coverage.estimate import Estimate, EstimateRequest
 from coverage.levels import (
     ASAM_LEVELS,
+    BASIS_NAMES,
     LEVELS,
     SCREENING_ALLOWED,
     SCREENING_QUESTIONS,
-    Basis,
     Level,
     LevelRecommendation,
     Recommendation,
@@ -165,12 +165,6 @@ def _screening_questions() -> tuple[ScreeningQuestion, ...]:
 
 SCREENING_FORM = _screening_questions()
 
-_BASIS_WORDS: dict[Basis, str] = {
-    "rubric": "the screening rubric",
-    "locus": "the clinician's LOCUS composite score",
-    "asam": "the clinician's ASAM level",
-}
-
 
 class ScreeningView(Struct, frozen=True):
     """The screening result as the Admissions page shows it."""
@@ -186,7 +180,7 @@ def screening_view(result: LevelRecommendation, request: EstimateRequest) -> Scr
     chosen: Recommendation | None = request.recommended_level
     return ScreeningView(
         result=result,
-        basis=_BASIS_WORDS[result.basis],
+        basis=f"the {BASIS_NAMES[result.basis]}",
         alternatives=[
             (recommendation_label(other.level), other.why, other.indicated)
             for other in result.alternatives_considered
