@@ -83,7 +83,7 @@ def monthly_cost_chart(result: Estimate) -> Markup:
         x0 = _LEFT + index * group + 6
         for position, cell in enumerate(row.cells):
             cost = cell.member_cost_cents if cell else 0
-            bar_height = _PLOT_HEIGHT * cost // top if top else 0
+            bar_height = _PLOT_HEIGHT * cost // top  # top is at least $1
             x, y = x0 + position * bar, _TOP + _PLOT_HEIGHT - bar_height
             tip = escape(f"{names[position]}, {month_name(row.month)}: {format_usd(cost)}")
             parts.append(
