@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from coverage.estimate import Estimate, EstimateRequest, build_terms, estimate_with_terms
+from coverage.estimate import Estimate, EstimateRequest, estimate_for_plan
 from coverage.plans import LoadedPlan, PlanCatalog, load_catalog, parse_plan
 
 REPO = Path(__file__).resolve().parents[1]
@@ -50,4 +50,4 @@ def run(loaded: LoadedPlan, **request_fields: object) -> Estimate:
     fields: dict[str, object] = {"plan_id": loaded.plan.id, "start_date": dt.date(2026, 3, 2)}
     fields.update(request_fields)
     request = EstimateRequest(**fields)  # type: ignore[arg-type]
-    return estimate_with_terms(loaded, request, build_terms(loaded, request.network, request.category))
+    return estimate_for_plan(loaded, request)

@@ -417,6 +417,11 @@ def estimate_with_terms(
     )
 
 
+def estimate_for_plan(loaded: LoadedPlan, request: EstimateRequest) -> Estimate:
+    """The estimate against one plan's own terms (a plan file, or one typed in on a page)."""
+    return estimate_with_terms(loaded, request, build_terms(loaded, request.network, request.category))
+
+
 def estimate(
     catalog: PlanCatalog, request: EstimateRequest, verifications: VobStore | None = None
 ) -> Estimate:
@@ -424,14 +429,14 @@ def estimate(
     loaded = catalog.get(request.plan_id)
     if loaded is None:
         raise UnknownPlanError(request.plan_id)
-    terms = build_terms(loaded, request.network, request.category)
     if request.verification_id is None:
-        return estimate_with_terms(loaded, request, terms)
+        return estimate_for_plan(loaded, request)
     if verifications is None:
         raise EstimateInputError("verification_id", "verification records are not available here")
     record = verifications.get(request.verification_id)
     verified = usable_verification(record, request.verification_id, request.plan_id)
     assert record is not None  # usable_verification raised otherwise
+    terms = build_terms(loaded, request.network, request.category)
     terms = apply_verification(terms, verified, record.id, record.verified_on)
     met = verified_met(terms, verified, record.id, record.verified_on, request.start_date)
     notes = [*verification_assumptions(terms, verified, record.id, record.verified_on), *met.notes]

@@ -17,7 +17,7 @@ from litestar.params import QueryParameter, URLEncodedBody
 from litestar.response import Redirect, Template
 
 from coverage.errors import EstimateInputError, UnknownPlanError
-from coverage.estimate import Estimate, build_terms, estimate, estimate_with_terms
+from coverage.estimate import Estimate, estimate, estimate_for_plan
 from coverage.levels import LEVEL_ORDER, LEVELS
 from coverage.plain_language import plain_scenarios
 from coverage.plans import PlanCatalog
@@ -102,7 +102,7 @@ def _compare_estimate(catalog: PlanCatalog, form: Mapping[str, str]) -> Estimate
         errors |= {error.field: error.message for error in exc.errors}
     if errors or request is None:
         raise FormErrors(errors)
-    return _run(lambda: estimate_with_terms(loaded, request, build_terms(loaded, "in", request.category)))
+    return _run(lambda: estimate_for_plan(loaded, request))
 
 
 @get("/compare", sync_to_thread=False, include_in_schema=False)
