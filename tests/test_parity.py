@@ -432,6 +432,7 @@ EXPECTED_SAMPLE_VERDICTS = {
     "bayview-medicaid-mco-2026": "pass",
     "harbor-hmo-2026": "pass",
     "lakeside-employer-limit-2026": "fail",
+    "medicare-part-b-2025": "pass",
     "medicare-part-b-2026": "pass",
     "summit-hdhp-hsa-2026": "pass",
     "sunrise-medicare-advantage-2026": "needs_review",

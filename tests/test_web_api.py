@@ -40,7 +40,7 @@ def errors_of(response: Any) -> dict[str | None, str]:
 
 
 def test_health_and_schema_are_public(client: TestClient) -> None:
-    assert client.get("/health").json() == {"status": "ok", "plans_loaded": 7, "plan_file_errors": 0}
+    assert client.get("/health").json() == {"status": "ok", "plans_loaded": 8, "plan_file_errors": 0}
     schema = client.get("/schema/openapi.json").json()
     assert {"/health", "/plans", "/plans/{plan_id}", "/estimates"} <= set(schema["paths"])
     body = schema["paths"]["/estimates"]["post"]["requestBody"]["content"]["application/json"]["schema"]
