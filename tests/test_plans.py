@@ -47,6 +47,9 @@ def test_medicare_sample_carries_the_2026_figures(catalog) -> None:
     assert str(iop.coinsurance) == "20%"
     assert medicare.program_rules.iop.min_hours_per_week == 9
     assert medicare.program_rules.php.min_hours_per_week == 20
+    earlier = catalog.get("medicare-part-b-2025").plan  # SPEC 5: 2025 Part B $257, Part A $1,676
+    assert earlier.accumulators.in_network.deductible_individual_cents == 25700
+    assert earlier.benefit("mh_php", "in").per_unit_member_cap_cents == 167600
 
 
 @pytest.mark.parametrize(
