@@ -68,6 +68,8 @@ def main() -> int:
     )
     parser.add_argument("--concurrency", type=int, default=4, help="requests in flight (default 4)")
     args = parser.parse_args()
+    if args.max_requests < 2:
+        parser.error("--max-requests must be at least 2 (latency percentiles need two samples)")
     key = secrets.token_urlsafe(16)
     with local_server(env={"COVERAGE_API_KEYS": key}) as base_url:
         tally, elapsed = asyncio.run(load(base_url, key, args.seconds, args.max_requests, args.concurrency))
