@@ -195,6 +195,8 @@ class VerificationRoutes(StaffController):
             config = EligibilityConfig.from_env()
         except ValueError as exc:
             raise RequestErrors(503, [FieldError(None, str(exc))]) from None
+        if (problem := config.problem()) is not None:  # before the provider fields it would default
+            raise RequestErrors(503, [FieldError(None, problem)])
         given = {
             "payer_id": data.payer_id,
             "member_id": data.member_id,
