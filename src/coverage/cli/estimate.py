@@ -9,12 +9,14 @@ import sys
 import msgspec
 
 from coverage.cli import CliArgumentError
+from coverage.dates import parse_date
 from coverage.errors import EstimateInputError, UnknownPlanError
 from coverage.estimate import Estimate, EstimateRequest, estimate
 from coverage.money import format_usd, parse_money
 from coverage.plans import load_catalog
 from coverage.settings import default_plans_dir
 from coverage.vob_store import VobStore
+from coverage.web.errors import field_errors
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -59,11 +61,9 @@ def _dollars(argument: str, text: str | None) -> int | None:
 
 def _date(argument: str, text: str) -> dt.date:
     try:
-        if len(text) != 10:  # fromisoformat also takes 20260302 and week dates; we say YYYY-MM-DD
-            raise ValueError(text)
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        raise CliArgumentError(f"{argument}: must be a date YYYY-MM-DD, got {text!r}") from None
+        return parse_date(text)
+    except ValueError as exc:
+        raise CliArgumentError(f"{argument}: {exc}") from None
 
 
 def request_from_args(args: argparse.Namespace) -> EstimateRequest:
@@ -80,10 +80,11 @@ def request_from_args(args: argparse.Namespace) -> EstimateRequest:
         "recommended_level": args.recommended_level,
         "verification_id": args.verification_id,
     }
-    try:
-        return msgspec.convert(fields, EstimateRequest, from_attributes=False)
-    except msgspec.ValidationError as exc:
-        raise CliArgumentError(_argument_message(str(exc))) from None
+    if errors := field_errors(fields, EstimateRequest):  # the rule in words, not msgspec's types
+        first = errors[0]
+        field = (first.field or "").split(".")[0]
+        raise CliArgumentError(f"{_ARGUMENT_OF_FIELD.get(field, field)}: {first.message}")
+    return msgspec.convert(fields, EstimateRequest, from_attributes=False)
 
 
 _ARGUMENT_OF_FIELD = {
@@ -95,13 +96,6 @@ _ARGUMENT_OF_FIELD = {
     "pathway": "--pathway",
     "verification_id": "--verification-id",
 }
-
-
-def _argument_message(message: str) -> str:
-    for field, argument in _ARGUMENT_OF_FIELD.items():
-        if f"`$.{field}`" in message:
-            return f"{argument}: {message.split(' - at ')[0]}"
-    return message
 
 
 def run(args: argparse.Namespace) -> int:
@@ -122,10 +116,13 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+_NETWORK_WORDS = {"in": "in-network", "out": "out-of-network"}
+
+
 def render_text(result: Estimate) -> str:
     """A readable comparison: client cost per month, one column per scenario, then details."""
     lines = [
-        f"{result.plan_name} ({result.plan_id}), {result.network}-network, {result.category.upper()}, "
+        f"{result.plan_name} ({result.plan_id}), {_NETWORK_WORDS[result.network]}, {result.category.upper()}, "
         f"from {result.start_date}, {result.horizon_weeks} weeks"
         + (" [illustrative sample plan]" if result.sample_data else ""),
         "",

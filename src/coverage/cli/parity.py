@@ -18,7 +18,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "parity",
         help="MHPAEA parity report: MH/SUD cost sharing against med/surg",
-        description="Runs the 29 CFR 2590.712(c)(3) tests on the plan file's [parity] projections.",
+        description="Runs the 29 CFR 2590.712(c)(3) tests on the plan file's [parity] projections. "
+        "Exit 0 when the verdict is PASS (or needs review), 1 when it is FAIL, 2 on a bad argument.",
     )
     parser.add_argument("--plan", required=True, help="plan id (see `coverage plans list`)")
     parser.add_argument("--plans-dir", default=None)
@@ -40,7 +41,7 @@ def run(args: argparse.Namespace) -> int:
         sys.stdout.write(msgspec.json.format(msgspec.json.encode(report)).decode() + "\n")
     else:
         sys.stdout.write(render_text(report))
-    return 0
+    return 1 if report.verdict == "fail" else 0  # scripts can gate on a failing plan
 
 
 def _row(cells: list[str], widths: list[int]) -> str:
