@@ -122,8 +122,8 @@ _NETWORK_WORDS = {"in": "in-network", "out": "out-of-network"}
 def render_text(result: Estimate) -> str:
     """A readable comparison: client cost per month, one column per scenario, then details."""
     lines = [
-        f"{result.plan_name} ({result.plan_id}), {_NETWORK_WORDS[result.network]}, {result.category.upper()}, "
-        f"from {result.start_date}, {result.horizon_weeks} weeks"
+        f"{result.plan_name} ({result.plan_id}), {_NETWORK_WORDS[result.network]}, "
+        f"{result.category.upper()}, from {result.start_date}, {result.horizon_weeks} weeks"
         + (" [illustrative sample plan]" if result.sample_data else ""),
         "",
     ]
