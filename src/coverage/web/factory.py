@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import logging
 from collections.abc import Iterable
 from pathlib import Path
@@ -12,6 +13,7 @@ from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.logging import LoggingConfig
 from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.static_files import create_static_files_router
 
@@ -38,6 +40,24 @@ ROUTE_MODULES = (
 )
 
 log = logging.getLogger("coverage.web")
+
+# /schema renders Swagger UI from the files the swagger-ui-py package ships, served here, so the
+# API docs work with no internet (Litestar's default loads them from a CDN).
+SCHEMA_ASSETS = "/schema-assets"
+
+
+def _swagger_ui_dir() -> Path:
+    return Path(importlib.util.find_spec("swagger_ui").origin).parent / "static"  # type: ignore[union-attr, arg-type]
+
+
+def _offline_swagger() -> SwaggerRenderPlugin:
+    return SwaggerRenderPlugin(
+        path="/",
+        js_url=f"{SCHEMA_ASSETS}/swagger-ui-bundle.js",
+        css_url=f"{SCHEMA_ASSETS}/swagger-ui.css",
+        standalone_preset_js_url=f"{SCHEMA_ASSETS}/swagger-ui-standalone-preset.js",
+        favicon=f"<link rel='icon' type='image/png' href='{SCHEMA_ASSETS}/favicon-32x32.png'>",
+    )
 
 
 def create_app(plans_dir: Path | str | None = None, api_keys: Iterable[str] | None = None) -> Litestar:
@@ -69,6 +89,9 @@ def create_app(plans_dir: Path | str | None = None, api_keys: Iterable[str] | No
         route_handlers=[
             *route_handlers,
             create_static_files_router(path="/static", directories=[STATIC_DIR]),
+            create_static_files_router(
+                path=SCHEMA_ASSETS, directories=[_swagger_ui_dir()], include_in_schema=False
+            ),
         ],
         state=State({"service": service}),
         dependencies={"catalog": Provide(provide_catalog, sync_to_thread=False)},
@@ -79,6 +102,7 @@ def create_app(plans_dir: Path | str | None = None, api_keys: Iterable[str] | No
             version="0.1.0",
             description="Behavioral-health benefit and treatment-cost estimates (see docs/api.md).",
             path="/schema",
+            render_plugins=[_offline_swagger()],
             components=Components(
                 security_schemes={
                     "staffApiKey": SecurityScheme(
