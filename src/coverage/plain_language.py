@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import gettext
 
-from babel.dates import format_date
+from babel.dates import format_date, format_skeleton
 from msgspec import Struct
 
 from coverage.estimate import Estimate, Scenario
@@ -63,7 +63,7 @@ class PlainScenario(Struct, kw_only=True):
     recommended: bool
     total_cents: int
     summary: str
-    steps: list[str]  # "3 weeks of the partial hospitalization program (PHP): 15 program days"
+    steps: list[str]  # "Partial hospitalization program (PHP): 3 weeks, 15 program days"
     notes: list[str]  # what a family should know about this option
 
 
@@ -93,8 +93,12 @@ def month_name(key: str, style: str = "%B %Y") -> str:
     return dt.date(int(key[:4]), int(key[5:]), 1).strftime(style)
 
 
-def _month(key: str, language: str, pattern: str = "LLLL") -> str:
-    return format_date(dt.date(int(key[:4]), int(key[5:]), 1), pattern, locale=language)
+def _month(key: str, language: str, skeleton: str = "") -> str:
+    """"2026-03" as "March" (no skeleton) or by a CLDR skeleton: "yMMMM" "March 2026" / "marzo de 2026"."""
+    day = dt.date(int(key[:4]), int(key[5:]), 1)
+    if not skeleton:
+        return format_date(day, "LLLL", locale=language)
+    return format_skeleton(skeleton, day, locale=language)
 
 
 def _units(t: Gettext, level: Level, count: int) -> str:
@@ -200,7 +204,7 @@ def _scenario_notes(t: Gettext, language: str, scenario: Scenario) -> list[str]:
             t.gettext(
                 "You reach your plan's yearly limit (out-of-pocket maximum) in {month}; after that, "
                 "covered care costs you nothing until your plan year starts again."
-            ).format(month=_month(reached.month, language, "LLLL y"))
+            ).format(month=_month(reached.month, language, "yMMMM"))
         )
     codes = {flag.code for flag in scenario.flags}
     if "plan_year_reset" in codes:
@@ -302,9 +306,9 @@ def plain_estimate(
             total_cents=s.totals.member_cost_cents,
             summary=_summary(t, language, s, result.horizon_weeks),
             steps=[
-                t.gettext("{weeks} of {level}: {units}").format(
+                t.gettext("{level}: {weeks}, {units}").format(
+                    level=t.gettext(LEVEL_DESCRIPTIONS[part.level][0]),
                     weeks=_weeks(t, part.weeks),
-                    level=t.gettext(LEVEL_NAMES[part.level]),
                     units=_units(t, part.level, part.units),
                 )
                 for part in s.levels
@@ -319,5 +323,5 @@ def plain_estimate(
         up_front=_up_front(t, result),
         assumptions=_assumptions(t, result, start, deductible_met_cents, oop_met_cents),
         start_date=start,
-        month_labels={key: _month(key, language, "LLL y") for key in keys},
+        month_labels={key: _month(key, language, "yMMM") for key in keys},
     )
