@@ -98,7 +98,8 @@ def quick_plan(
 
     Deductible and coinsurance are required (a blank must never price care as free; 0 is an
     answer); a blank copay means therapy is deductible then coinsurance, and a blank
-    out-of-pocket maximum means the plan has none: the page says both in words. Raises QuickPlanError naming each field that cannot be used.
+    out-of-pocket maximum means the plan has none: the page says both in words.
+    Raises QuickPlanError naming each field that cannot be used.
     """
     errors: list[EstimateInputError] = []
     copay_cents = _money("copay", copay, errors, blank=0)

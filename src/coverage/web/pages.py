@@ -95,6 +95,7 @@ def _compare_context(
         "source": source,
         "errors": {name: compare_message(name, form.get(name, ""), t) for name in errors},
         "labels": COMPARE_LABELS,
+        "sentences": True,  # each field's message is a whole sentence: no "Label:" before it
         "levels": [LEVEL_DESCRIPTIONS[level] for level in LEVEL_ORDER],
         "lang": language,
         "languages": LANGUAGES,
