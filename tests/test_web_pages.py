@@ -58,7 +58,8 @@ def test_compare_page_is_public_and_asks_for_no_identity(client: TestClient) -> 
     page = client.get("/compare")
     assert page.status_code == 200
     names = set(re.findall(r'name="(\w+)"', page.text))
-    assert {"plan_source", "plan_id", "network", "category", "start_date", "deductible_met", "oop_met"} <= names
+    expected = {"plan_source", "plan_id", "network", "category", "start_date", "deductible_met", "oop_met"}
+    assert expected <= names
     assert not any(word in name for name in names for word in ("name_", "member", "dob", "birth", "ssn"))
     assert "nothing you enter here is saved" in page.text
     assert page.text.count("What each level of care involves") == 1

@@ -159,8 +159,8 @@ def _met(text: str) -> int:
 def compare_form(
     catalog: Catalog,
     request: Request[Any, Any, Any],
-    lang: str | None = None,
-    source: str | None = None,
+    lang: Annotated[str | None, QueryParameter()] = None,
+    source: Annotated[str | None, QueryParameter()] = None,
 ) -> Template:
     form = {"start_date": dt.date.today().isoformat(), "plan_source": source or "list", "network": "in"}
     return _page("compare.html", _compare_context(catalog, form, {}, _language(request, lang)))
