@@ -25,7 +25,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from tests.conftest import REPO
 
-from coverage.batch import INPUT_COLUMNS, REQUIRED_COLUMNS, BatchInputError, dollars, run_batch
+from coverage.batch import (
+    INPUT_COLUMNS,
+    REQUIRED_COLUMNS,
+    TOTALS_HEADER,
+    BatchInputError,
+    dollars,
+    run_batch,
+)
 from coverage.cli import main
 from coverage.cli.batch import errors_path
 from coverage.errors import EstimateInputError, UnknownPlanError
@@ -347,6 +354,31 @@ def test_edge_plans_match_the_scalar_engine(seed: int, edge_catalog: PlanCatalog
     """Per-unit caps that bind (alone and inside the deductible), a family-only OOP maximum,
     copay above allowed, a zero allowed amount, a penalty of 100%, a mid-April plan year."""
     assert_same(random_rows(100 + seed, 400, edge_catalog), edge_catalog, chunk_rows=97)
+
+
+def test_per_day_cap_over_the_deductible_matches_the_scalar_engine(edge_catalog: PlanCatalog) -> None:
+    """Medicare's per-day cap limits coinsurance only: sud_iop of edge-no-oop-2026 is $9,000 a day,
+    20%, capped at $1,736, deductible $1,050 (plan year from December 1).
+
+    Nothing met, iop:1x1 from 2026-01-05: $1,050 + min(20% x $7,950 = $1,590, $1,736) = $2,640.00.
+    $900 met: $150 + min(20% x $8,850 = $1,770, $1,736) = $1,886.00.
+    Nothing met, iop:1x2: day 1 $2,640.00, day 2 min(20% x $9,000 = $1,800, $1,736) = $1,736 -> $4,376.00.
+    """
+    base = dict.fromkeys(INPUT_COLUMNS, "") | {
+        "plan_id": "edge-no-oop-2026",
+        "network": "in",
+        "category": "sud",
+        "start_date": "2026-01-05",
+    }
+    rows = [
+        base | {"client_id": "a", "deductible_met": "0", "oop_met": "0", "pathway": "iop:1x1"},
+        base | {"client_id": "b", "deductible_met": "900.00", "oop_met": "900.00", "pathway": "iop:1x1"},
+        base | {"client_id": "c", "deductible_met": "0", "oop_met": "0", "pathway": "iop:1x2"},
+    ]
+    assert_same(rows, edge_catalog)
+    totals, _, _ = batch_outputs(to_csv(rows), edge_catalog)
+    member_cost = TOTALS_HEADER.index("member_cost")
+    assert [row[member_cost] for row in totals] == ["2640.00", "1886.00", "4376.00"]
 
 
 def test_ten_thousand_rows_match_the_scalar_engine(catalog: PlanCatalog) -> None:

@@ -466,12 +466,10 @@ def classify_units(keyed_units: pl.LazyFrame) -> pl.LazyFrame:
 
 
 def compress_runs(units: pl.LazyFrame, by_month: bool) -> pl.LazyFrame:
-    """Consecutive identical units of a key become one run; a unit the per-unit cap can bind stays alone."""
+    """Consecutive identical units of a key become one run."""
     split_on = ["key_id", "py_idx", "level", "status", *(["month_no"] if by_month else [])]
-    priced = pl.col("status") <= Status.PENALTY
-    alone = priced & (pl.col("cap") < pl.col("unit_allowed"))
     return (
-        units.with_columns(run_no=(new_segment(*split_on) | alone).cum_sum())
+        units.with_columns(run_no=new_segment(*split_on).cum_sum())
         .group_by("run_no", maintain_order=True)
         .agg(
             pl.col("key_id", "terms_id", "level", "status", "py_idx", "py_start", "month_no").first(),
@@ -494,8 +492,8 @@ def _run_constants(runs: pl.LazyFrame, tables: PlanTables) -> pl.LazyFrame:
     penalized = status == Status.PENALTY
     denied = status == Status.DENIED
     takes_deductible = priced & pl.col("deductible_applies") & (allowed > 0)
-    # A unit takes min(allowed, remaining) capped per unit: min(min(allowed, cap), remaining).
-    deductible_take = pl.when(takes_deductible).then(n * pl.min_horizontal(allowed, cap)).otherwise(0)
+    # A unit takes min(allowed, remaining); the per-unit cap never cuts the deductible.
+    deductible_take = pl.when(takes_deductible).then(n * allowed).otherwise(0)
     not_covered_each = (
         pl.when(status == Status.NOT_COVERED)
         .then(pl.col("default_self_pay"))
@@ -515,7 +513,7 @@ def _run_constants(runs: pl.LazyFrame, tables: PlanTables) -> pl.LazyFrame:
             fresh_oop=pl.min_horizontal("oop_max_individual", "oop_max_family").fill_null(NO_LIMIT),
             pen_num=pl.when(penalized).then(pl.col("pen_num")).otherwise(0),
             pen_den=pl.when(penalized).then(pl.col("pen_den")).otherwise(1),
-            full_share=pl.min_horizontal(allowed, cap),
+            full_share=allowed,
             copay0=pl.min_horizontal(pl.col("unit_copay"), allowed),
             allowed=pl.when(priced).then(n * allowed).otherwise(0),
             balance_bill=pl.when(priced).then(n * pl.col("balance")).otherwise(0),
@@ -765,14 +763,14 @@ def price_runs(clients: pl.LazyFrame, runs: pl.LazyFrame) -> pl.LazyFrame:
         part_copay=pl.min_horizontal(pl.col("unit_copay"), allowed - pl.col("part_ded")),
     ).with_columns(
         zero=pl.col("priced_units") - pl.col("full") - pl.col("part"),
-        part_share=pl.min_horizontal(
-            pl.col("part_ded")
-            + pl.col("part_copay")
+        part_share=pl.col("part_ded")
+        + pl.min_horizontal(
+            pl.col("part_copay")
             + share_of(allowed - pl.col("part_ded") - pl.col("part_copay"), "coi_num", "coi_den"),
             pl.col("cap"),
         ),
     )
-    # The per-unit cap may cut the finishing unit: engine.split_share keeps deductible, then copay.
+    # The per-unit cap cuts only the finishing unit's copay and coinsurance (engine.per_unit_capped).
     part_ded = pl.min_horizontal(pl.col("part_ded"), pl.col("part_share"))
     part_cop = pl.min_horizontal(pl.col("part_copay"), pl.col("part_share") - part_ded)
     frame = frame.with_columns(part_ded_kept=part_ded, part_cop_kept=part_cop).with_columns(

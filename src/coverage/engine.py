@@ -159,12 +159,18 @@ def coinsurance_portion(benefit: Benefit, after_copay_cents: int) -> int:
     return benefit.coinsurance.of(after_copay_cents)
 
 
-def capped_share(share_cents: int, oop_remaining_cents: int | None, per_unit_cap_cents: int | None) -> int:
-    """Steps 5 and 7: the client's share stops at the OOP remaining and any per-unit cap."""
-    for cap in (oop_remaining_cents, per_unit_cap_cents):
-        if cap is not None:
-            share_cents = min(share_cents, cap)
-    return share_cents
+def per_unit_capped(after_deductible_cents: int, per_unit_cap_cents: int | None) -> int:
+    """Step 7: a per-unit cap limits the copay and coinsurance of one unit, not its deductible.
+
+    Medicare's OPPS per-day cap (Social Security Act 1833(t)(8)(C), 42 CFR 419.41) limits the
+    copayment for a day to the Part A inpatient deductible; the Part B deductible is owed on top.
+    """
+    return after_deductible_cents if per_unit_cap_cents is None else min(after_deductible_cents, per_unit_cap_cents)
+
+
+def capped_share(share_cents: int, oop_remaining_cents: int | None) -> int:
+    """Step 5: the client's share stops at the out-of-pocket maximum remaining."""
+    return share_cents if oop_remaining_cents is None else min(share_cents, oop_remaining_cents)
 
 
 def split_share(share_cents: int, deductible_cents: int, copay_cents: int) -> tuple[int, int, int]:
@@ -268,7 +274,8 @@ def _price_one(
     copay = copay_portion(benefit, allowed - deductible)
     coinsurance = coinsurance_portion(benefit, allowed - deductible - copay)
     share = capped_share(
-        deductible + copay + coinsurance, state.oop_remaining(limits), benefit.per_unit_member_cap_cents
+        deductible + per_unit_capped(copay + coinsurance, benefit.per_unit_member_cap_cents),
+        state.oop_remaining(limits),
     )
     deductible, copay, coinsurance = split_share(share, deductible, copay)
     state.accrue(deductible, share)
