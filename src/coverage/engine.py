@@ -165,7 +165,11 @@ def per_unit_capped(after_deductible_cents: int, per_unit_cap_cents: int | None)
     Medicare's OPPS per-day cap (Social Security Act 1833(t)(8)(C), 42 CFR 419.41) limits the
     copayment for a day to the Part A inpatient deductible; the Part B deductible is owed on top.
     """
-    return after_deductible_cents if per_unit_cap_cents is None else min(after_deductible_cents, per_unit_cap_cents)
+    return (
+        after_deductible_cents
+        if per_unit_cap_cents is None
+        else min(after_deductible_cents, per_unit_cap_cents)
+    )
 
 
 def capped_share(share_cents: int, oop_remaining_cents: int | None) -> int:

@@ -202,10 +202,13 @@ _MET_FIELDS = ("deductible_met_cents", "oop_met_cents", "family_deductible_met_c
 
 def starting_accumulators(
     request: EstimateRequest, terms: CostTerms, verified: VerifiedMet | None = None
-) -> tuple[StartingAccumulators, list[SourcedValue]]:
-    """Amounts already met: the request's, else the verification's, else $0 (family: none).
+) -> tuple[StartingAccumulators, list[SourcedValue], list[str]]:
+    """Amounts already met: the request's, else the verification's, else derived or $0.
 
-    Each is checked against the plan's limits, naming the field that breaks one.
+    Out-of-pocket met not given is taken as the deductible met (deductible payments count toward
+    the out-of-pocket maximum); family out-of-pocket met not given, when the family deductible met
+    is, as the larger of that and the client's out-of-pocket met. Each derivation is returned as an
+    assumption. Every amount is checked against the plan's limits and the others, naming the field.
     """
     values: dict[str, int | None] = {}
     sources: list[SourcedValue] = []
@@ -213,6 +216,7 @@ def starting_accumulators(
         name = field.removesuffix("_cents")
         given = getattr(request, field)
         verified_amount = getattr(verified, field) if verified is not None else None
+        values[field] = None
         if given is not None:
             values[field] = given
             sources.append(
@@ -221,18 +225,56 @@ def starting_accumulators(
         elif verified_amount is not None:
             values[field] = verified_amount
             sources.extend(source for source in verified.sources if source.name == name)  # type: ignore[union-attr]
-        elif field in ("deductible_met_cents", "oop_met_cents"):
-            values[field] = 0
-            sources.append(SourcedValue(name, format_usd(0), "not given: nothing assumed met"))
+    notes: list[str] = []
+    if values["deductible_met_cents"] is None:
+        values["deductible_met_cents"] = 0
+        sources.append(SourcedValue("deductible_met", format_usd(0), "not given: nothing assumed met"))
+    deductible_met = values["deductible_met_cents"]
+    if values["oop_met_cents"] is None:
+        values["oop_met_cents"] = deductible_met
+        if deductible_met:
+            sources.append(
+                SourcedValue("oop_met", format_usd(deductible_met), "not given: taken as the deductible met")
+            )
+            notes.append(
+                f"Out-of-pocket met was not given: taken as the deductible met, {format_usd(deductible_met)} "
+                "(deductible payments count toward the out-of-pocket maximum)."
+            )
         else:
-            values[field] = None
+            sources.append(SourcedValue("oop_met", format_usd(0), "not given: nothing assumed met"))
+    family_deductible = values["family_deductible_met_cents"]
+    if values["family_oop_met_cents"] is None and family_deductible is not None:
+        family_oop = max(family_deductible, values["oop_met_cents"])
+        values["family_oop_met_cents"] = family_oop
+        sources.append(
+            SourcedValue(
+                "family_oop_met",
+                format_usd(family_oop),
+                "not given: the larger of the family deductible met and the client's out-of-pocket met",
+            )
+        )
+        notes.append(
+            f"Family out-of-pocket met was not given: taken as {format_usd(family_oop)}, the larger of the "
+            "family deductible met and the client's out-of-pocket met (both count toward it)."
+        )
     start = StartingAccumulators(**values)  # type: ignore[arg-type]
     _check_met_against_limits(start, terms)
-    return start, sources
+    return start, sources, notes
 
 
 def _check_met_against_limits(start: StartingAccumulators, terms: CostTerms) -> None:
     limits = terms.limits
+    for field, individual in (
+        ("family_deductible_met_cents", "deductible_met_cents"),
+        ("family_oop_met_cents", "oop_met_cents"),
+    ):
+        family, own = getattr(start, field), getattr(start, individual)
+        if family is not None and family < own:
+            raise EstimateInputError(
+                field,
+                f"{format_usd(family)} is less than {individual}'s {format_usd(own)}: the family amount "
+                "includes the client's own",
+            )
     if limits is None:
         return
     for field, limit in zip(
@@ -252,6 +294,13 @@ def _check_met_against_limits(start: StartingAccumulators, terms: CostTerms) -> 
         raise EstimateInputError(
             "oop_met_cents",
             "must be at least deductible_met_cents: deductible payments count toward the "
+            "out-of-pocket maximum",
+        )
+    family_deductible, family_oop = start.family_deductible_met_cents, start.family_oop_met_cents
+    if limits.has_oop_max and None not in (family_deductible, family_oop) and family_oop < family_deductible:  # type: ignore[operator]
+        raise EstimateInputError(
+            "family_oop_met_cents",
+            "must be at least family_deductible_met_cents: deductible payments count toward the "
             "out-of-pocket maximum",
         )
 
@@ -297,7 +346,7 @@ def common_assumptions(
     ]
     limits = terms.limits
     has_family_tier = limits is not None and (limits.deductible_family_cents or limits.oop_max_family_cents)
-    if has_family_tier and (start.family_deductible_met_cents is None or start.family_oop_met_cents is None):
+    if has_family_tier and start.family_deductible_met_cents is None and start.family_oop_met_cents is None:
         lines.append(
             "Family accumulators not given: other family members are assumed to have spent nothing "
             "toward the family deductible or out-of-pocket maximum."
@@ -383,7 +432,7 @@ def estimate_with_terms(
 ) -> Estimate:
     """Price the request's scenarios against already-resolved terms (plan file or verified)."""
     check_dates(request, loaded)
-    start, met_sources = starting_accumulators(request, terms, verified)
+    start, met_sources, met_notes = starting_accumulators(request, terms, verified)
     pathways = pathways_for(request)
     flags: list[Flag] = []
     if request.recommended_level == "refer_higher":
@@ -412,7 +461,7 @@ def estimate_with_terms(
         verification_id=request.verification_id,
         scenarios=scenarios,
         sources=[*terms.sources.values(), *met_sources],
-        assumptions=[*common_assumptions(request, terms, loaded, start), *verification_notes],
+        assumptions=[*common_assumptions(request, terms, loaded, start), *met_notes, *verification_notes],
         flags=flags,
     )
 

@@ -1,0 +1,239 @@
+"""Rules found by the held-out review (issue 10): every expected number is worked out by hand."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from litestar.testing import TestClient
+from tests.conftest import INQUIRY_FIELDS, PLANS_DIR, make_plan, run
+
+from coverage.cli import main
+from coverage.eligibility import build_request, interpret
+from coverage.errors import EstimateInputError
+from coverage.estimate import EstimateRequest, estimate
+from coverage.plans import PlanCatalog
+from coverage.vob_store import VobStore
+from coverage.web import create_app
+
+KEY = {"X-API-Key": "test-staff-key"}
+ACME = {"plan_id": "acme-ppo-gold-2026", "start_date": "2026-03-02"}
+VERIFIED_ON = dt.date(2026, 3, 2)
+DERIVED_NOTE = (
+    "Out-of-pocket met was not given: taken as the deductible met, $500.00 "
+    "(deductible payments count toward the out-of-pocket maximum)."
+)
+
+
+@pytest.fixture(scope="module")
+def client() -> Iterator[TestClient]:
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("COVERAGE_API_KEYS", "test-staff-key")
+        with TestClient(create_app(PLANS_DIR)) as test_client:
+            yield test_client
+
+
+def by_name(scenarios: list[dict]) -> dict[str, dict]:
+    return {scenario["name"]: scenario for scenario in scenarios}
+
+
+# --- 1. deductible met given, out-of-pocket met left blank ------------------------------------
+
+# acme PPO Gold from 2026-03-02, $500 of the $1,500 deductible met, OOP max $6,000:
+# weekly: 26 x $30 copay (deductible waived) = $780.00
+# iop: 24 IOP days x $450 = $10,800: $1,000 deductible left + 20% x $9,800 = $1,960; 18 x $30 = $540
+#      -> $3,500.00 (OOP met $500 + $3,500 = $4,000 < $6,000)
+# php: 15 PHP days x $900 = $13,500: $1,000 + 20% x $12,500 = $2,500 -> $3,500; 18 IOP days x $90 =
+#      $1,620; 17 x $30 = $510 -> $5,630, capped at $6,000 - $500 = $5,500.00
+DEDUCTIBLE_ONLY_TOTALS = {"weekly": 78000, "iop": 350000, "php": 550000}
+
+
+def test_api_takes_oop_met_as_the_deductible_met_when_blank(client: TestClient) -> None:
+    response = client.post("/estimates", json=ACME | {"deductible_met_cents": 500_00}, headers=KEY)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    totals = {name: s["totals"]["member_cost_cents"] for name, s in by_name(body["scenarios"]).items()}
+    assert totals == DEDUCTIBLE_ONLY_TOTALS
+    assert DERIVED_NOTE in body["assumptions"]
+    sources = {source["name"]: source for source in body["sources"]}
+    assert sources["oop_met"] == {
+        "name": "oop_met",
+        "value": "$500.00",
+        "source": "not given: taken as the deductible met",
+    }
+    # the month-end position starts from OOP met $500: March IOP 13 days x $450 = $5,850:
+    # $1,000 + 20% x $4,850 = $970 -> OOP met $500 + $1,970 = $2,470.00
+    march = by_name(body["scenarios"])["iop"]["months"][0]
+    assert march["accumulators"]["oop_met_cents"] == 247000
+
+
+def test_cli_takes_oop_met_as_the_deductible_met_when_blank(capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(
+        [
+            "estimate",
+            "--plan",
+            "acme-ppo-gold-2026",
+            "--start",
+            "2026-03-02",
+            "--deductible-met",
+            "500",
+            "--json",
+        ]
+    )
+    assert code == 0
+    body = json.loads(capsys.readouterr().out)
+    totals = {name: s["totals"]["member_cost_cents"] for name, s in by_name(body["scenarios"]).items()}
+    assert totals == DEDUCTIBLE_ONLY_TOTALS
+    assert DERIVED_NOTE in body["assumptions"]
+
+
+def test_compare_page_takes_oop_met_as_the_deductible_met_when_blank(client: TestClient) -> None:
+    form = {"plan_source": "list", **ACME, "network": "in", "category": "mh", "deductible_met": "500"}
+    response = client.post("/compare", data=form)
+    assert response.status_code == 200
+    cards = dict(
+        re.findall(r'data-scenario="(\w+)".*?<span class="amount">([^<]+)</span>', response.text, re.S)
+    )
+    assert cards == {"weekly": "$780.00", "iop": "$3,500.00", "php": "$5,500.00"}
+
+
+def test_family_amount_below_the_individual_is_rejected_naming_the_field(client: TestClient) -> None:
+    response = client.post(
+        "/estimates",
+        json=ACME | {"deductible_met_cents": 500_00, "family_deductible_met_cents": 400_00},
+        headers=KEY,
+    )
+    assert response.status_code == 422
+    assert response.json()["errors"] == [
+        {
+            "field": "family_deductible_met_cents",
+            "message": "$400.00 is less than deductible_met_cents's $500.00: the family amount includes "
+            "the client's own",
+        }
+    ]
+    response = client.post(
+        "/estimates",
+        json=ACME | {"oop_met_cents": 700_00, "family_oop_met_cents": 600_00},
+        headers=KEY,
+    )
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["field"] == "family_oop_met_cents"
+
+
+def test_family_oop_met_blank_is_the_larger_of_family_deductible_and_own_oop() -> None:
+    loaded = make_plan(
+        """
+[accumulators.in_network]
+deductible_individual = "1000.00"
+deductible_family = "2000.00"
+oop_max_individual = "3000.00"
+oop_max_family = "6000.00"
+
+[benefits.mh_iop.in_network]
+allowed = "450.00"
+coinsurance = "20%"
+deductible_applies = true
+"""
+    )
+    result = run(loaded, deductible_met_cents=20000, family_deductible_met_cents=150000, pathway="iop:1x1")
+    # own OOP met = own deductible met $200; family OOP met = max($1,500, $200) = $1,500.
+    # one IOP day $450: family deductible left $2,000 - $1,500 = $500 < own $800 -> $450 to the deductible.
+    unit_month = result.scenarios[0].months[0]
+    assert unit_month.deductible_cents == 45000
+    sources = {source.name: source.value for source in result.sources}
+    assert (sources["oop_met"], sources["family_oop_met"]) == ("$200.00", "$1,500.00")
+    assert any(
+        line.startswith("Family out-of-pocket met was not given: taken as $1,500.00")
+        for line in result.assumptions
+    )
+    assert not any(line.startswith("Family accumulators not given") for line in result.assumptions)
+
+
+def _deductible_only_verification(tmp_path: Path) -> tuple[VobStore, int]:
+    """A 271 that states the deductible ($1,500 total, $1,000 remaining) and no out-of-pocket lines."""
+    store = VobStore(tmp_path / "vob.sqlite")
+    answer = httpx.Response(
+        200,
+        json={
+            "benefitsInformation": [
+                {"code": "1", "serviceTypeCodes": ["30"]},
+                {
+                    "code": "C",
+                    "serviceTypeCodes": ["30"],
+                    "coverageLevelCode": "IND",
+                    "timeQualifierCode": "23",
+                    "benefitAmount": "1500",
+                    "inPlanNetworkIndicatorCode": "Y",
+                },
+                {
+                    "code": "C",
+                    "serviceTypeCodes": ["30"],
+                    "coverageLevelCode": "IND",
+                    "timeQualifierCode": "29",
+                    "benefitAmount": "1000",
+                    "inPlanNetworkIndicatorCode": "Y",
+                },
+            ]
+        },
+    )
+    result = interpret(answer, 1, "000000042", 15)
+    assert result.outcome == "verified", result.message
+    record_id = store.save(
+        build_request(INQUIRY_FIELDS, today=VERIFIED_ON),
+        result,
+        "intake-1",
+        plan_id="acme-ppo-gold-2026",
+        now=dt.datetime(2026, 3, 2, 15, tzinfo=dt.UTC),
+    )
+    return store, record_id
+
+
+def test_a_verification_with_deductible_met_and_no_oop_prices(tmp_path: Path, catalog: PlanCatalog) -> None:
+    store, record_id = _deductible_only_verification(tmp_path)
+    request = EstimateRequest(
+        plan_id="acme-ppo-gold-2026", start_date=dt.date(2026, 3, 2), verification_id=record_id
+    )
+    result = estimate(catalog, request, store)
+    # verified: $1,500 - $1,000 remaining = $500 met; OOP met not stated -> $500: as above.
+    totals = {scenario.name: scenario.totals.member_cost_cents for scenario in result.scenarios}
+    assert totals == DEDUCTIBLE_ONLY_TOTALS
+    assert DERIVED_NOTE in result.assumptions
+
+
+def test_estimate_input_error_for_family_names_the_field() -> None:
+    loaded = make_plan(
+        """
+[accumulators.in_network]
+deductible_individual = "1000.00"
+deductible_family = "2000.00"
+oop_max_individual = "3000.00"
+oop_max_family = "6000.00"
+
+[benefits.mh_iop.in_network]
+allowed = "450.00"
+coinsurance = "20%"
+deductible_applies = true
+"""
+    )
+    with pytest.raises(EstimateInputError) as caught:
+        run(loaded, family_deductible_met_cents=90000, family_oop_met_cents=80000)
+    assert caught.value.field == "family_oop_met_cents"
+
+
+def test_cli_family_amounts(capsys: pytest.CaptureFixture[str]) -> None:
+    """acme PPO Gold has a $3,000 family deductible: $2,900 family met leaves $100 though the
+    client has met nothing. IOP 1 day x $450: $100 deductible + 20% x $350 = $70 -> $170.00."""
+    args = ["estimate", "--plan", "acme-ppo-gold-2026", "--start", "2026-03-02", "--pathway", "iop:1x1"]
+    assert main([*args, "--family-deductible-met", "2900.00", "--json"]) == 0
+    body = json.loads(capsys.readouterr().out)
+    assert body["scenarios"][0]["totals"]["member_cost_cents"] == 17000
+    assert main([*args, "--family-deductible-met", "2900.00", "--family-oop-met", "2800.00"]) == 2
+    assert capsys.readouterr().err.strip() == (
+        "coverage: error: --family-oop-met: must be at least family_deductible_met_cents: deductible "
+        "payments count toward the out-of-pocket maximum"
+    )
