@@ -209,7 +209,7 @@ def test_met_amounts_from_an_earlier_plan_year_are_not_used() -> None:
     assert met == VerifiedMet(
         notes=[
             "verification #7 (2025-12-30) is from an earlier plan year than 2026-03-09; "
-            "its met amounts are not used"
+            "its met amounts and visits remaining are not used"
         ]
     )
 
@@ -220,7 +220,7 @@ def test_met_amounts_from_a_later_plan_year_are_not_used_and_said_to_be_later() 
     assert met == VerifiedMet(
         notes=[
             "verification #7 (2027-01-04) is from a later plan year than 2026-03-09; "
-            "its met amounts are not used"
+            "its met amounts and visits remaining are not used"
         ]
     )
 

@@ -237,3 +237,91 @@ def test_cli_family_amounts(capsys: pytest.CaptureFixture[str]) -> None:
         "coverage: error: --family-oop-met: must be at least family_deductible_met_cents: deductible "
         "payments count toward the out-of-pocket maximum"
     )
+
+
+# --- 3. visits remaining stated by the payer --------------------------------------------------
+
+LIMITED_PLAN = """
+[accumulators.in_network]
+deductible_individual = "1000.00"
+oop_max_individual = "5000.00"
+
+[benefits.mh_office.in_network]
+allowed = "120.00"
+copay = "25.00"
+coinsurance = "0%"
+deductible_applies = false
+billed = "180.00"
+visit_limit = 30
+"""
+
+
+def _visits_verification(tmp_path: Path, catalog: PlanCatalog, stated: list[dict]) -> tuple[VobStore, int]:
+    store = VobStore(tmp_path / "vob.sqlite")
+    answer = httpx.Response(
+        200, json={"benefitsInformation": [{"code": "1", "serviceTypeCodes": ["30"]}, *stated]}
+    )
+    result = interpret(answer, 1, "000000042", 15)
+    assert result.outcome == "verified", result.message
+    record_id = store.save(
+        build_request(INQUIRY_FIELDS, today=VERIFIED_ON),
+        result,
+        "intake-1",
+        plan_id="test-plan",
+        now=dt.datetime(2026, 3, 2, 15, tzinfo=dt.UTC),
+    )
+    return store, record_id
+
+
+def _visit_entry(quantity: str, period: str) -> dict:
+    return {
+        "code": "F",
+        "serviceTypeCodes": ["CF"],
+        "benefitQuantity": quantity,
+        "quantityQualifierCode": "VS",
+        "timeQualifierCode": period,
+        "inPlanNetworkIndicatorCode": "Y",
+    }
+
+
+def test_visits_remaining_stated_by_the_payer_are_authoritative(tmp_path: Path) -> None:
+    loaded = make_plan(LIMITED_PLAN)
+    catalog = PlanCatalog({"test-plan": loaded}, [])
+    store, record_id = _visits_verification(
+        tmp_path, catalog, [_visit_entry("30", "23"), _visit_entry("24", "29")]
+    )
+    request = EstimateRequest(
+        plan_id="test-plan", start_date=dt.date(2026, 3, 2), pathway="op:26", verification_id=record_id
+    )
+    result = estimate(catalog, request, store)
+    scenario = result.scenarios[0]
+    # 30 a year, 24 remaining: sessions 1-24 at the $25 copay, sessions 25 and 26 (2026-08-17 and
+    # 2026-08-24) not covered, at the $180 self-pay rate: 24 x $25 + 2 x $180 = $600 + $360 = $960.00
+    assert scenario.totals.member_cost_cents == 96000
+    assert scenario.totals.not_covered_cents == 36000
+    flag = next(flag for flag in scenario.flags if flag.code == "visit_limit_reached")
+    assert "from 2026-08-17: 2 unit(s)" in flag.message
+    note = (
+        f"verification #{record_id} (2026-03-02): the payer states 24 mh_office visit(s) remaining as of "
+        "2026-03-02; only that many more are covered until the plan year resets, then the limit of 30 "
+        "applies."
+    )
+    assert note in result.assumptions
+    sources = {source.name: source.value for source in result.sources}
+    assert sources["mh_office.visits_remaining"] == "24"
+
+
+def test_visits_remaining_end_with_the_plan_year(tmp_path: Path) -> None:
+    """24 remaining from 2026-11-02: 9 weekly sessions in 2026 (Nov 2 - Dec 28) all covered; the
+    plan's 30 a year applies from 2027-01-01 - the plan is priced as renewing unchanged. 0 remaining:
+    every 2026 session is self-pay: 9 x $180 = $1,620, then 2027 sessions at $25."""
+    loaded = make_plan(LIMITED_PLAN)
+    catalog = PlanCatalog({"test-plan": loaded}, [])
+    store, record_id = _visits_verification(tmp_path, catalog, [_visit_entry("0", "29")])
+    request = EstimateRequest(
+        plan_id="test-plan", start_date=dt.date(2026, 11, 2), pathway="op:12", verification_id=record_id
+    )
+    # verified 2026-03-02, same plan year as 2026-11-02: 0 remaining applies to 2026.
+    scenario = estimate(catalog, request, store).scenarios[0]
+    # 2026: Nov 2, 9, 16, 23, 30, Dec 7, 14, 21, 28 = 9 sessions x $180; 2027: Jan 4, 11, 18 = 3 x $25
+    assert scenario.totals.member_cost_cents == 9 * 18000 + 3 * 2500

@@ -52,6 +52,9 @@ class StartingAccumulators(Struct, frozen=True):
     oop_met_cents: int = 0
     family_deductible_met_cents: int | None = None  # None: no other family member's spending
     family_oop_met_cents: int | None = None
+    # Visits the payer states remain this plan year, per level: authoritative over the plan
+    # file's limit until the plan year resets.
+    visits_remaining: dict[Level, int] = {}
 
 
 class PricedUnit(Struct, frozen=True):
@@ -104,6 +107,7 @@ class AccumulatorState:
     oop_met_cents: int = 0
     family_oop_met_cents: int = 0
     visits_used: Counter[Level] = field(default_factory=Counter)
+    visits_allowed: dict[Level, int] = field(default_factory=dict)  # overrides the plan's limit
 
     @classmethod
     def starting(cls, plan_year: dt.date, start: StartingAccumulators) -> AccumulatorState:
@@ -117,7 +121,13 @@ class AccumulatorState:
             ),
             oop_met_cents=start.oop_met_cents,
             family_oop_met_cents=start.oop_met_cents if family_oop is None else family_oop,
+            visits_allowed=dict(start.visits_remaining),
         )
+
+    def over_visit_limit(self, level: Level, benefit: Benefit) -> bool:
+        """Whether this plan year's visits for the level are used up (payer's count, else the plan's)."""
+        limit = self.visits_allowed.get(level, benefit.visit_limit or None)
+        return limit is not None and self.visits_used[level] >= limit
 
     def deductible_remaining(self, limits: NetworkAccumulators) -> int:
         remaining = _tightest(
@@ -256,7 +266,7 @@ def _price_one(
             not_covered_cents=terms.self_pay_cents[unit.level],
         )
     auth = auth_state(benefit, unit_number_in_episode)
-    if benefit.visit_limit and state.visits_used[unit.level] >= benefit.visit_limit:
+    if state.over_visit_limit(unit.level, benefit):
         return PricedUnit(
             **common, status="over_visit_limit", auth=auth, not_covered_cents=benefit.self_pay_cents
         )

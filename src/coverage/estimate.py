@@ -257,7 +257,10 @@ def starting_accumulators(
             f"Family out-of-pocket met was not given: taken as {format_usd(family_oop)}, the larger of the "
             "family deductible met and the client's out-of-pocket met (both count toward it)."
         )
-    start = StartingAccumulators(**values)  # type: ignore[arg-type]
+    visits = verified.visits_remaining if verified is not None else {}
+    if verified is not None:
+        sources.extend(source for source in verified.sources if source.name.endswith(".visits_remaining"))
+    start = StartingAccumulators(**values, visits_remaining=visits)  # type: ignore[arg-type]
     _check_met_against_limits(start, terms)
     return start, sources, notes
 
@@ -340,7 +343,8 @@ def common_assumptions(
         f"Accumulators as of {request.start_date}: deductible met {format_usd(start.deductible_met_cents)}, "
         f"out-of-pocket met {format_usd(start.oop_met_cents)} (sources say where each comes from).",
         f"The plan year starts on {plan.plan_year_start} each year; deductible, out-of-pocket and visit "
-        "counts reset then. Visits used earlier in the plan year are taken as zero.",
+        "counts reset then. Visits used earlier in the plan year are taken as zero unless the payer "
+        "states the visits remaining.",
         "Intake evaluation (CPT 90791), psychiatric medication management, labs and transport "
         "are not included.",
     ]

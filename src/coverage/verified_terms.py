@@ -143,7 +143,7 @@ def _apply_level(
     if stated.visit_limit is not None:
         changes["visit_limit"] = stated.visit_limit
         remaining = (
-            f"; {stated.visits_remaining} remaining when verified (visits already used are not deducted)"
+            f"; {stated.visits_remaining} remaining when verified (applied to this plan year)"
             if stated.visits_remaining is not None
             else ""
         )
@@ -177,6 +177,7 @@ class VerifiedMet(Struct, frozen=True):
     oop_met_cents: int | None = None
     family_deductible_met_cents: int | None = None
     family_oop_met_cents: int | None = None
+    visits_remaining: dict[Level, int] = {}
     sources: list[SourcedValue] = []
     notes: list[str] = []
 
@@ -200,7 +201,10 @@ def verified_met(
     if verified_year != start_year:
         when = "an earlier" if verified_year < start_year else "a later"
         return VerifiedMet(
-            notes=[f"{label} is from {when} plan year than {start_date}; its met amounts are not used"]
+            notes=[
+                f"{label} is from {when} plan year than {start_date}; its met amounts and visits "
+                "remaining are not used"
+            ]
         )
     limits: NetworkAccumulators | None = terms.limits
     levels = _category_levels(terms, verified)
@@ -230,7 +234,28 @@ def verified_met(
         sources.append(
             SourcedValue(name, format_usd(met), f"{label}: {how}, as of {verified_on.isoformat()}")
         )
-    return VerifiedMet(**values, sources=sources)
+    visits: dict[Level, int] = {}
+    notes: list[str] = []
+    for level, stated in zip(LEVEL_ORDER, levels, strict=True):
+        benefit = terms.benefits[level]
+        if stated.visits_remaining is None or benefit is None:
+            continue
+        visits[level] = stated.visits_remaining
+        key = category_key(terms.category, level)
+        sources.append(
+            SourcedValue(
+                f"{key}.visits_remaining",
+                str(stated.visits_remaining),
+                f"{label}: {stated.sources['visits_remaining']}",
+            )
+        )
+        fallback = f"the limit of {benefit.visit_limit}" if benefit.visit_limit else "no limit"
+        notes.append(
+            f"{label}: the payer states {stated.visits_remaining} {key} visit(s) remaining as of "
+            f"{verified_on.isoformat()}; only that many more are covered until the plan year resets, "
+            f"then {fallback} applies."
+        )
+    return VerifiedMet(**values, visits_remaining=visits, sources=sources, notes=notes)
 
 
 def verification_assumptions(
