@@ -325,3 +325,135 @@ def test_visits_remaining_end_with_the_plan_year(tmp_path: Path) -> None:
     scenario = estimate(catalog, request, store).scenarios[0]
     # 2026: Nov 2, 9, 16, 23, 30, Dec 7, 14, 21, 28 = 9 sessions x $180; 2027: Jan 4, 11, 18 = 3 x $25
     assert scenario.totals.member_cost_cents == 9 * 18000 + 3 * 2500
+
+
+# --- 6. inactive coverage ----------------------------------------------------------------------
+
+INACTIVE_271 = {
+    "payer": {"name": "ACME HEALTH (SAMPLE)"},
+    "benefitsInformation": [
+        {"code": "6", "serviceTypeCodes": ["30"], "planCoverage": "Acme PPO Gold"},
+        {
+            "code": "C",
+            "serviceTypeCodes": ["30"],
+            "coverageLevelCode": "IND",
+            "timeQualifierCode": "23",
+            "benefitAmount": "1500",
+            "inPlanNetworkIndicatorCode": "Y",
+        },
+    ],
+}
+INACTIVE_MESSAGE = (
+    "coverage is NOT active: the payer reports Inactive (EB 6) and no active coverage. Do not quote "
+    "benefits: confirm the client's current insurance, or estimate at the self-pay rate"
+)
+
+
+def test_a_271_with_only_inactive_coverage_is_its_own_outcome() -> None:
+    result = interpret(httpx.Response(200, json=INACTIVE_271), 1, "000000042", 15)
+    assert (result.outcome, result.message) == ("inactive", INACTIVE_MESSAGE)
+    assert result.benefits is not None and result.benefits.active is False
+    # an active entry anywhere wins: code 1 on STC 30 next to the 6 is not inactive
+    active = INACTIVE_271 | {
+        "benefitsInformation": [
+            {"code": "1", "serviceTypeCodes": ["MH"]},
+            *INACTIVE_271["benefitsInformation"],
+        ]
+    }
+    assert interpret(httpx.Response(200, json=active), 1, "000000042", 15).outcome == "verified"
+
+
+def test_coverage_verify_exits_1_and_stores_inactive(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import respx
+
+    url = "https://clearinghouse.test/eligibility/v3"
+    db = tmp_path / "vob.sqlite"
+    for name, value in {
+        "COVERAGE_ELIGIBILITY_URL": url,
+        "COVERAGE_ELIGIBILITY_API_KEY": "test-key",
+        "COVERAGE_PROVIDER_NPI": "1234567893",
+        "COVERAGE_PROVIDER_NAME": "Sample Behavioral Health",
+        "COVERAGE_DB": str(db),
+    }.items():
+        monkeypatch.setenv(name, value)
+    argv = ["verify", "--payer", "ACMEH", "--member-id", "ZZA123456789", "--first-name", "Jane"]
+    argv += [
+        "--last-name",
+        "Doe",
+        "--dob",
+        "1990-02-15",
+        "--date-of-service",
+        "2026-03-02",
+        "--by",
+        "intake-1",
+    ]
+    with respx.mock(assert_all_called=False) as mock:
+        mock.post(url).mock(return_value=httpx.Response(200, json=INACTIVE_271))
+        assert main([*argv, "--plan", "acme-ppo-gold-2026"]) == 1
+    assert capsys.readouterr().out.startswith(f"Verification #1: inactive - {INACTIVE_MESSAGE}\n")
+    record = VobStore(db).get(1)
+    assert record is not None and record.outcome == "inactive"
+
+
+def test_a_version_1_store_migrates_and_keeps_its_rows(tmp_path: Path) -> None:
+    import sqlite3
+
+    from coverage.vob_store import MIGRATIONS
+
+    path = tmp_path / "vob.sqlite"
+    with sqlite3.connect(path) as connection:  # a database as version 1 of the program left it
+        connection.execute("CREATE TABLE schema_version (version INTEGER NOT NULL)")
+        connection.execute("INSERT INTO schema_version VALUES (1)")
+        for statement in MIGRATIONS[0]:
+            connection.execute(statement)
+        connection.execute(
+            "INSERT INTO verifications (created_at, performed_by, payer_id, outcome, message, attempts, "
+            "request_json, rejections_json) VALUES ('2026-03-02T15:00:00+00:00', 'intake-1', 'ACMEH', "
+            "'rejected', 'payer rejected the inquiry', 1, '{}', '[]')"
+        )
+        with pytest.raises(sqlite3.IntegrityError):  # version 1 refuses the new outcome
+            connection.execute(
+                "INSERT INTO verifications (created_at, performed_by, payer_id, outcome, message, attempts, "
+                "request_json, rejections_json) VALUES ('x', 'y', 'z', 'inactive', 'm', 1, '{}', '[]')"
+            )
+    store = VobStore(path)
+    assert store.schema_version() == 2
+    with sqlite3.connect(path) as connection:
+        assert connection.execute("SELECT id, outcome FROM verifications").fetchall() == [(1, "rejected")]
+    result = interpret(httpx.Response(200, json=INACTIVE_271), 1, "000000042", 15)
+    request = build_request(INQUIRY_FIELDS, today=VERIFIED_ON)
+    assert store.save(request, result, "intake-1") == 2
+    stored = store.get(2)
+    assert stored is not None and stored.outcome == "inactive"
+
+
+def test_an_estimate_on_inactive_coverage_prices_every_unit_self_pay(
+    tmp_path: Path, catalog: PlanCatalog
+) -> None:
+    store = VobStore(tmp_path / "vob.sqlite")
+    result = interpret(httpx.Response(200, json=INACTIVE_271), 1, "000000042", 15)
+    record_id = store.save(
+        build_request(INQUIRY_FIELDS, today=VERIFIED_ON),
+        result,
+        "intake-1",
+        plan_id="acme-ppo-gold-2026",
+        now=dt.datetime(2026, 3, 2, 15, tzinfo=dt.UTC),
+    )
+    request = EstimateRequest(
+        plan_id="acme-ppo-gold-2026", start_date=dt.date(2026, 3, 2), verification_id=record_id
+    )
+    estimate_result = estimate(catalog, request, store)
+    totals = {
+        s.name: (s.totals.member_cost_cents, s.totals.plan_paid_cents) for s in estimate_result.scenarios
+    }
+    # acme in network has no `billed`: the self-pay rate is the allowed amount.
+    # weekly: 26 x $120 = $3,120; iop: 24 x $450 + 18 x $120 = $10,800 + $2,160 = $12,960;
+    # php: 15 x $900 + 18 x $450 + 17 x $120 = $13,500 + $8,100 + $2,040 = $23,640. The plan pays nothing.
+    assert totals == {"weekly": (312000, 0), "iop": (1296000, 0), "php": (2364000, 0)}
+    flag = next(flag for flag in estimate_result.flags if flag.code == "coverage_inactive")
+    assert flag.severity == "warning" and INACTIVE_MESSAGE in flag.message
+    sources = {source.name: source for source in estimate_result.sources}
+    assert sources["mh_office.self_pay"].value == "$120.00"
+    assert "coverage inactive" in sources["mh_office.self_pay"].source

@@ -52,8 +52,10 @@ from coverage.schedule import (
 from coverage.verified_terms import (
     VerifiedMet,
     apply_verification,
+    inactive_terms,
     usable_verification,
     verification_assumptions,
+    verification_label,
     verified_met,
 )
 from coverage.vob_store import VobStore
@@ -433,12 +435,13 @@ def estimate_with_terms(
     terms: CostTerms,
     verified: VerifiedMet | None = None,
     verification_notes: Sequence[str] = (),
+    verification_flags: Sequence[Flag] = (),
 ) -> Estimate:
     """Price the request's scenarios against already-resolved terms (plan file or verified)."""
     check_dates(request, loaded)
     start, met_sources, met_notes = starting_accumulators(request, terms, verified)
     pathways = pathways_for(request)
-    flags: list[Flag] = []
+    flags: list[Flag] = list(verification_flags)
     if request.recommended_level == "refer_higher":
         flags.append(
             Flag(
@@ -490,6 +493,20 @@ def estimate(
     verified = usable_verification(record, request.verification_id, request.plan_id)
     assert record is not None  # usable_verification raised otherwise
     terms = build_terms(loaded, request.network, request.category)
+    if record.outcome == "inactive":
+        label = verification_label(record.id, record.verified_on)
+        inactive = Flag(
+            code="coverage_inactive",
+            severity="warning",
+            message=f"{label}: {record.message}. Every unit below is priced at the self-pay rate.",
+        )
+        return estimate_with_terms(
+            loaded,
+            request,
+            inactive_terms(terms, record.id, record.verified_on),
+            verification_notes=[f"{label}: coverage inactive; nothing is covered, every unit is self-pay."],
+            verification_flags=[inactive],
+        )
     terms = apply_verification(terms, verified, record.id, record.verified_on)
     met = verified_met(terms, verified, record.id, record.verified_on, request.start_date)
     notes = [*verification_assumptions(terms, verified, record.id, record.verified_on), *met.notes]

@@ -51,7 +51,7 @@ def usable_verification(record: VobRecord | None, verification_id: int, plan_id:
     """The benefits of a stored verification an estimate may use; else a 4xx-style error."""
     if record is None:
         raise EstimateInputError("verification_id", f"no verification #{verification_id} is stored")
-    if record.outcome != "verified" or record.benefits is None:
+    if record.outcome not in ("verified", "inactive") or record.benefits is None:
         raise EstimateInputError(
             "verification_id", f"verification #{verification_id} did not verify benefits: {record.message}"
         )
@@ -61,6 +61,24 @@ def usable_verification(record: VobRecord | None, verification_id: int, plan_id:
             f"verification #{verification_id} was for plan {record.plan_id!r}, not {plan_id!r}",
         )
     return record.benefits
+
+
+def inactive_terms(terms: CostTerms, verification_id: int, verified_on: dt.date) -> CostTerms:
+    """Terms for coverage the payer reports inactive: nothing is covered, every unit is self-pay
+    (the plan file's billed charge, else its allowed amount, else the default self-pay rate)."""
+    label = verification_label(verification_id, verified_on)
+    sources = dict(terms.sources)
+    self_pay: dict[Level, int] = {}
+    for level in LEVEL_ORDER:
+        benefit = terms.benefits[level]
+        self_pay[level] = terms.self_pay_cents[level] if benefit is None else benefit.self_pay_cents
+        name = f"{category_key(terms.category, level)}.self_pay"
+        sources[name] = SourcedValue(
+            name, format_usd(self_pay[level]), f"{label}: coverage inactive, priced at the self-pay rate"
+        )
+    return msgspec.structs.replace(
+        terms, benefits=dict.fromkeys(LEVEL_ORDER), limits=None, self_pay_cents=self_pay, sources=sources
+    )
 
 
 def _agreed(values: list[int | None]) -> int | None:
