@@ -457,3 +457,172 @@ def test_an_estimate_on_inactive_coverage_prices_every_unit_self_pay(
     sources = {source.name: source for source in estimate_result.sources}
     assert sources["mh_office.self_pay"].value == "$120.00"
     assert "coverage inactive" in sources["mh_office.self_pay"].source
+
+
+# --- 7. smaller rules ---------------------------------------------------------------------------
+
+
+def test_out_of_network_oop_max_flag_says_the_balance_bill_continues(catalog: PlanCatalog) -> None:
+    request = EstimateRequest(
+        plan_id="acme-ppo-gold-2026",
+        start_date=dt.date(2026, 3, 2),
+        network="out",
+        pathway="php:1",
+        deductible_met_cents=300000,
+        oop_met_cents=1190000,
+    )
+    scenario = estimate(catalog, request).scenarios[0]
+    # out of network: OOP max $12,000, $11,900 met. PHP day $600 allowed, $1,200 billed, 40%:
+    # day 1 40% x $600 = $240, capped at the $100 left; days 2-5 $0 cost sharing. Every day still
+    # carries the $1,200 - $600 = $600 balance bill: $100 + 5 x $600 = $3,100.00
+    assert scenario.totals.member_cost_cents == 310000
+    assert scenario.totals.balance_bill_cents == 300000
+    flag = next(flag for flag in scenario.flags if flag.code == "oop_max_reached")
+    assert flag.message.endswith(
+        "covered units after that carry no deductible, copay or coinsurance until the plan year resets, "
+        "but the out-of-network balance bill (the provider's charge above the allowed amount) continues."
+    )
+
+
+def test_month_end_positions_show_the_family_tier() -> None:
+    loaded = make_plan(
+        """
+[accumulators.in_network]
+deductible_individual = "1000.00"
+deductible_family = "2000.00"
+oop_max_individual = "3000.00"
+oop_max_family = "6000.00"
+
+[benefits.mh_iop.in_network]
+allowed = "450.00"
+coinsurance = "20%"
+deductible_applies = true
+"""
+    )
+    result = run(
+        loaded,
+        pathway="iop:1x2",
+        deductible_met_cents=0,
+        family_deductible_met_cents=160000,
+        family_oop_met_cents=160000,
+    )
+    position = result.scenarios[0].months[0].accumulators
+    # family deductible left $2,000 - $1,600 = $400 < own $1,000: day 1 $400 deductible + 20% x $50 = $10;
+    # day 2 20% x $450 = $90. Own: deductible met $400, OOP met $500. Family: deductible met $2,000
+    # ($0 left), OOP met $1,600 + $500 = $2,100 ($6,000 - $2,100 = $3,900 left).
+    assert (position.deductible_met_cents, position.deductible_remaining_cents) == (40000, 60000)
+    assert (position.oop_met_cents, position.oop_remaining_cents) == (50000, 250000)
+    assert (position.family_deductible_met_cents, position.family_deductible_remaining_cents) == (200000, 0)
+    assert (position.family_oop_met_cents, position.family_oop_remaining_cents) == (210000, 390000)
+    no_family = run(make_plan(IOP_ONLY), pathway="iop:1x2").scenarios[0].months[0].accumulators
+    assert no_family.family_deductible_met_cents is None and no_family.family_oop_remaining_cents is None
+
+
+IOP_ONLY = """
+[accumulators.in_network]
+deductible_individual = "1000.00"
+
+[benefits.mh_iop.in_network]
+allowed = "450.00"
+coinsurance = "20%"
+deductible_applies = true
+"""
+
+
+def test_the_270_asks_for_partial_hospitalization() -> None:
+    assert "BB" in build_request(INQUIRY_FIELDS, today=VERIFIED_ON).service_type_codes
+
+
+def _verified(entries: list[dict]):
+    result = interpret(httpx.Response(200, json={"benefitsInformation": entries}), 1, "000000042", 15)
+    assert result.benefits is not None
+    return result.benefits
+
+
+def test_the_authorization_indicator_comes_from_the_most_specific_tier() -> None:
+    benefits = _verified(
+        [
+            {"code": "1", "serviceTypeCodes": ["30"]},
+            {
+                "code": "B",
+                "serviceTypeCodes": ["CF"],
+                "benefitAmount": "30",
+                "inPlanNetworkIndicatorCode": "Y",
+                "timeQualifierCode": "27",
+            },
+            {
+                "code": "A",
+                "serviceTypeCodes": ["A8"],
+                "benefitPercent": "0.2",
+                "inPlanNetworkIndicatorCode": "Y",
+                "authOrCertIndicator": "Y",
+            },
+        ]
+    )
+    # office therapy reads CF (a copay, no indicator): not stated; IOP has no CH entry: A8 says Y.
+    assert benefits.level("mh", "op", "in").prior_auth is None
+    assert benefits.level("mh", "iop", "in").prior_auth is True
+
+
+def test_verified_coinsurance_next_to_an_unstated_plan_copay_is_noted(tmp_path: Path) -> None:
+    from coverage.estimate import build_terms
+    from coverage.verified_terms import verification_assumptions
+
+    loaded = make_plan(LIMITED_PLAN)  # mh_office: $25 copay, 0% coinsurance
+    benefits = _verified(
+        [
+            {"code": "1", "serviceTypeCodes": ["30"]},
+            {
+                "code": "A",
+                "serviceTypeCodes": ["CF"],
+                "benefitPercent": "0.1",
+                "inPlanNetworkIndicatorCode": "Y",
+            },
+        ]
+    )
+    notes = verification_assumptions(build_terms(loaded, "in", "mh"), benefits, 7, VERIFIED_ON)
+    assert (
+        "verification #7 (2026-03-02): mh_office: the payer states 10% coinsurance but no copay; the plan "
+        "file's $25.00 copay is kept, so both apply. Confirm with the payer."
+    ) in notes
+
+
+def test_family_accumulators_from_a_verification_drop_the_not_given_assumption(
+    tmp_path: Path, catalog: PlanCatalog
+) -> None:
+    store = VobStore(tmp_path / "vob.sqlite")
+    entries = [{"code": "1", "serviceTypeCodes": ["30"]}]
+    for level, total, remaining in (("IND", "1500", "1000"), ("FAM", "3000", "1200")):
+        for period, amount in (("23", total), ("29", remaining)):
+            entries.append(
+                {
+                    "code": "C",
+                    "serviceTypeCodes": ["30"],
+                    "coverageLevelCode": level,
+                    "timeQualifierCode": period,
+                    "benefitAmount": amount,
+                    "inPlanNetworkIndicatorCode": "Y",
+                }
+            )
+    result = interpret(httpx.Response(200, json={"benefitsInformation": entries}), 1, "000000042", 15)
+    record_id = store.save(
+        build_request(INQUIRY_FIELDS, today=VERIFIED_ON),
+        result,
+        "intake-1",
+        plan_id="acme-ppo-gold-2026",
+        now=dt.datetime(2026, 3, 2, 15, tzinfo=dt.UTC),
+    )
+    request = EstimateRequest(
+        plan_id="acme-ppo-gold-2026",
+        start_date=dt.date(2026, 3, 2),
+        verification_id=record_id,
+        pathway="iop:1x1",
+    )
+    estimate_result = estimate(catalog, request, store)
+    assert not any(line.startswith("Family accumulators not given") for line in estimate_result.assumptions)
+    # own met $500 ($1,000 left), family met $1,800 ($1,200 left): one IOP day $450 all to the deductible.
+    sources = {source.name: source.value for source in estimate_result.sources}
+    assert (sources["deductible_met"], sources["family_deductible_met"]) == ("$500.00", "$1,800.00")
+    # family OOP met not stated: the larger of family deductible met $1,800 and own OOP met $500
+    assert sources["family_oop_met"] == "$1,800.00"
+    assert estimate_result.scenarios[0].totals.member_cost_cents == 45000

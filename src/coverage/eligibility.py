@@ -52,7 +52,7 @@ STC_NAMES: dict[str, str] = {
     "CI": "Substance Abuse Facility - Inpatient",
     "CJ": "Substance Abuse Facility - Outpatient",
 }
-MENTAL_HEALTH_STCS = ("MH", "CF", "CH", "A4", "A6", "A7", "A8")
+MENTAL_HEALTH_STCS = ("MH", "CF", "CH", "A4", "A6", "A7", "A8", "BB")  # BB: partial hospitalization
 SUBSTANCE_USE_STCS = ("AI", "AJ", "AK", "CI", "CJ")
 REQUESTED_STCS = MENTAL_HEALTH_STCS + SUBSTANCE_USE_STCS
 PLAN_WIDE_STC = "30"
@@ -660,12 +660,15 @@ class _Mapper:
                 ),
             },
         )
+        # The indicator is read in the most specific tier that says anything about the level, as
+        # amounts are: a Y on A8 (psychiatric outpatient) does not reach office therapy when the
+        # CF/A6 entries state no indicator.
         resolve(
-            lambda e: e.auth_or_cert_indicator in ("Y", "N"),
+            lambda e: True,
             {
                 "prior_auth": (
                     "prior authorization indicators",
-                    lambda e: e.auth_or_cert_indicator == "Y",
+                    lambda e: {"Y": True, "N": False}.get(e.auth_or_cert_indicator or ""),
                     None,
                 )
             },

@@ -75,6 +75,8 @@ class PricedUnit(Struct, frozen=True):
     denied_exposure_cents: int = 0  # ...which the client would owe if billed at the self-pay rate
     deductible_met_after_cents: int = 0
     oop_met_after_cents: int = 0
+    family_deductible_met_after_cents: int = 0
+    family_oop_met_after_cents: int = 0
 
     @property
     def member_cost_cents(self) -> int:
@@ -243,6 +245,8 @@ def price_units(
                 priced_unit,
                 deductible_met_after_cents=state.deductible_met_cents,
                 oop_met_after_cents=state.oop_met_cents,
+                family_deductible_met_after_cents=state.family_deductible_met_cents,
+                family_oop_met_after_cents=state.family_oop_met_cents,
             )
         )
     return priced

@@ -43,6 +43,12 @@ class AccumulatorPosition(Struct, kw_only=True):
     deductible_remaining_cents: int | None  # None: the client has no coverage in this network
     oop_met_cents: int
     oop_remaining_cents: int | None  # None: no out-of-pocket maximum
+    # Family tier, only when the plan has one (None otherwise): a met family deductible must not
+    # read as the client's own deductible left.
+    family_deductible_met_cents: int | None = None
+    family_deductible_remaining_cents: int | None = None
+    family_oop_met_cents: int | None = None
+    family_oop_remaining_cents: int | None = None
 
 
 class MonthSummary(CostBreakdown, kw_only=True):
@@ -132,10 +138,14 @@ def monthly(
 ) -> list[MonthSummary]:
     """Per calendar month of the pathway, with the accumulators as they stand at month end."""
     months = []
+    family_deductible = start.family_deductible_met_cents
+    family_oop = start.family_oop_met_cents
     position = (
         terms.plan_year_start.plan_year_of(start_date),
         start.deductible_met_cents,
         start.oop_met_cents,
+        start.deductible_met_cents if family_deductible is None else family_deductible,
+        start.oop_met_cents if family_oop is None else family_oop,
     )
     by_month: dict[str, list[PricedUnit]] = {}
     for unit in priced:
@@ -144,17 +154,44 @@ def monthly(
         units = by_month.get(key, [])
         if units:
             last = units[-1]
-            position = (last.plan_year, last.deductible_met_after_cents, last.oop_met_after_cents)
+            position = (
+                last.plan_year,
+                last.deductible_met_after_cents,
+                last.oop_met_after_cents,
+                last.family_deductible_met_after_cents,
+                last.family_oop_met_after_cents,
+            )
         plan_year = terms.plan_year_start.plan_year_of(_month_end(key))
         if plan_year != position[0]:  # a reset with no unit yet in the new plan year
-            position = (plan_year, 0, 0)
+            position = (plan_year, 0, 0, 0, 0)
         months.append(summarize(units, MonthSummary(month=key, accumulators=_position(terms, *position))))
     return months
 
 
-def _position(terms: CostTerms, plan_year: dt.date, deductible_met: int, oop_met: int) -> AccumulatorPosition:
+def _left(limit: int | None, met: int) -> int | None:
+    return None if limit is None else max(0, limit - met)
+
+
+def _position(
+    terms: CostTerms,
+    plan_year: dt.date,
+    deductible_met: int,
+    oop_met: int,
+    family_deductible_met: int,
+    family_oop_met: int,
+) -> AccumulatorPosition:
     limits = terms.limits
+    family: dict[str, int | None] = {}
+    if limits is not None and limits.deductible_family_cents is not None:
+        family["family_deductible_met_cents"] = family_deductible_met
+        family["family_deductible_remaining_cents"] = _left(
+            limits.deductible_family_cents, family_deductible_met
+        )
+    if limits is not None and limits.oop_max_family_cents is not None:
+        family["family_oop_met_cents"] = family_oop_met
+        family["family_oop_remaining_cents"] = _left(limits.oop_max_family_cents, family_oop_met)
     return AccumulatorPosition(
+        **family,
         plan_year_start=plan_year,
         deductible_met_cents=deductible_met,
         deductible_remaining_cents=(
@@ -365,7 +402,13 @@ def _milestone_flags(priced: list[PricedUnit], terms: CostTerms) -> list[Flag]:
                     severity="info",
                     message=(
                         f"Out-of-pocket maximum {format_usd(oop_max)} reached on {reached.date}; "
-                        "covered units after that cost the client nothing until the plan year resets."
+                        + (
+                            "covered units after that cost the client nothing until the plan year resets."
+                            if terms.network == "in"
+                            else "covered units after that carry no deductible, copay or coinsurance "
+                            "until the plan year resets, but the out-of-network balance bill (the "
+                            "provider's charge above the allowed amount) continues."
+                        )
                     ),
                 )
             )

@@ -283,8 +283,19 @@ def verification_assumptions(
     label = verification_label(verification_id, verified_on)
     category = CATEGORY_LABELS[terms.category]
     other_network = NETWORK_LABELS["out" if terms.network == "in" else "in"]
-    return [
+    notes = [
         f"{label}: {note}"
         for note in verified.notes
         if note.startswith(category) and other_network not in note
     ]
+    for level, stated in zip(LEVEL_ORDER, _category_levels(terms, verified), strict=True):
+        benefit = terms.benefits[level]
+        if benefit is None or stated.coinsurance is None or stated.copay_cents is not None:
+            continue
+        if benefit.copay_cents:
+            notes.append(
+                f"{label}: {category_key(terms.category, level)}: the payer states "
+                f"{Percent(stated.coinsurance)} coinsurance but no copay; the plan file's "
+                f"{format_usd(benefit.copay_cents)} copay is kept, so both apply. Confirm with the payer."
+            )
+    return notes
