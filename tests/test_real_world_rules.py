@@ -626,3 +626,84 @@ def test_family_accumulators_from_a_verification_drop_the_not_given_assumption(
     # family OOP met not stated: the larger of family deductible met $1,800 and own OOP met $500
     assert sources["family_oop_met"] == "$1,800.00"
     assert estimate_result.scenarios[0].totals.member_cost_cents == 45000
+
+
+# --- 5. parity: the deductible is a financial requirement --------------------------------------
+
+
+def _deductible_parity_plan(office_deductible_applies: bool, medsurg_deductible: str | None):
+    from coverage.plans import parse_plan
+
+    table = "" if medsurg_deductible is None else f"deductible = {medsurg_deductible}\n"
+    text = f"""
+id = "parity-deductible"
+name = "Parity deductible"
+payer = "Test"
+kind = "commercial"
+plan_year_start = "01-01"
+effective = {{ start = "2026-01-01", end = "2026-12-31" }}
+
+[accumulators.in_network]
+deductible_individual = "1500.00"
+oop_max_individual = "6000.00"
+
+[benefits.mh_office.in_network]
+allowed = "120.00"
+copay = "30.00"
+coinsurance = "0%"
+deductible_applies = {str(office_deductible_applies).lower()}
+
+[parity.medsurg.outpatient_in_network_office]
+total = "1000000.00"
+copay = {{ "30.00" = "900000.00" }}
+{table}
+[parity.medsurg.outpatient_in_network_all_other]
+total = "500000.00"
+"""
+    return parse_plan(text, "parity-deductible.toml").plan
+
+
+def _deductible_finding(plan):
+    from coverage.parity import build_parity_report
+
+    report = build_parity_report(plan)
+    (found,) = [
+        f
+        for f in report.findings
+        if (f.classification, f.type, f.mhsud_category)
+        == ("outpatient_in_network_office", "deductible", "mh_office")
+    ]
+    return report, found
+
+
+def test_a_deductible_on_mh_office_visits_fails_when_med_surg_office_visits_carry_none() -> None:
+    # med/surg office payments subject to a deductible: $100,000 of $1,000,000 = 10% < 2/3, so 90%
+    # carry none and the deductible is not "substantially all": MH office visits may not carry it.
+    report, found = _deductible_finding(_deductible_parity_plan(True, '{ "1500.00" = "100000.00" }'))
+    assert (found.verdict, found.substantially_all_share, found.mhsud_level) == ("fail", "0.1", "1500.00")
+    assert found.rule == "29 CFR 2590.712(c)(3)(i)(A)"
+    assert "carries a $1,500.00 deductible: fail" in found.explanation
+    assert report.verdict == "fail"
+    # An empty table says the same: no med/surg office payment carries a deductible.
+    assert _deductible_finding(_deductible_parity_plan(True, "{}"))[1].verdict == "fail"
+
+
+def test_a_deductible_applied_like_med_surg_passes_and_a_higher_one_fails() -> None:
+    # $900,000 of $1,000,000 = 9/10 >= 2/3 carries a deductible; $1,500 on all of it: predominant
+    # $1,500. The MH office benefit's $1,500 is the same: pass.
+    _, same = _deductible_finding(_deductible_parity_plan(True, '{ "1500.00" = "900000.00" }'))
+    assert (same.verdict, same.predominant_level) == ("pass", "1500.00")
+    # $1,000 on $600,000 (2/3 of the $900,000 subject, > 1/2) is predominant; $1,500 is higher: fail.
+    _, higher = _deductible_finding(
+        _deductible_parity_plan(True, '{ "1000.00" = "600000.00", "1500.00" = "300000.00" }')
+    )
+    assert (higher.verdict, higher.predominant_level) == ("fail", "1000.00")
+    # No deductible on the MH benefit cannot be more restrictive.
+    _, waived = _deductible_finding(_deductible_parity_plan(False, '{ "1500.00" = "100000.00" }'))
+    assert waived.verdict == "pass"
+
+
+def test_an_unprojected_deductible_needs_review() -> None:
+    report, found = _deductible_finding(_deductible_parity_plan(True, None))
+    assert found.verdict == "needs_review"
+    assert "does not project which med/surg payments" in found.explanation
