@@ -704,6 +704,6 @@ def test_a_deductible_applied_like_med_surg_passes_and_a_higher_one_fails() -> N
 
 
 def test_an_unprojected_deductible_needs_review() -> None:
-    report, found = _deductible_finding(_deductible_parity_plan(True, None))
+    _, found = _deductible_finding(_deductible_parity_plan(True, None))
     assert found.verdict == "needs_review"
     assert "does not project which med/surg payments" in found.explanation
