@@ -43,6 +43,26 @@ class CostTerms(Struct, frozen=True):
     self_pay_cents: dict[Level, int]  # charge for a unit with no benefit at all
     program_rules: ProgramRules
     sources: dict[str, SourcedValue]
+    plan_id: str = ""
+    effective_end: dt.date | None = None  # None: no end known (a plan typed in on a page)
+    renewal: CostTerms | None = None  # the successor plan's terms, from the day after effective_end
+
+    def on(self, day: dt.date) -> CostTerms:
+        """The terms that price a unit on `day`: this plan's, or a successor's after its end.
+
+        Past the last plan in the chain, that plan's terms (it is priced as renewing unchanged).
+        """
+        terms = self
+        while terms.renewal is not None and terms.effective_end is not None and day > terms.effective_end:
+            terms = terms.renewal
+        return terms
+
+    def last(self) -> CostTerms:
+        """The last plan of the renewal chain."""
+        terms = self
+        while terms.renewal is not None:
+            terms = terms.renewal
+        return terms
 
 
 class StartingAccumulators(Struct, frozen=True):
@@ -235,11 +255,12 @@ def price_units(
     units_in_episode: Counter[int] = Counter()
     priced: list[PricedUnit] = []
     for unit in units:
-        plan_year = terms.plan_year_start.plan_year_of(unit.date)
+        unit_terms = terms.on(unit.date)  # a successor starts on a plan-year start (plans.renewal_error)
+        plan_year = unit_terms.plan_year_start.plan_year_of(unit.date)
         if plan_year != state.plan_year:
             state = AccumulatorState(plan_year=plan_year)
         units_in_episode[unit.episode_index] += 1
-        priced_unit = _price_one(unit, units_in_episode[unit.episode_index], terms, state, auth_status)
+        priced_unit = _price_one(unit, units_in_episode[unit.episode_index], unit_terms, state, auth_status)
         priced.append(
             msgspec.structs.replace(
                 priced_unit,

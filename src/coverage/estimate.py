@@ -11,6 +11,7 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Annotated, Literal
 
+import msgspec
 from msgspec import Meta, Struct
 
 from coverage.engine import (
@@ -196,7 +197,42 @@ def build_terms(loaded: LoadedPlan, network: Network, category: Category) -> Cos
         self_pay_cents=self_pay,
         program_rules=plan.program_rules,
         sources=sources,
+        plan_id=plan.id,
+        effective_end=plan.effective.end,
     )
+
+
+def terms_with_renewals(
+    catalog: PlanCatalog, loaded: LoadedPlan, network: Network, category: Category
+) -> CostTerms:
+    """build_terms, chained to the terms of the plans that renew it (`renewed_by`, checked at load)."""
+    terms = build_terms(loaded, network, category)
+    successor = catalog.get(loaded.plan.renewed_by) if loaded.plan.renewed_by else None
+    if successor is None:
+        return terms
+    return msgspec.structs.replace(terms, renewal=terms_with_renewals(catalog, successor, network, category))
+
+
+def renewal_sources(terms: CostTerms, end_date: dt.date) -> tuple[list[SourcedValue], list[str]]:
+    """The successor plans' values (named after their plan) and an assumption, for those reached."""
+    sources: list[SourcedValue] = []
+    notes: list[str] = []
+    current = terms
+    while (
+        current.renewal is not None and current.effective_end is not None and end_date > current.effective_end
+    ):
+        successor = current.renewal
+        sources.extend(
+            SourcedValue(f"{successor.plan_id}: {source.name}", source.value, source.source)
+            for source in successor.sources.values()
+        )
+        notes.append(
+            f"Units from {current.effective_end + dt.timedelta(days=1)} are priced with the terms of "
+            f"{successor.plan_id}, the plan file that renews {current.plan_id} (its deductible, "
+            "out-of-pocket and visit counts start from zero on that plan-year start)."
+        )
+        current = successor
+    return sources, notes
 
 
 _MET_FIELDS = ("deductible_met_cents", "oop_met_cents", "family_deductible_met_cents", "family_oop_met_cents")
@@ -454,6 +490,7 @@ def estimate_with_terms(
             )
         )
     scenarios = [_scenario(name, phases, request, terms, start, loaded) for name, phases in pathways.items()]
+    renewed_sources, renewal_notes = renewal_sources(terms, max(scenario.end_date for scenario in scenarios))
     return Estimate(
         plan_id=loaded.plan.id,
         plan_name=loaded.plan.name,
@@ -467,8 +504,13 @@ def estimate_with_terms(
         recommended_level=request.recommended_level,
         verification_id=request.verification_id,
         scenarios=scenarios,
-        sources=[*terms.sources.values(), *met_sources],
-        assumptions=[*common_assumptions(request, terms, loaded, start), *met_notes, *verification_notes],
+        sources=[*terms.sources.values(), *met_sources, *renewed_sources],
+        assumptions=[
+            *common_assumptions(request, terms, loaded, start),
+            *met_notes,
+            *renewal_notes,
+            *verification_notes,
+        ],
         flags=flags,
     )
 
@@ -485,14 +527,14 @@ def estimate(
     loaded = catalog.get(request.plan_id)
     if loaded is None:
         raise UnknownPlanError(request.plan_id)
+    terms = terms_with_renewals(catalog, loaded, request.network, request.category)
     if request.verification_id is None:
-        return estimate_for_plan(loaded, request)
+        return estimate_with_terms(loaded, request, terms)
     if verifications is None:
         raise EstimateInputError("verification_id", "verification records are not available here")
     record = verifications.get(request.verification_id)
     verified = usable_verification(record, request.verification_id, request.plan_id)
     assert record is not None  # usable_verification raised otherwise
-    terms = build_terms(loaded, request.network, request.category)
     if record.outcome == "inactive":
         label = verification_label(record.id, record.verified_on)
         inactive = Flag(

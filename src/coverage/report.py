@@ -164,7 +164,10 @@ def monthly(
         plan_year = terms.plan_year_start.plan_year_of(_month_end(key))
         if plan_year != position[0]:  # a reset with no unit yet in the new plan year
             position = (plan_year, 0, 0, 0, 0)
-        months.append(summarize(units, MonthSummary(month=key, accumulators=_position(terms, *position))))
+        month_terms = terms.on(_month_end(key))
+        months.append(
+            summarize(units, MonthSummary(month=key, accumulators=_position(month_terms, *position)))
+        )
     return months
 
 
@@ -209,7 +212,7 @@ def _position(
 def authorization_needs(priced: list[PricedUnit], terms: CostTerms) -> list[AuthorizationNeed]:
     """One entry per episode (a run of units at one level) that needs prior auth."""
     episodes = groupby(priced, key=attrgetter("level"))
-    needs = (_authorization_need(list(episode), terms) for _, episode in episodes)
+    needs = (_authorization_need(units, terms.on(units[0].date)) for units in (list(e) for _, e in episodes))
     return [need for need in needs if need is not None]
 
 
@@ -293,15 +296,17 @@ def scenario_flags(
         flag = _status_flag(status, units, terms)
         if flag is not None:
             flags.append(flag)
-    effective_end = loaded.plan.effective.end
+    last = terms.last()  # flag only units no successor plan file prices
+    effective_end = last.effective_end or loaded.plan.effective.end
     beyond = [unit for unit in priced if unit.date > effective_end]
     if beyond:
+        whose = "the plan's" if last is terms else f"the last renewing plan's ({last.plan_id})"
         flags.append(
             Flag(
                 code="beyond_plan_effective_end",
                 severity="warning",
                 message=(
-                    f"{len(beyond)} unit(s) from {beyond[0].date} fall after the plan's effective end "
+                    f"{len(beyond)} unit(s) from {beyond[0].date} fall after {whose} effective end "
                     f"{effective_end}; they are priced as if the plan renews unchanged."
                 ),
             )
@@ -373,10 +378,11 @@ def _milestone_flags(priced: list[PricedUnit], terms: CostTerms) -> list[Flag]:
     limits = terms.limits
     if limits is None:
         return flags
+    own = [unit for unit in priced if terms.on(unit.date) is terms]  # this plan file's plan years
     deductible_met_on = next(
         (
             unit.date
-            for unit in priced
+            for unit in own
             if unit.deductible_cents and unit.deductible_met_after_cents >= limits.deductible_individual_cents
         ),
         None,
@@ -390,7 +396,7 @@ def _milestone_flags(priced: list[PricedUnit], terms: CostTerms) -> list[Flag]:
         reached = next(
             (
                 unit
-                for unit in priced
+                for unit in own
                 if unit.oop_met_after_cents >= oop_max and unit.status in ("covered", "penalty_no_auth")
             ),
             None,

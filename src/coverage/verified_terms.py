@@ -76,8 +76,13 @@ def inactive_terms(terms: CostTerms, verification_id: int, verified_on: dt.date)
         sources[name] = SourcedValue(
             name, format_usd(self_pay[level]), f"{label}: coverage inactive, priced at the self-pay rate"
         )
-    return msgspec.structs.replace(
-        terms, benefits=dict.fromkeys(LEVEL_ORDER), limits=None, self_pay_cents=self_pay, sources=sources
+    return msgspec.structs.replace(  # no renewal either: nothing says the next plan year is active
+        terms,
+        benefits=dict.fromkeys(LEVEL_ORDER),
+        limits=None,
+        self_pay_cents=self_pay,
+        sources=sources,
+        renewal=None,
     )
 
 
