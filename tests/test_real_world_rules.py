@@ -707,3 +707,105 @@ def test_an_unprojected_deductible_needs_review() -> None:
     _, found = _deductible_finding(_deductible_parity_plan(True, None))
     assert found.verdict == "needs_review"
     assert "does not project which med/surg payments" in found.explanation
+
+
+# --- 4. the next plan year: a plan file names its successor -----------------------------------
+
+
+def test_the_next_plan_year_is_priced_with_the_successor_file(catalog: PlanCatalog) -> None:
+    request = EstimateRequest(
+        plan_id="medicare-part-b-2025", start_date=dt.date(2025, 12, 15), pathway="iop:3x3"
+    )
+    result = estimate(catalog, request)
+    scenario = result.scenarios[0]
+    # IOP $290/day, 20%, Mon-Wed-Fri from 2025-12-15: 8 days in 2025, one (2026-01-02) in 2026.
+    # 2025 ($257 deductible): day 1 $257 + 20% x $33 = $6.60 -> $263.60; 7 days x 20% x $290 = $406.00
+    # 2026 (medicare-part-b-2026, $283 deductible): $283 + 20% x $7 = $1.40 -> $284.40
+    # (with 2025's terms it would be $263.60). Total $263.60 + $406.00 + $284.40 = $954.00
+    december, january = scenario.months
+    assert (december.member_cost_cents, january.member_cost_cents) == (66960, 28440)
+    assert scenario.totals.member_cost_cents == 95400
+    assert january.accumulators.deductible_met_cents == 28300
+    assert january.accumulators.deductible_remaining_cents == 0
+    assert "beyond_plan_effective_end" not in {flag.code for flag in scenario.flags}
+    assert "plan_year_reset" in {flag.code for flag in scenario.flags}
+    sources = {source.name: source.value for source in result.sources}
+    assert sources["medicare-part-b-2026: deductible_individual"] == "$283.00"
+    assert (
+        "Units from 2026-01-01 are priced with the terms of medicare-part-b-2026, the plan file that renews "
+        "medicare-part-b-2025 (its deductible, out-of-pocket and visit counts start from zero on that "
+        "plan-year start)."
+    ) in result.assumptions
+
+
+def test_renews_unchanged_only_past_the_last_successor(catalog: PlanCatalog) -> None:
+    request = EstimateRequest(
+        plan_id="medicare-part-b-2026", start_date=dt.date(2026, 12, 21), pathway="op:3"
+    )
+    flags = {flag.code: flag.message for flag in estimate(catalog, request).scenarios[0].flags}
+    # sessions 2026-12-21, 12-28, 2027-01-04: one past the end, no successor named
+    assert flags["beyond_plan_effective_end"] == (
+        "1 unit(s) from 2027-01-04 fall after the plan's effective end 2026-12-31; they are priced as if "
+        "the plan renews unchanged."
+    )
+
+
+def test_batch_prices_the_next_plan_year_with_the_successor(catalog: PlanCatalog) -> None:
+    from tests.test_batch import TOTALS_HEADER, assert_same, batch_outputs, to_csv
+
+    from coverage.batch import INPUT_COLUMNS
+
+    row = dict.fromkeys(INPUT_COLUMNS, "") | {
+        "client_id": "renewal",
+        "plan_id": "medicare-part-b-2025",
+        "network": "in",
+        "category": "mh",
+        "start_date": "2025-12-15",
+        "deductible_met": "0",
+        "pathway": "iop:3x3",
+    }
+    assert_same([row, row | {"client_id": "long", "pathway": "", "horizon_weeks": "60"}], catalog)
+    totals, months, _ = batch_outputs(to_csv([row]), catalog)
+    assert totals[0][TOTALS_HEADER.index("member_cost")] == "954.00"  # as worked out above
+    assert months[-1][3:4] == ["2026-01"]
+
+
+def _plan_file(plan_id: str, start: str, end: str, renewed_by: str | None) -> str:
+    renewal = f'renewed_by = "{renewed_by}"\n' if renewed_by else ""
+    return f"""
+id = "{plan_id}"
+name = "{plan_id}"
+payer = "Test"
+kind = "commercial"
+plan_year_start = "01-01"
+effective = {{ start = "{start}", end = "{end}" }}
+{renewal}
+[accumulators.in_network]
+deductible_individual = "100.00"
+
+[benefits.mh_office.in_network]
+allowed = "100.00"
+coinsurance = "20%"
+deductible_applies = true
+"""
+
+
+@pytest.mark.parametrize(
+    ("successor", "message"),
+    [
+        ("nope-2026", "names no plan loaded from the catalog"),
+        (
+            "gap-2026",
+            "names 'gap-2026', which starts 2026-02-01, not the day after this plan's effective end 2025-12-31",
+        ),
+        ("old-2025", "names the plan itself"),
+    ],
+)
+def test_renewed_by_is_validated_strictly(tmp_path: Path, successor: str, message: str) -> None:
+    from coverage.plans import load_catalog
+
+    (tmp_path / "old-2025.toml").write_text(_plan_file("old-2025", "2025-01-01", "2025-12-31", successor))
+    (tmp_path / "gap-2026.toml").write_text(_plan_file("gap-2026", "2026-02-01", "2026-12-31", None))
+    loaded = load_catalog(tmp_path)
+    assert sorted(loaded.plans) == ["gap-2026"]
+    assert [(e.key_path, e.message) for e in loaded.errors] == [("renewed_by", message)]
