@@ -42,6 +42,20 @@ def by_name(scenarios: list[dict]) -> dict[str, dict]:
     return {scenario["name"]: scenario for scenario in scenarios}
 
 
+FAMILY_PLAN = """
+[accumulators.in_network]
+deductible_individual = "1000.00"
+deductible_family = "2000.00"
+oop_max_individual = "3000.00"
+oop_max_family = "6000.00"
+
+[benefits.mh_iop.in_network]
+allowed = "450.00"
+coinsurance = "20%"
+deductible_applies = true
+"""
+
+
 # --- 1. deductible met given, out-of-pocket met left blank ------------------------------------
 
 # acme PPO Gold from 2026-03-02, $500 of the $1,500 deductible met, OOP max $6,000:
@@ -126,20 +140,7 @@ def test_family_amount_below_the_individual_is_rejected_naming_the_field(client:
 
 
 def test_family_oop_met_blank_is_the_larger_of_family_deductible_and_own_oop() -> None:
-    loaded = make_plan(
-        """
-[accumulators.in_network]
-deductible_individual = "1000.00"
-deductible_family = "2000.00"
-oop_max_individual = "3000.00"
-oop_max_family = "6000.00"
-
-[benefits.mh_iop.in_network]
-allowed = "450.00"
-coinsurance = "20%"
-deductible_applies = true
-"""
-    )
+    loaded = make_plan(FAMILY_PLAN)
     result = run(loaded, deductible_met_cents=20000, family_deductible_met_cents=150000, pathway="iop:1x1")
     # own OOP met = own deductible met $200; family OOP met = max($1,500, $200) = $1,500.
     # one IOP day $450: family deductible left $2,000 - $1,500 = $500 < own $800 -> $450 to the deductible.
@@ -154,47 +155,42 @@ deductible_applies = true
     assert not any(line.startswith("Family accumulators not given") for line in result.assumptions)
 
 
-def _deductible_only_verification(tmp_path: Path) -> tuple[VobStore, int]:
-    """A 271 that states the deductible ($1,500 total, $1,000 remaining) and no out-of-pocket lines."""
+def stored(tmp_path: Path, body: dict, plan_id: str, outcome: str = "verified") -> tuple[VobStore, int]:
+    """A store holding one verification of `plan_id` made on VERIFIED_ON from the 271 `body`."""
     store = VobStore(tmp_path / "vob.sqlite")
-    answer = httpx.Response(
-        200,
-        json={
-            "benefitsInformation": [
-                {"code": "1", "serviceTypeCodes": ["30"]},
-                {
-                    "code": "C",
-                    "serviceTypeCodes": ["30"],
-                    "coverageLevelCode": "IND",
-                    "timeQualifierCode": "23",
-                    "benefitAmount": "1500",
-                    "inPlanNetworkIndicatorCode": "Y",
-                },
-                {
-                    "code": "C",
-                    "serviceTypeCodes": ["30"],
-                    "coverageLevelCode": "IND",
-                    "timeQualifierCode": "29",
-                    "benefitAmount": "1000",
-                    "inPlanNetworkIndicatorCode": "Y",
-                },
-            ]
-        },
-    )
-    result = interpret(answer, 1, "000000042", 15)
-    assert result.outcome == "verified", result.message
+    result = interpret(httpx.Response(200, json=body), 1, "000000042", 15)
+    assert result.outcome == outcome, result.message
     record_id = store.save(
         build_request(INQUIRY_FIELDS, today=VERIFIED_ON),
         result,
         "intake-1",
-        plan_id="acme-ppo-gold-2026",
+        plan_id=plan_id,
         now=dt.datetime(2026, 3, 2, 15, tzinfo=dt.UTC),
     )
     return store, record_id
 
 
+def accumulator(level: str, period: str, amount: str) -> dict:
+    """An EB C (deductible) entry on STC 30, in network."""
+    return {
+        "code": "C",
+        "serviceTypeCodes": ["30"],
+        "coverageLevelCode": level,
+        "timeQualifierCode": period,
+        "benefitAmount": amount,
+        "inPlanNetworkIndicatorCode": "Y",
+    }
+
+
+ACTIVE = {"code": "1", "serviceTypeCodes": ["30"]}
+
+
 def test_a_verification_with_deductible_met_and_no_oop_prices(tmp_path: Path, catalog: PlanCatalog) -> None:
-    store, record_id = _deductible_only_verification(tmp_path)
+    # the 271 states the deductible ($1,500 total, $1,000 remaining) and no out-of-pocket lines
+    body = {
+        "benefitsInformation": [ACTIVE, accumulator("IND", "23", "1500"), accumulator("IND", "29", "1000")]
+    }
+    store, record_id = stored(tmp_path, body, "acme-ppo-gold-2026")
     request = EstimateRequest(
         plan_id="acme-ppo-gold-2026", start_date=dt.date(2026, 3, 2), verification_id=record_id
     )
@@ -206,20 +202,7 @@ def test_a_verification_with_deductible_met_and_no_oop_prices(tmp_path: Path, ca
 
 
 def test_estimate_input_error_for_family_names_the_field() -> None:
-    loaded = make_plan(
-        """
-[accumulators.in_network]
-deductible_individual = "1000.00"
-deductible_family = "2000.00"
-oop_max_individual = "3000.00"
-oop_max_family = "6000.00"
-
-[benefits.mh_iop.in_network]
-allowed = "450.00"
-coinsurance = "20%"
-deductible_applies = true
-"""
-    )
+    loaded = make_plan(FAMILY_PLAN)
     with pytest.raises(EstimateInputError) as caught:
         run(loaded, family_deductible_met_cents=90000, family_oop_met_cents=80000)
     assert caught.value.field == "family_oop_met_cents"
@@ -256,23 +239,6 @@ visit_limit = 30
 """
 
 
-def _visits_verification(tmp_path: Path, catalog: PlanCatalog, stated: list[dict]) -> tuple[VobStore, int]:
-    store = VobStore(tmp_path / "vob.sqlite")
-    answer = httpx.Response(
-        200, json={"benefitsInformation": [{"code": "1", "serviceTypeCodes": ["30"]}, *stated]}
-    )
-    result = interpret(answer, 1, "000000042", 15)
-    assert result.outcome == "verified", result.message
-    record_id = store.save(
-        build_request(INQUIRY_FIELDS, today=VERIFIED_ON),
-        result,
-        "intake-1",
-        plan_id="test-plan",
-        now=dt.datetime(2026, 3, 2, 15, tzinfo=dt.UTC),
-    )
-    return store, record_id
-
-
 def _visit_entry(quantity: str, period: str) -> dict:
     return {
         "code": "F",
@@ -287,9 +253,8 @@ def _visit_entry(quantity: str, period: str) -> dict:
 def test_visits_remaining_stated_by_the_payer_are_authoritative(tmp_path: Path) -> None:
     loaded = make_plan(LIMITED_PLAN)
     catalog = PlanCatalog({"test-plan": loaded}, [])
-    store, record_id = _visits_verification(
-        tmp_path, catalog, [_visit_entry("30", "23"), _visit_entry("24", "29")]
-    )
+    body = {"benefitsInformation": [ACTIVE, _visit_entry("30", "23"), _visit_entry("24", "29")]}
+    store, record_id = stored(tmp_path, body, "test-plan")
     request = EstimateRequest(
         plan_id="test-plan", start_date=dt.date(2026, 3, 2), pathway="op:26", verification_id=record_id
     )
@@ -317,7 +282,9 @@ def test_visits_remaining_end_with_the_plan_year(tmp_path: Path) -> None:
     every 2026 session is self-pay: 9 x $180 = $1,620, then 2027 sessions at $25."""
     loaded = make_plan(LIMITED_PLAN)
     catalog = PlanCatalog({"test-plan": loaded}, [])
-    store, record_id = _visits_verification(tmp_path, catalog, [_visit_entry("0", "29")])
+    store, record_id = stored(
+        tmp_path, {"benefitsInformation": [ACTIVE, _visit_entry("0", "29")]}, "test-plan"
+    )
     request = EstimateRequest(
         plan_id="test-plan", start_date=dt.date(2026, 11, 2), pathway="op:12", verification_id=record_id
     )
@@ -432,15 +399,7 @@ def test_a_version_1_store_migrates_and_keeps_its_rows(tmp_path: Path) -> None:
 def test_an_estimate_on_inactive_coverage_prices_every_unit_self_pay(
     tmp_path: Path, catalog: PlanCatalog
 ) -> None:
-    store = VobStore(tmp_path / "vob.sqlite")
-    result = interpret(httpx.Response(200, json=INACTIVE_271), 1, "000000042", 15)
-    record_id = store.save(
-        build_request(INQUIRY_FIELDS, today=VERIFIED_ON),
-        result,
-        "intake-1",
-        plan_id="acme-ppo-gold-2026",
-        now=dt.datetime(2026, 3, 2, 15, tzinfo=dt.UTC),
-    )
+    store, record_id = stored(tmp_path, INACTIVE_271, "acme-ppo-gold-2026", outcome="inactive")
     request = EstimateRequest(
         plan_id="acme-ppo-gold-2026", start_date=dt.date(2026, 3, 2), verification_id=record_id
     )
@@ -485,20 +444,7 @@ def test_out_of_network_oop_max_flag_says_the_balance_bill_continues(catalog: Pl
 
 
 def test_month_end_positions_show_the_family_tier() -> None:
-    loaded = make_plan(
-        """
-[accumulators.in_network]
-deductible_individual = "1000.00"
-deductible_family = "2000.00"
-oop_max_individual = "3000.00"
-oop_max_family = "6000.00"
-
-[benefits.mh_iop.in_network]
-allowed = "450.00"
-coinsurance = "20%"
-deductible_applies = true
-"""
-    )
+    loaded = make_plan(FAMILY_PLAN)
     result = run(
         loaded,
         pathway="iop:1x2",
@@ -590,28 +536,9 @@ def test_verified_coinsurance_next_to_an_unstated_plan_copay_is_noted(tmp_path: 
 def test_family_accumulators_from_a_verification_drop_the_not_given_assumption(
     tmp_path: Path, catalog: PlanCatalog
 ) -> None:
-    store = VobStore(tmp_path / "vob.sqlite")
-    entries = [{"code": "1", "serviceTypeCodes": ["30"]}]
-    for level, total, remaining in (("IND", "1500", "1000"), ("FAM", "3000", "1200")):
-        for period, amount in (("23", total), ("29", remaining)):
-            entries.append(
-                {
-                    "code": "C",
-                    "serviceTypeCodes": ["30"],
-                    "coverageLevelCode": level,
-                    "timeQualifierCode": period,
-                    "benefitAmount": amount,
-                    "inPlanNetworkIndicatorCode": "Y",
-                }
-            )
-    result = interpret(httpx.Response(200, json={"benefitsInformation": entries}), 1, "000000042", 15)
-    record_id = store.save(
-        build_request(INQUIRY_FIELDS, today=VERIFIED_ON),
-        result,
-        "intake-1",
-        plan_id="acme-ppo-gold-2026",
-        now=dt.datetime(2026, 3, 2, 15, tzinfo=dt.UTC),
-    )
+    amounts = (("IND", "23", "1500"), ("IND", "29", "1000"), ("FAM", "23", "3000"), ("FAM", "29", "1200"))
+    body = {"benefitsInformation": [ACTIVE, *(accumulator(*amount) for amount in amounts)]}
+    store, record_id = stored(tmp_path, body, "acme-ppo-gold-2026")
     request = EstimateRequest(
         plan_id="acme-ppo-gold-2026",
         start_date=dt.date(2026, 3, 2),
@@ -796,7 +723,8 @@ deductible_applies = true
         ("nope-2026", "names no plan loaded from the catalog"),
         (
             "gap-2026",
-            "names 'gap-2026', which starts 2026-02-01, not the day after this plan's effective end 2025-12-31",
+            "names 'gap-2026', which starts 2026-02-01, not the day after this plan's effective end "
+            "2025-12-31",
         ),
         ("old-2025", "names the plan itself"),
     ],
