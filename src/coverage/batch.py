@@ -38,9 +38,15 @@ REQUIRED_COLUMNS = (
     "category",
     "start_date",
     "deductible_met",
-    "oop_met",
 )
-OPTIONAL_COLUMNS = ("horizon_weeks", "pathway", "auth_status", "family_deductible_met", "family_oop_met")
+OPTIONAL_COLUMNS = (
+    "oop_met",
+    "horizon_weeks",
+    "pathway",
+    "auth_status",
+    "family_deductible_met",
+    "family_oop_met",
+)
 MONEY_INPUTS = ("deductible_met", "oop_met", "family_deductible_met", "family_oop_met")
 INPUT_COLUMNS = (*REQUIRED_COLUMNS, *OPTIONAL_COLUMNS)
 DEFAULT_CHUNK_ROWS = 100_000
@@ -196,6 +202,13 @@ def _over_limit(amount: str, limit: str, what: str) -> tuple[pl.Expr, pl.Expr]:
     )
 
 
+def _below_individual(family: str, individual: str) -> tuple[pl.Expr, str]:
+    return (
+        pl.col(f"{family}_cents") < pl.col(f"{individual}_cents"),
+        f"is less than {individual}: the family amount includes the client's own",
+    )
+
+
 def _money_rules(name: str) -> list[tuple[pl.Expr, pl.Expr | str]]:
     """Why a dollar cell is rejected, in money.parse_money's spirit (from the columns `_cleaned` made)."""
     amount, whole, fraction = (pl.col(f"{name}_{part}") for part in ("amount", "whole", "fraction"))
@@ -242,9 +255,22 @@ def _cleaned(chunk: pl.LazyFrame) -> pl.LazyFrame:
     )
     frame = frame.with_columns(_money_shape(name).alias(f"{name}_shape") for name in MONEY_INPUTS)
     # Only well-formed amounts take part in the checks against the plan and each other.
-    return frame.with_columns(
+    frame = frame.with_columns(
         pl.when(pl.col(f"{name}_shape").is_null()).then(pl.col(f"{name}_cents")).alias(f"{name}_cents")
         for name in MONEY_INPUTS
+    )
+    # Blank amounts derived as estimate.starting_accumulators derives them.
+    frame = frame.with_columns(
+        oop_met_cents=pl.when(_text("oop_met").is_null())
+        .then(pl.col("deductible_met_cents"))
+        .otherwise(pl.col("oop_met_cents"))
+    )
+    return frame.with_columns(
+        family_oop_met_cents=pl.when(
+            _text("family_oop_met").is_null() & pl.col("family_deductible_met_cents").is_not_null()
+        )
+        .then(pl.max_horizontal("family_deductible_met_cents", "oop_met_cents"))
+        .otherwise(pl.col("family_oop_met_cents"))
     )
 
 
@@ -330,11 +356,19 @@ def _parsed(chunk: pl.LazyFrame, tables: PlanTables, specs: pl.LazyFrame) -> pl.
         "auth_status": _first_reason([_choice("auth_status", tuple(AUTH_CODES))]),
         "family_deductible_met": money_reason(
             "family_deductible_met",
+            _below_individual("family_deductible_met", "deductible_met"),
             _over_limit("family_deductible_met", "deductible_family", "family deductible"),
         ),
         "family_oop_met": money_reason(
             "family_oop_met",
+            _below_individual("family_oop_met", "oop_met"),
             _over_limit("family_oop_met", "oop_max_family", "family out-of-pocket maximum"),
+            (
+                pl.col("has_oop_max")
+                & (pl.col("family_oop_met_cents") < pl.col("family_deductible_met_cents")),
+                "must be at least family_deductible_met: deductible payments count toward the "
+                "out-of-pocket maximum",
+            ),
         ),
     }
     return frame.with_columns(reasons[name].alias(f"reason_{name}") for name in INPUT_COLUMNS)

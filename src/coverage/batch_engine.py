@@ -108,15 +108,18 @@ def new_segment(*columns: str) -> pl.Expr:
 
 @dataclass(frozen=True)
 class PlanTables:
-    """The catalog as three small frames: plans, terms per (plan, network, category), benefits per level."""
+    """The catalog as small frames: plans, terms per (plan, network, category), benefits per level,
+    and which terms price which dates (a plan's own, then its successors' by `renewed_by`)."""
 
     plans: pl.DataFrame
     terms: pl.DataFrame
     benefits: pl.DataFrame
+    renewals: pl.DataFrame
 
     @classmethod
     def from_catalog(cls, catalog: PlanCatalog) -> PlanTables:
         plans, terms, benefits = [], [], []
+        terms_ids: dict[tuple[str, str, str], int] = {}
         for plan_id, loaded in sorted(catalog.plans.items()):
             plan = loaded.plan
             plans.append(
@@ -128,7 +131,7 @@ class PlanTables:
             )
             for network in ("in", "out"):
                 for category in ("mh", "sud"):
-                    terms_id = len(terms)
+                    terms_id = terms_ids[(plan_id, network, category)] = len(terms)
                     cost_terms = build_terms(loaded, network, category)
                     terms.append(_terms_row(terms_id, plan_id, cost_terms))
                     benefits.extend(_benefit_rows(terms_id, cost_terms))
@@ -136,7 +139,42 @@ class PlanTables:
             plans=pl.DataFrame(plans, schema=_PLAN_SCHEMA),
             terms=pl.DataFrame(terms, schema=_TERMS_SCHEMA),
             benefits=pl.DataFrame(benefits, schema=_BENEFIT_SCHEMA),
+            renewals=pl.DataFrame(_renewal_rows(catalog, terms_ids), schema=_RENEWAL_SCHEMA),
         )
+
+
+_RENEWAL_SCHEMA = {
+    "terms_id": pl.Int32,
+    "valid_from": pl.Date,
+    "valid_to": pl.Date,
+    "unit_terms_id": pl.Int32,
+}
+
+
+def _renewal_rows(
+    catalog: PlanCatalog, terms_ids: dict[tuple[str, str, str], int]
+) -> list[dict[str, object]]:
+    """Per terms_id, the terms pricing each span of dates: CostTerms.on as rows (the last plan of
+    the chain prices everything after its end, as renewing unchanged)."""
+    rows: list[dict[str, object]] = []
+    for (plan_id, network, category), terms_id in terms_ids.items():
+        loaded = catalog.plans[plan_id]
+        valid_from = loaded.plan.effective.start
+        while True:
+            successor = catalog.get(loaded.plan.renewed_by) if loaded.plan.renewed_by else None
+            valid_to = loaded.plan.effective.end if successor is not None else dt.date.max
+            rows.append(
+                {
+                    "terms_id": terms_id,
+                    "valid_from": valid_from,
+                    "valid_to": valid_to,
+                    "unit_terms_id": terms_ids[(loaded.plan.id, network, category)],
+                }
+            )
+            if successor is None:
+                break
+            loaded, valid_from = successor, valid_to + dt.timedelta(days=1)
+    return rows
 
 
 _PLAN_SCHEMA = {"plan_id": pl.String, "effective_start": pl.Date, "effective_end": pl.Date}
@@ -466,12 +504,10 @@ def classify_units(keyed_units: pl.LazyFrame) -> pl.LazyFrame:
 
 
 def compress_runs(units: pl.LazyFrame, by_month: bool) -> pl.LazyFrame:
-    """Consecutive identical units of a key become one run; a unit the per-unit cap can bind stays alone."""
+    """Consecutive identical units of a key become one run."""
     split_on = ["key_id", "py_idx", "level", "status", *(["month_no"] if by_month else [])]
-    priced = pl.col("status") <= Status.PENALTY
-    alone = priced & (pl.col("cap") < pl.col("unit_allowed"))
     return (
-        units.with_columns(run_no=(new_segment(*split_on) | alone).cum_sum())
+        units.with_columns(run_no=new_segment(*split_on).cum_sum())
         .group_by("run_no", maintain_order=True)
         .agg(
             pl.col("key_id", "terms_id", "level", "status", "py_idx", "py_start", "month_no").first(),
@@ -494,8 +530,8 @@ def _run_constants(runs: pl.LazyFrame, tables: PlanTables) -> pl.LazyFrame:
     penalized = status == Status.PENALTY
     denied = status == Status.DENIED
     takes_deductible = priced & pl.col("deductible_applies") & (allowed > 0)
-    # A unit takes min(allowed, remaining) capped per unit: min(min(allowed, cap), remaining).
-    deductible_take = pl.when(takes_deductible).then(n * pl.min_horizontal(allowed, cap)).otherwise(0)
+    # A unit takes min(allowed, remaining); the per-unit cap never cuts the deductible.
+    deductible_take = pl.when(takes_deductible).then(n * allowed).otherwise(0)
     not_covered_each = (
         pl.when(status == Status.NOT_COVERED)
         .then(pl.col("default_self_pay"))
@@ -515,7 +551,7 @@ def _run_constants(runs: pl.LazyFrame, tables: PlanTables) -> pl.LazyFrame:
             fresh_oop=pl.min_horizontal("oop_max_individual", "oop_max_family").fill_null(NO_LIMIT),
             pen_num=pl.when(penalized).then(pl.col("pen_num")).otherwise(0),
             pen_den=pl.when(penalized).then(pl.col("pen_den")).otherwise(1),
-            full_share=pl.min_horizontal(allowed, cap),
+            full_share=allowed,
             copay0=pl.min_horizontal(pl.col("unit_copay"), allowed),
             allowed=pl.when(priced).then(n * allowed).otherwise(0),
             balance_bill=pl.when(priced).then(n * pl.col("balance")).otherwise(0),
@@ -628,6 +664,7 @@ class RunBook:
         keyed_units = (
             keys.join(units, on=["start_date", "pathway_id"])
             .join(terms, on="terms_id")
+            .pipe(_terms_on, self._tables.renewals.lazy(), pl.col("date"))
             .join(_unit_benefits(self._tables), on=["terms_id", "level"])
         )
         runs = _run_constants(
@@ -647,16 +684,39 @@ class RunBook:
         """Every calendar month a key's pathway touches, with the plan year its last day falls in."""
         end = pl.col("start_date") + pl.duration(days=7 * pl.col("weeks") - 1)
         month_end = pl.date(pl.col("month_no") // 12, pl.col("month_no") % 12 + 1, 1).dt.month_end()
+        limits = self._tables.terms.lazy().select(
+            "terms_id",
+            *(
+                pl.col(name).alias(f"month_{name}")
+                for name in ("has_limits", "deductible_individual", "oop_max_individual")
+            ),
+        )
         return (
             keys.join(self._pathways.pathways().lazy(), on="pathway_id")
             .join(terms, on="terms_id")
             .with_columns(month_no=pl.int_ranges(_month_number(pl.col("start_date")), _month_number(end) + 1))
             .explode("month_no")
             .with_columns(
-                month_end_py_start=pl.date(_plan_year(month_end), pl.col("py_month"), pl.col("py_day"))
+                month_end=month_end,
+                month_end_py_start=pl.date(_plan_year(month_end), pl.col("py_month"), pl.col("py_day")),
             )
-            .select("key_id", "month_no", "month_end_py_start")
+            .pipe(_terms_on, self._tables.renewals.lazy(), pl.col("month_end"))
+            .join(limits, on="terms_id")
+            .select("key_id", "month_no", "month_end_py_start", *_MONTH_LIMITS)
         )
+
+
+_MONTH_LIMITS = ("month_has_limits", "month_deductible_individual", "month_oop_max_individual")
+
+
+def _terms_on(frame: pl.LazyFrame, renewals: pl.LazyFrame, day: pl.Expr) -> pl.LazyFrame:
+    """`terms_id` replaced by the terms that price `day` (the key's plan, or a successor's)."""
+    return (
+        frame.join(renewals, on="terms_id")
+        .filter((day >= pl.col("valid_from")) & (day <= pl.col("valid_to")))
+        .drop("terms_id", "valid_from", "valid_to")
+        .rename({"unit_terms_id": "terms_id"})
+    )
 
 
 def _key_sums(keys: pl.LazyFrame, runs: pl.LazyFrame, fixed_runs: pl.LazyFrame) -> pl.LazyFrame:
@@ -765,14 +825,14 @@ def price_runs(clients: pl.LazyFrame, runs: pl.LazyFrame) -> pl.LazyFrame:
         part_copay=pl.min_horizontal(pl.col("unit_copay"), allowed - pl.col("part_ded")),
     ).with_columns(
         zero=pl.col("priced_units") - pl.col("full") - pl.col("part"),
-        part_share=pl.min_horizontal(
-            pl.col("part_ded")
-            + pl.col("part_copay")
+        part_share=pl.col("part_ded")
+        + pl.min_horizontal(
+            pl.col("part_copay")
             + share_of(allowed - pl.col("part_ded") - pl.col("part_copay"), "coi_num", "coi_den"),
             pl.col("cap"),
         ),
     )
-    # The per-unit cap may cut the finishing unit: engine.split_share keeps deductible, then copay.
+    # The per-unit cap cuts only the finishing unit's copay and coinsurance (engine.per_unit_capped).
     part_ded = pl.min_horizontal(pl.col("part_ded"), pl.col("part_share"))
     part_cop = pl.min_horizontal(pl.col("part_copay"), pl.col("part_share") - part_ded)
     frame = frame.with_columns(part_ded_kept=part_ded, part_cop_kept=part_cop).with_columns(
@@ -878,10 +938,10 @@ def scenario_months(
             oop_met=pl.when(reset).then(0).otherwise(pl.col("oop_met_after")),
         )
         .with_columns(
-            deductible_remaining=pl.when(pl.col("has_limits")).then(
-                (pl.col("deductible_individual") - pl.col("deductible_met")).clip(lower_bound=0)
+            deductible_remaining=pl.when(pl.col("month_has_limits")).then(
+                (pl.col("month_deductible_individual") - pl.col("deductible_met")).clip(lower_bound=0)
             ),
-            oop_remaining=(pl.col("oop_max_individual") - pl.col("oop_met")).clip(lower_bound=0),
+            oop_remaining=(pl.col("month_oop_max_individual") - pl.col("oop_met")).clip(lower_bound=0),
         )
         .pipe(with_derived)
         .select(*CARRY, *keep, "month_no", *TOTAL_COLUMNS, *POSITION_COLUMNS)

@@ -52,7 +52,7 @@ STC_NAMES: dict[str, str] = {
     "CI": "Substance Abuse Facility - Inpatient",
     "CJ": "Substance Abuse Facility - Outpatient",
 }
-MENTAL_HEALTH_STCS = ("MH", "CF", "CH", "A4", "A6", "A7", "A8")
+MENTAL_HEALTH_STCS = ("MH", "CF", "CH", "A4", "A6", "A7", "A8", "BB")  # BB: partial hospitalization
 SUBSTANCE_USE_STCS = ("AI", "AJ", "AK", "CI", "CJ")
 REQUESTED_STCS = MENTAL_HEALTH_STCS + SUBSTANCE_USE_STCS
 PLAN_WIDE_STC = "30"
@@ -150,7 +150,12 @@ AAA_MESSAGES: dict[str, str] = {
     "T4": "the payer name or id is missing",
 }
 
-Outcome = Literal["verified", "rejected", "unavailable", "invalid_response", "not_configured"]
+Outcome = Literal["verified", "inactive", "rejected", "unavailable", "invalid_response", "not_configured"]
+INACTIVE_CODES = {
+    "6": "Inactive",
+    "7": "Inactive - Pending Eligibility Update",
+    "8": "Inactive - Pending Investigation",
+}
 
 # --- request ------------------------------------------------------------------------------
 
@@ -655,12 +660,15 @@ class _Mapper:
                 ),
             },
         )
+        # The indicator is read in the most specific tier that says anything about the level, as
+        # amounts are: a Y on A8 (psychiatric outpatient) does not reach office therapy when the
+        # CF/A6 entries state no indicator.
         resolve(
-            lambda e: e.auth_or_cert_indicator in ("Y", "N"),
+            lambda e: True,
             {
                 "prior_auth": (
                     "prior authorization indicators",
-                    lambda e: e.auth_or_cert_indicator == "Y",
+                    lambda e: {"Y": True, "N": False}.get(e.auth_or_cert_indicator or ""),
                     None,
                 )
             },
@@ -853,11 +861,11 @@ def map_benefits(response: _Response) -> VerifiedBenefits:
         for network in NETWORKS
     ]
     mapper.summary_notes(levels)
-    coverage = [e for e in entries if e.code in _ACTIVE_CODES and e.service_type_codes]
+    coverage = [e for e in entries if e.code in _ACTIVE_CODES]
     active = None
     if any(_ACTIVE_CODES[e.code] for e in coverage):
         active = True
-    elif any(PLAN_WIDE_STC in e.service_type_codes for e in coverage):
+    elif coverage:  # only inactive codes (6-8): no active entry anywhere
         active = False
     plan_coverage = next((e.plan_coverage for e in coverage if e.plan_coverage), None)
     start, end = _coverage_dates(response.plan_date_information)
@@ -945,7 +953,20 @@ def interpret(attempt: Attempt, attempts: int, control_number: str, timeout_s: f
         return VerificationResult(
             "invalid_response", "the response has neither benefitsInformation nor errors", **common
         )
-    return VerificationResult("verified", "benefits verified", benefits=map_benefits(response), **common)
+    benefits = map_benefits(response)
+    if benefits.active is False:
+        return VerificationResult("inactive", _inactive_message(response), benefits=benefits, **common)
+    return VerificationResult("verified", "benefits verified", benefits=benefits, **common)
+
+
+def _inactive_message(response: _Response) -> str:
+    """Staff wording for a 271 whose only eligibility entries are inactive (EB01 6, 7 or 8)."""
+    codes = sorted({e.code for e in response.benefits_information or [] if e.code in INACTIVE_CODES})
+    stated = "; ".join(f"{INACTIVE_CODES[code]} (EB {code})" for code in codes)
+    return (
+        f"coverage is NOT active: the payer reports {stated} and no active coverage. Do not quote "
+        "benefits: confirm the client's current insurance, or estimate at the self-pay rate"
+    )
 
 
 # --- transports ---------------------------------------------------------------------------

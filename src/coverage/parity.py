@@ -31,7 +31,7 @@ from typing import Literal
 
 from msgspec import Struct
 
-from coverage.money import Percent, format_dollars, format_usd
+from coverage.money import Money, Percent, format_dollars, format_usd
 from coverage.plans import (
     CATEGORY_KEYS,
     PARITY_CLASSIFICATIONS,
@@ -103,21 +103,24 @@ TYPE_NOUNS: dict[RequirementType, str] = {
     "copay": "a copay",
     "coinsurance": "coinsurance",
     "visit_limit": "a visit or day limit",
+    "deductible": "a deductible",
 }
 # The word that says a level is more restrictive than another of its type.
 MORE_RESTRICTIVE_WORD: dict[RequirementType, str] = {
     "copay": "higher",
     "coinsurance": "higher",
     "visit_limit": "lower",
+    "deductible": "higher",
 }
 LESS_RESTRICTIVE_WORD: dict[RequirementType, str] = {
     "copay": "lower",
     "coinsurance": "lower",
     "visit_limit": "higher",
+    "deductible": "lower",
 }
 MORE_RESTRICTIVE_MEANS = (
-    "More restrictive means a higher copay, a higher coinsurance rate, or a lower visit or day "
-    "limit; any visit or day limit is more restrictive than none."
+    "More restrictive means a higher copay, a higher coinsurance rate, a higher deductible, or a "
+    "lower visit or day limit; any visit or day limit is more restrictive than none."
 )
 
 
@@ -176,15 +179,22 @@ def requirement_level(requirement: RequirementType, value: ParityLevelValue) -> 
     """The level of a copay (cents), a coinsurance (Percent) or a visit or day limit (units)."""
     if isinstance(value, Percent):
         return RequirementLevel(requirement, str(value), f"{value} coinsurance", value.fraction)
-    if requirement == "copay":
+    if requirement in ("copay", "deductible"):
         return RequirementLevel(
-            requirement, format_dollars(value), f"{format_usd(value)} copay", Decimal(value)
+            requirement, format_dollars(value), f"{format_usd(value)} {requirement}", Decimal(value)
         )
     return RequirementLevel(requirement, str(value), f"limit of {value} visits/days a year", Decimal(-value))
 
 
-def mhsud_level(requirement: RequirementType, benefit: Benefit) -> RequirementLevel | None:
-    """The MH/SUD benefit's level of a type; None when it carries none (a zero level is none)."""
+def mhsud_level(
+    requirement: RequirementType, benefit: Benefit, deductible_cents: int = 0
+) -> RequirementLevel | None:
+    """The MH/SUD benefit's level of a type; None when it carries none (a zero level is none).
+
+    `deductible_cents` is the plan's individual deductible in the benefit's network."""
+    if requirement == "deductible":
+        applies = benefit.deductible_applies and deductible_cents
+        return requirement_level("deductible", Money(deductible_cents)) if applies else None
     if requirement == "copay":
         return requirement_level("copay", benefit.copay_cents) if benefit.copay_cents else None
     if requirement == "coinsurance":
@@ -526,6 +536,42 @@ def _nqtl_finding(
     )
 
 
+def _deductible_of(plan: Plan, placement: Placement) -> int:
+    limits = plan.network_accumulators("in" if placement.network == "in_network" else "out")
+    return limits.deductible_individual_cents if limits is not None else 0
+
+
+def _unprojected_deductible_findings(
+    plan: Plan, classification: ParityClassification, here: list[Placement]
+) -> list[ParityFinding]:
+    """Benefits that apply the deductible where the plan file does not say which med/surg payments do."""
+    findings = []
+    for placement in here:
+        level = mhsud_level("deductible", _benefit(plan, placement), _deductible_of(plan, placement))
+        if level is None:
+            continue
+        explanation = (
+            f"The {_benefit_words(placement)} applies the {level.label}, but the plan file does not project "
+            f"which med/surg payments in {CLASSIFICATION_LABELS[classification].lower()} are subject to a "
+            f"deductible ([parity.medsurg.{classification}] deductible), so the substantially-all and "
+            f"predominant tests cannot be run ({RULE_SUBSTANTIALLY_ALL}). Needs review."
+        )
+        findings.append(
+            ParityFinding(
+                classification=classification,
+                type="deductible",
+                verdict="needs_review",
+                rule=RULE_SUBSTANTIALLY_ALL,
+                explanation=explanation,
+                mhsud_category=placement.category,
+                mhsud_network=placement.network,
+                mhsud_level=level.key,
+                mhsud_level_label=level.label,
+            )
+        )
+    return findings
+
+
 def _missing_data_finding(placement: Placement) -> ParityFinding:
     classification = placement.classification
     explanation = (
@@ -610,7 +656,10 @@ CAVEATS = (
     "med/surg services in the classification have none. Every nonquantitative treatment limitation "
     "still needs the documented comparative analysis of 29 CFR 2590.712(c)(4), which this report "
     "does not perform.",
-    "Deductibles are tested only for being separate, not as a type of financial requirement.",
+    "A deductible is a financial requirement (29 CFR 2590.712(a)): an MH/SUD benefit that applies the "
+    "plan's deductible is tested like a copay, against the med/surg payments the plan file projects as "
+    "subject to a deductible; where the plan file projects none for the classification "
+    "([parity.medsurg.<classification>] deductible absent) it needs review.",
 )
 
 
@@ -628,6 +677,9 @@ def _classification_findings(
         return [_missing_data_finding(placement) for placement in here]
     findings: list[ParityFinding] = []
     for requirement in REQUIREMENT_TYPES:
+        if requirement == "deductible" and data.deductible is None:
+            findings.extend(_unprojected_deductible_findings(plan, classification, here))
+            continue
         test = run_quantitative_test(classification, requirement, data)
         table = medsurg_table(test)
         tables.append(table)
@@ -646,7 +698,7 @@ def _classification_findings(
             )
             findings.append(ParityFinding(verdict="not_applicable", explanation=explanation, **common))
         for placement in here:
-            level = mhsud_level(requirement, _benefit(plan, placement))
+            level = mhsud_level(requirement, _benefit(plan, placement), _deductible_of(plan, placement))
             findings.append(
                 ParityFinding(
                     verdict=quantitative_verdict(test, level),

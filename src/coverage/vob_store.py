@@ -32,7 +32,11 @@ from coverage.eligibility import (
 )
 
 DEFAULT_DB = Path("var") / "coverage.sqlite"
-STORED_OUTCOMES: tuple[Outcome, ...] = ("verified", "rejected", "unavailable", "invalid_response")
+STORED_OUTCOMES: tuple[Outcome, ...] = ("verified", "inactive", "rejected", "unavailable", "invalid_response")
+_COLUMNS = (
+    "id, created_at, performed_by, plan_id, payer_id, outcome, message, control_number, trace_number, "
+    "http_status, attempts, request_json, raw_response, benefits_json, rejections_json"
+)
 
 # Ordered forward migrations: entry n (1-based) moves a database from version n-1 to n.
 MIGRATIONS: tuple[tuple[str, ...], ...] = (
@@ -57,6 +61,34 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             rejections_json TEXT NOT NULL
         )
         """,
+        "CREATE INDEX verifications_newest ON verifications (created_at DESC, id DESC)",
+    ),
+    # 2: the `inactive` outcome (a 271 reporting coverage inactive). SQLite cannot change a CHECK
+    # constraint in place, so the table is rebuilt with the wider one and every row copied.
+    (
+        """
+        CREATE TABLE verifications_v2 (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            created_at TEXT NOT NULL,              -- ISO 8601, UTC
+            performed_by TEXT NOT NULL,
+            plan_id TEXT,
+            payer_id TEXT NOT NULL,
+            outcome TEXT NOT NULL
+                CHECK (outcome IN ('verified', 'inactive', 'rejected', 'unavailable', 'invalid_response')),
+            message TEXT NOT NULL,
+            control_number TEXT,
+            trace_number TEXT,
+            http_status INTEGER,
+            attempts INTEGER NOT NULL,
+            request_json TEXT NOT NULL,            -- PHI
+            raw_response TEXT,                     -- PHI: the clearinghouse body as received
+            benefits_json TEXT,
+            rejections_json TEXT NOT NULL
+        )
+        """,
+        f"INSERT INTO verifications_v2 ({_COLUMNS}) SELECT {_COLUMNS} FROM verifications",
+        "DROP TABLE verifications",
+        "ALTER TABLE verifications_v2 RENAME TO verifications",
         "CREATE INDEX verifications_newest ON verifications (created_at DESC, id DESC)",
     ),
 )
