@@ -14,13 +14,7 @@ from typing import Annotated, Literal
 import msgspec
 from msgspec import Meta, Struct
 
-from coverage.engine import (
-    AuthStatus,
-    CostTerms,
-    SourcedValue,
-    StartingAccumulators,
-    price_units,
-)
+from coverage.engine import AuthStatus, CostTerms, SourcedValue, StartingAccumulators
 from coverage.errors import EstimateInputError, UnknownPlanError
 from coverage.levels import LEVEL_ORDER, LEVELS, Level, category_key
 from coverage.money import format_usd
@@ -39,12 +33,12 @@ from coverage.report import (
     scenario_flags,
     summarize,
 )
+from coverage.run_engine import price_scenario
 from coverage.schedule import (
     DEFAULT_HORIZON_WEEKS,
     MAX_HORIZON_WEEKS,
     PathwayError,
     Phase,
-    expand,
     format_pathway,
     parse_pathway,
     pathway_end,
@@ -427,15 +421,9 @@ def _scenario(
     start: StartingAccumulators,
     loaded: LoadedPlan,
 ) -> Scenario:
-    units = expand(phases, request.start_date)
     end_date = pathway_end(phases, request.start_date)
-    priced = price_units(units, terms, request.start_date, start, request.auth_status)
-    at_risk = request.auth_status == "approved" and any(unit.auth == "pending_review" for unit in priced)
-    if_denied = (
-        summarize(price_units(units, terms, request.start_date, start, "initial_only"), CostBreakdown())
-        if at_risk
-        else None
-    )
+    priced, denied = price_scenario(phases, request.start_date, terms, start, request.auth_status)
+    if_denied = summarize(denied, CostBreakdown()) if denied is not None else None
     return Scenario(
         name=name,
         label=SCENARIO_LABELS[name],

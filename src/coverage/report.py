@@ -1,6 +1,7 @@
-"""Report pieces: priced units summed into months and totals, authorization and
-certification needs, and the flags a reader must see. Pure functions of the priced units,
-the cost terms and the schedule; `estimate.py` assembles them into scenarios.
+"""Report pieces: priced runs summed into months and totals, authorization and
+certification needs, and the flags a reader must see. Pure functions of the priced runs
+(a run is `count` identical units), the cost terms and the schedule; `estimate.py` assembles
+them into scenarios.
 """
 
 from __future__ import annotations
@@ -15,10 +16,11 @@ from typing import Literal
 
 from msgspec import Struct
 
-from coverage.engine import CostTerms, PricedUnit, StartingAccumulators
+from coverage.engine import CostTerms, StartingAccumulators
 from coverage.levels import LEVELS, Level, category_key
 from coverage.money import format_usd
 from coverage.plans import LoadedPlan
+from coverage.run_engine import PricedRun
 from coverage.schedule import Phase
 
 
@@ -93,23 +95,24 @@ _SUMMED_AMOUNTS = tuple(
 )
 
 
-def summarize(units: Iterable[PricedUnit], into: CostBreakdown) -> CostBreakdown:
-    """Add priced units into a breakdown (every `_cents` amount of a unit has a same-named total)."""
-    for unit in units:
-        into.units += 1
-        into.member_cost_cents += unit.member_cost_cents
+def summarize(runs: Iterable[PricedRun], into: CostBreakdown) -> CostBreakdown:
+    """Add priced runs into a breakdown (every `_cents` amount of a unit has a same-named total)."""
+    for run in runs:
+        count = run.count
+        into.units += count
+        into.member_cost_cents += count * run.member_cost_cents
         for name in _SUMMED_AMOUNTS:
-            setattr(into, name, getattr(into, name) + getattr(unit, name))
+            setattr(into, name, getattr(into, name) + count * getattr(run, name))
     return into
 
 
-def level_summaries(phases: list[Phase], priced: list[PricedUnit]) -> list[LevelSummary]:
+def level_summaries(phases: list[Phase], priced: list[PricedRun]) -> list[LevelSummary]:
     """Each level's weeks and cost in pathway order, so a reader can say "about $X a month during IOP"."""
     weeks: dict[Level, int] = {}
     for phase in phases:
         weeks[phase.level] = weeks.get(phase.level, 0) + phase.weeks
     return [
-        summarize((unit for unit in priced if unit.level == level), LevelSummary(level=level, weeks=count))
+        summarize((run for run in priced if run.level == level), LevelSummary(level=level, weeks=count))
         for level, count in weeks.items()
     ]
 
@@ -130,7 +133,7 @@ def _month_end(key: str) -> dt.date:
 
 
 def monthly(
-    priced: list[PricedUnit],
+    priced: list[PricedRun],
     terms: CostTerms,
     start_date: dt.date,
     end_date: dt.date,
@@ -147,13 +150,13 @@ def monthly(
         start.deductible_met_cents if family_deductible is None else family_deductible,
         start.oop_met_cents if family_oop is None else family_oop,
     )
-    by_month: dict[str, list[PricedUnit]] = {}
-    for unit in priced:
-        by_month.setdefault(unit.date.strftime("%Y-%m"), []).append(unit)
+    by_month: dict[str, list[PricedRun]] = {}
+    for run in priced:  # a run never spans two months
+        by_month.setdefault(f"{run.date.year:04d}-{run.date.month:02d}", []).append(run)
     for key in _month_keys(start_date, end_date):
-        units = by_month.get(key, [])
-        if units:
-            last = units[-1]
+        runs = by_month.get(key, [])
+        if runs:
+            last = runs[-1]
             position = (
                 last.plan_year,
                 last.deductible_met_after_cents,
@@ -166,7 +169,7 @@ def monthly(
             position = (plan_year, 0, 0, 0, 0)
         month_terms = terms.on(_month_end(key))
         months.append(
-            summarize(units, MonthSummary(month=key, accumulators=_position(month_terms, *position)))
+            summarize(runs, MonthSummary(month=key, accumulators=_position(month_terms, *position)))
         )
     return months
 
@@ -209,28 +212,34 @@ def _position(
     )
 
 
-def authorization_needs(priced: list[PricedUnit], terms: CostTerms) -> list[AuthorizationNeed]:
-    """One entry per episode (a run of units at one level) that needs prior auth."""
+def authorization_needs(priced: list[PricedRun], terms: CostTerms) -> list[AuthorizationNeed]:
+    """One entry per episode (consecutive units at one level) that needs prior auth."""
     episodes = groupby(priced, key=attrgetter("level"))
-    needs = (_authorization_need(units, terms.on(units[0].date)) for units in (list(e) for _, e in episodes))
+    needs = (_authorization_need(runs, terms.on(runs[0].date)) for runs in (list(e) for _, e in episodes))
     return [need for need in needs if need is not None]
 
 
-def _authorization_need(episode: list[PricedUnit], terms: CostTerms) -> AuthorizationNeed | None:
+def _authorization_need(episode: list[PricedRun], terms: CostTerms) -> AuthorizationNeed | None:
     level = episode[0].level
     benefit = terms.benefits.get(level)
     if benefit is None or not benefit.prior_auth:
         return None
-    pending = [unit for unit in episode if unit.auth == "pending_review"]
+    every = benefit.auth_review_units
+    review_dates: list[dt.date] = []
+    at_risk = 0  # pending units before the run: a review falls on every `every`-th, from the first
+    for run in episode:
+        if run.auth == "pending_review":
+            review_dates.extend(run.unit_date(index) for index in range(-at_risk % every, run.count, every))
+            at_risk += run.count
     return AuthorizationNeed(
         level=level,
         category_key=category_key(terms.category, level),
         first_unit_date=episode[0].date,
-        units=len(episode),
+        units=sum(run.count for run in episode),
         initial_units=benefit.auth_initial_units,
-        review_every_units=benefit.auth_review_units,
-        review_dates=[unit.date for unit in pending[:: benefit.auth_review_units]],
-        units_at_risk=len(pending),
+        review_every_units=every,
+        review_dates=review_dates,
+        units_at_risk=at_risk,
         no_auth_policy=str(benefit.no_auth),
     )
 
@@ -271,7 +280,7 @@ def _episodes(phases: list[Phase], start_date: dt.date) -> list[tuple[Level, dt.
 
 
 def scenario_flags(
-    phases: list[Phase], priced: list[PricedUnit], terms: CostTerms, loaded: LoadedPlan
+    phases: list[Phase], priced: list[PricedRun], terms: CostTerms, loaded: LoadedPlan
 ) -> list[Flag]:
     flags: list[Flag] = []
     for phase in phases:
@@ -289,25 +298,27 @@ def scenario_flags(
                     ),
                 )
             )
-    by_status: dict[str, list[PricedUnit]] = {}
-    for unit in priced:
-        by_status.setdefault(unit.status, []).append(unit)
-    for status, units in by_status.items():
-        flag = _status_flag(status, units, terms)
+    by_status: dict[str, list[PricedRun]] = {}
+    for run in priced:
+        by_status.setdefault(run.status, []).append(run)
+    for status, runs in by_status.items():
+        flag = _status_flag(status, runs, terms)
         if flag is not None:
             flags.append(flag)
     last = terms.last()  # flag only units no successor plan file prices
     effective_end = last.effective_end or loaded.plan.effective.end
-    beyond = [unit for unit in priced if unit.date > effective_end]
+    beyond = [(run, count) for run in priced if (count := run.units_after(effective_end))]
     if beyond:
+        first, count = beyond[0]
+        first_date = first.unit_date(first.count - count)
         whose = "the plan's" if last is terms else f"the last renewing plan's ({last.plan_id})"
         flags.append(
             Flag(
                 code="beyond_plan_effective_end",
                 severity="warning",
                 message=(
-                    f"{len(beyond)} unit(s) from {beyond[0].date} fall after {whose} effective end "
-                    f"{effective_end}; they are priced as if the plan renews unchanged."
+                    f"{sum(count for _, count in beyond)} unit(s) from {first_date} fall after {whose} "
+                    f"effective end {effective_end}; they are priced as if the plan renews unchanged."
                 ),
             )
         )
@@ -321,17 +332,17 @@ def _hours(hours: Fraction) -> str:
     return str((Decimal(hours.numerator) / Decimal(hours.denominator)).quantize(Decimal("0.01")))
 
 
-def _status_flag(status: str, units: list[PricedUnit], terms: CostTerms) -> Flag | None:
-    first, count = units[0], len(units)
+def _status_flag(status: str, runs: list[PricedRun], terms: CostTerms) -> Flag | None:
+    first, count = runs[0], sum(run.count for run in runs)
     key = category_key(terms.category, first.level)
-    total = sum(unit.member_cost_cents for unit in units)
+    total = sum(run.count * run.member_cost_cents for run in runs)
     if status == "not_covered":
         return Flag(
             code="not_covered",
             severity="warning",
             message=(
                 f"{count} unit(s) from {first.date} have no benefit in this network "
-                f"({', '.join(sorted({category_key(terms.category, unit.level) for unit in units}))}); "
+                f"({', '.join(sorted({category_key(terms.category, run.level) for run in runs}))}); "
                 f"priced at the self-pay rate, {format_usd(total)} in all."
             ),
         )
@@ -345,8 +356,8 @@ def _status_flag(status: str, units: list[PricedUnit], terms: CostTerms) -> Flag
             ),
         )
     if status == "denied_no_auth":
-        exposure = sum(unit.denied_exposure_cents for unit in units)
-        absorbed = sum(unit.provider_absorbs_cents for unit in units)
+        exposure = sum(run.count * run.denied_exposure_cents for run in runs)
+        absorbed = sum(run.count * run.provider_absorbs_cents for run in runs)
         return Flag(
             code="denied_no_auth",
             severity="warning",
@@ -361,7 +372,7 @@ def _status_flag(status: str, units: list[PricedUnit], terms: CostTerms) -> Flag
             ),
         )
     if status == "penalty_no_auth":
-        penalty = sum(unit.penalty_cents for unit in units)
+        penalty = sum(run.count * run.penalty_cents for run in runs)
         return Flag(
             code="no_auth_penalty",
             severity="warning",
@@ -373,17 +384,30 @@ def _status_flag(status: str, units: list[PricedUnit], terms: CostTerms) -> Flag
     return None
 
 
-def _milestone_flags(priced: list[PricedUnit], terms: CostTerms) -> list[Flag]:
+def _reached_on(run: PricedRun, after: int, per_unit: int, target: int) -> dt.date:
+    """The date of the run's first unit after which an accumulator that ends the run at `after`,
+    growing by `per_unit` a unit, stands at `target` or more (`after` is at least `target`)."""
+    before = after - run.count * per_unit  # before the run's first unit
+    return run.unit_date(0 if before >= target else -(-(target - before) // per_unit) - 1)
+
+
+def _share(run: PricedRun) -> int:
+    """What one unit of the run adds to the out-of-pocket met."""
+    return run.deductible_cents + run.copay_cents + run.coinsurance_cents
+
+
+def _milestone_flags(priced: list[PricedRun], terms: CostTerms) -> list[Flag]:
     flags: list[Flag] = []
     limits = terms.limits
     if limits is None:
         return flags
-    own = [unit for unit in priced if terms.on(unit.date) is terms]  # this plan file's plan years
+    own = [run for run in priced if terms.on(run.date) is terms]  # this plan file's plan years
+    deductible = limits.deductible_individual_cents
     deductible_met_on = next(
         (
-            unit.date
-            for unit in own
-            if unit.deductible_cents and unit.deductible_met_after_cents >= limits.deductible_individual_cents
+            _reached_on(run, run.deductible_met_after_cents, run.deductible_cents, deductible)
+            for run in own
+            if run.deductible_cents and run.deductible_met_after_cents >= deductible
         ),
         None,
     )
@@ -395,9 +419,9 @@ def _milestone_flags(priced: list[PricedUnit], terms: CostTerms) -> list[Flag]:
     if oop_max is not None:
         reached = next(
             (
-                unit
-                for unit in own
-                if unit.oop_met_after_cents >= oop_max and unit.status in ("covered", "penalty_no_auth")
+                _reached_on(run, run.oop_met_after_cents, _share(run), oop_max)
+                for run in own
+                if run.oop_met_after_cents >= oop_max and run.status in ("covered", "penalty_no_auth")
             ),
             None,
         )
@@ -407,7 +431,7 @@ def _milestone_flags(priced: list[PricedUnit], terms: CostTerms) -> list[Flag]:
                     code="oop_max_reached",
                     severity="info",
                     message=(
-                        f"Out-of-pocket maximum {format_usd(oop_max)} reached on {reached.date}; "
+                        f"Out-of-pocket maximum {format_usd(oop_max)} reached on {reached}; "
                         + (
                             "covered units after that cost the client nothing until the plan year resets."
                             if terms.network == "in"
@@ -418,7 +442,7 @@ def _milestone_flags(priced: list[PricedUnit], terms: CostTerms) -> list[Flag]:
                     ),
                 )
             )
-    resets = sorted({unit.plan_year for unit in priced} - {priced[0].plan_year}) if priced else []
+    resets = sorted({run.plan_year for run in priced} - {priced[0].plan_year}) if priced else []
     for reset in resets:
         flags.append(
             Flag(

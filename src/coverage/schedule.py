@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from bisect import bisect_left
 from fractions import Fraction
 from typing import Annotated, NamedTuple
 
@@ -169,6 +170,34 @@ def _weekdays(units_per_week: int, start: dt.date) -> tuple[int, ...]:
     return _FIXED_WEEKDAYS[units_per_week]
 
 
+class PhaseDays:
+    """The dates of a phase's units as arithmetic, so a run of units needs no list of dates.
+
+    Unit i (from 0) falls in week i // k of the phase, on the (i % k)-th unit weekday of that week.
+    """
+
+    __slots__ = ("offsets", "per_week", "start")
+
+    def __init__(self, phase: Phase, start: dt.date) -> None:
+        self.start = start
+        self.per_week = phase.units_per_week
+        self.offsets = tuple(
+            sorted((weekday - start.weekday()) % 7 for weekday in _weekdays(phase.units_per_week, start))
+        )
+
+    def date(self, index: int) -> dt.date:
+        week, position = divmod(index, self.per_week)
+        return self.start + dt.timedelta(days=7 * week + self.offsets[position])
+
+    def count_before(self, day: dt.date) -> int:
+        """How many units fall before `day` (the phase's first units, any number of weeks on)."""
+        days = (day - self.start).days
+        if days <= 0:
+            return 0
+        weeks, rest = divmod(days, 7)
+        return weeks * self.per_week + bisect_left(self.offsets, rest)
+
+
 def expand(phases: list[Phase], start: dt.date) -> list[ScheduledUnit]:
     """Dated units of a pathway, in date order."""
     units: list[ScheduledUnit] = []
@@ -179,11 +208,11 @@ def expand(phases: list[Phase], start: dt.date) -> list[ScheduledUnit]:
         if phase.level != previous_level:
             episode_index += 1
             previous_level = phase.level
-        weekdays = _weekdays(phase.units_per_week, phase_start)
-        for offset in range(7 * phase.weeks):
-            day = phase_start + dt.timedelta(days=offset)
-            if day.weekday() in weekdays:
-                units.append(ScheduledUnit(day, phase.level, phase_index, episode_index))
+        days = PhaseDays(phase, phase_start)
+        units.extend(
+            ScheduledUnit(days.date(index), phase.level, phase_index, episode_index)
+            for index in range(phase.units_per_week * phase.weeks)
+        )
         phase_start += dt.timedelta(weeks=phase.weeks)
     return units
 
