@@ -3,24 +3,41 @@
 `engine.price_units` prices one unit at a time and is the reference; `run_engine.price_scenario`
 prices runs of identical units in closed form. Every run is expanded back into its units here
 and each unit must equal the reference's, field by field (date, status, authorization state,
-plan year, every amount and every accumulator after it).
+plan year, every amount and every accumulator after it). Whole estimates are compared too: the
+report built from the runs must equal the report built from the reference's units (each a run
+of one), every month, total, level, authorization need, flag and if-reviews-denied total.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from pathlib import Path
 
 import msgspec
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from tests.conftest import PLANS_DIR
 
-from coverage.engine import CostTerms, PricedUnit, StartingAccumulators, price_units
+from coverage import estimate as estimate_module
+from coverage.engine import AuthStatus, CostTerms, PricedUnit, StartingAccumulators, price_units
+from coverage.errors import EstimateInputError
+from coverage.estimate import EstimateRequest, build_terms, estimate, estimate_with_terms
 from coverage.levels import LEVEL_ORDER, LEVELS
 from coverage.money import Money, Percent
-from coverage.plans import Benefit, MonthDay, NetworkAccumulators, NoAuthPolicy, ProgramRules
-from coverage.run_engine import PricedRun, price_scenario
-from coverage.schedule import Phase, expand
+from coverage.plans import (
+    Benefit,
+    MonthDay,
+    NetworkAccumulators,
+    NoAuthPolicy,
+    PlanCatalog,
+    ProgramRules,
+    load_catalog,
+)
+from coverage.run_engine import PricedRun, ScenarioPricing, price_scenario
+from coverage.schedule import Phase, PhaseDays, expand
+from coverage.verified_terms import VerifiedMet, inactive_terms
 
 SETTINGS = settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 RUN_ONLY = ("count", "days", "first")
@@ -39,9 +56,12 @@ def units_of(runs: list[PricedRun]) -> list[PricedUnit]:
                     **fields
                     | {
                         "date": run.unit_date(index),
-                        "deductible_met_after_cents": run.deductible_met_after_cents - later * run.deductible_cents,
-                        "family_deductible_met_after_cents": run.family_deductible_met_after_cents
-                        - later * run.deductible_cents,
+                        "deductible_met_after_cents": (
+                            run.deductible_met_after_cents - later * run.deductible_cents
+                        ),
+                        "family_deductible_met_after_cents": (
+                            run.family_deductible_met_after_cents - later * run.deductible_cents
+                        ),
                         "oop_met_after_cents": run.oop_met_after_cents - later * share,
                         "family_oop_met_after_cents": run.family_oop_met_after_cents - later * share,
                     }
@@ -92,7 +112,9 @@ def limits(draw: st.DrawFn) -> NetworkAccumulators | None:
 
 
 @st.composite
-def cost_terms(draw: st.DrawFn, plan_year_start: MonthDay, effective_from: dt.date, renewals: int) -> CostTerms:
+def cost_terms(
+    draw: st.DrawFn, plan_year_start: MonthDay, effective_from: dt.date, renewals: int
+) -> CostTerms:
     """Random terms; with renewals left, an effective end on the day before a plan-year start and
     a successor's terms from the day after."""
     effective_end = None
@@ -125,7 +147,9 @@ phases = st.lists(
 
 @st.composite
 def cases(draw: st.DrawFn) -> tuple[list[Phase], dt.date, CostTerms, StartingAccumulators]:
-    plan_year_start = draw(st.sampled_from([MonthDay(1, 1), MonthDay(7, 1), MonthDay(3, 15), MonthDay(12, 31)]))
+    plan_year_start = draw(
+        st.sampled_from([MonthDay(1, 1), MonthDay(7, 1), MonthDay(3, 15), MonthDay(12, 31)])
+    )
     start_date = draw(st.dates(dt.date(2025, 11, 1), dt.date(2026, 12, 31)))
     terms = draw(cost_terms(plan_year_start, start_date, renewals=2))
     deductible_met = draw(st.integers(0, 5000_00))
@@ -150,6 +174,161 @@ def test_runs_price_every_unit_like_the_reference(case, auth_status) -> None:
     assert units_of(pricing.runs) == reference
     at_risk = auth_status == "approved" and any(unit.auth == "pending_review" for unit in reference)
     if at_risk:
-        assert units_of(pricing.if_reviews_denied) == price_units(units, terms, start_date, start, "initial_only")
+        denied = price_units(units, terms, start_date, start, "initial_only")
+        assert units_of(pricing.if_reviews_denied) == denied
     else:
         assert pricing.if_reviews_denied is None
+
+
+# --- whole estimates: the report from runs equals the report from the reference's units ----------
+
+
+def as_runs(units: list[PricedUnit]) -> list[PricedRun]:
+    """The reference's units as runs of one unit each."""
+    return [
+        PricedRun(
+            **msgspec.structs.asdict(unit),
+            count=1,
+            days=PhaseDays(Phase(unit.level, 1, 1, 60), unit.date),
+            first=0,
+        )
+        for unit in units
+    ]
+
+
+def unit_by_unit(
+    phases: list[Phase],
+    start_date: dt.date,
+    terms: CostTerms,
+    start: StartingAccumulators,
+    auth_status: AuthStatus,
+) -> ScenarioPricing:
+    """price_scenario done the reference way: every unit priced, the whole pathway again if denied."""
+    units = expand(phases, start_date)
+    priced = price_units(units, terms, start_date, start, auth_status)
+    at_risk = auth_status == "approved" and any(unit.auth == "pending_review" for unit in priced)
+    denied = price_units(units, terms, start_date, start, "initial_only") if at_risk else None
+    return ScenarioPricing(as_runs(priced), None if denied is None else as_runs(denied))
+
+
+def both_ways(monkeypatch: pytest.MonkeyPatch, make: object) -> tuple[object, object]:
+    """What `make()` gives with the run engine and with the reference engine (or the error's text)."""
+
+    def outcome() -> object:
+        try:
+            return msgspec.to_builtins(make())  # type: ignore[operator]
+        except EstimateInputError as exc:
+            return str(exc)
+
+    by_runs = outcome()
+    with monkeypatch.context() as patch:
+        patch.setattr(estimate_module, "price_scenario", unit_by_unit)
+        by_units = outcome()
+    return by_runs, by_units
+
+
+CATALOG: PlanCatalog = load_catalog(PLANS_DIR)
+EDGE_CATALOG: PlanCatalog = load_catalog(Path(__file__).parent / "data" / "batch_plans")
+ACME_TERMS = build_terms(CATALOG.plans["acme-ppo-gold-2026"], "in", "mh")
+CATALOG_OF = {plan_id: catalog for catalog in (CATALOG, EDGE_CATALOG) for plan_id in catalog.plans}
+SOME = settings(
+    max_examples=150,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+
+
+def pathway_text(found: list[Phase]) -> str:
+    return ",".join(f"{phase.level}:{phase.weeks}x{phase.units_per_week}" for phase in found)
+
+
+@st.composite
+def plan_requests(draw: st.DrawFn) -> EstimateRequest:
+    """A request against a bundled or edge plan: any start, network, category, pathway, amounts
+    met (family ones too, within the plan's limits) and authorization assumption."""
+    plan_id = draw(st.sampled_from(sorted(CATALOG_OF)))
+    plan = CATALOG_OF[plan_id].plans[plan_id].plan
+    network = draw(st.sampled_from(["in", "out"]))
+    limits = plan.network_accumulators(network) or plan.accumulators.in_network  # type: ignore[arg-type]
+    deductible = draw(st.integers(0, limits.deductible_individual_cents))
+    oop_limit = limits.oop_max_individual_cents
+    oop = draw(st.integers(deductible, oop_limit if oop_limit is not None else 20000_00))
+    family_deductible = draw(
+        st.none() | st.integers(deductible, max(deductible, limits.deductible_family_cents or 0))
+    )
+    family_oop_floor = max(oop, family_deductible or 0)
+    family_oop = draw(
+        st.none() | st.integers(family_oop_floor, max(family_oop_floor, limits.oop_max_family_cents or 0))
+    )
+    pathway = draw(st.none() | phases.map(pathway_text))
+    return EstimateRequest(
+        plan_id=plan.id,
+        start_date=draw(st.dates(plan.effective.start, plan.effective.end)),
+        network=network,  # type: ignore[arg-type]
+        category=draw(st.sampled_from(["mh", "sud"])),
+        deductible_met_cents=deductible,
+        oop_met_cents=oop,
+        family_deductible_met_cents=family_deductible,
+        family_oop_met_cents=family_oop if family_deductible is not None or draw(st.booleans()) else None,
+        horizon_weeks=draw(st.integers(1, 156)),
+        pathway=pathway,
+        auth_status=draw(st.sampled_from(["approved", "initial_only", "none"])),
+        recommended_level=draw(st.none() | st.sampled_from(["op", "iop", "php", "refer_higher"])),
+    )
+
+
+@SOME
+@given(plan_requests())
+def test_estimates_of_catalog_plans_match_unit_by_unit(
+    monkeypatch: pytest.MonkeyPatch, request: EstimateRequest
+) -> None:
+    """Bundled plans (Medicare's per-day cap and renewal, penalties, denials, visit limits, family
+    tiers, balance bills) and the edge plans: every month, total, flag and date of the estimate."""
+    by_runs, by_units = both_ways(monkeypatch, lambda: estimate(CATALOG_OF[request.plan_id], request))
+    assert by_runs == by_units
+
+
+@SOME
+@given(cases(), st.sampled_from(["approved", "initial_only", "none"]), st.booleans())
+def test_estimates_on_random_terms_match_unit_by_unit(
+    monkeypatch: pytest.MonkeyPatch, case: tuple, auth_status: AuthStatus, inactive: bool
+) -> None:
+    """Random terms (successor plans, plan-year starts, payer-stated visits remaining, inactive
+    coverage) under a bundled plan's name and dates."""
+    pathway, start_date, terms, start = case
+    loaded = CATALOG.plans["acme-ppo-gold-2026"]
+    request = EstimateRequest(
+        plan_id=loaded.plan.id,
+        start_date=min(max(start_date, loaded.plan.effective.start), loaded.plan.effective.end),
+        pathway=pathway_text(pathway),
+        auth_status=auth_status,
+    )
+    verified = VerifiedMet(
+        deductible_met_cents=start.deductible_met_cents,
+        oop_met_cents=start.oop_met_cents,
+        family_deductible_met_cents=start.family_deductible_met_cents,
+        family_oop_met_cents=start.family_oop_met_cents,
+        visits_remaining=start.visits_remaining,
+    )
+    used = inactive_terms(terms, 1, request.start_date) if inactive else terms
+    by_runs, by_units = both_ways(monkeypatch, lambda: estimate_with_terms(loaded, request, used, verified))
+    assert by_runs == by_units
+
+
+@SETTINGS
+@given(phases, st.dates(dt.date(2025, 12, 1), dt.date(2026, 3, 1)), st.integers(-3, 400), st.data())
+def test_run_dates_are_the_schedule_dates(
+    found: list[Phase], start_date: dt.date, days_on: int, data: st.DataObject
+) -> None:
+    """PhaseDays and a run's date helpers agree with the dates schedule.expand lists one by one."""
+    phase = found[0]
+    dates = [unit.date for unit in expand([phase], start_date)]
+    days = PhaseDays(phase, start_date)
+    assert [days.date(index) for index in range(len(dates))] == dates
+    day = start_date + dt.timedelta(days=days_on)
+    assert min(days.count_before(day), len(dates)) == sum(1 for date in dates if date < day)
+    first = data.draw(st.integers(0, len(dates) - 1))
+    count = data.draw(st.integers(1, len(dates) - first))
+    run = as_runs(price_units(expand([phase], start_date), ACME_TERMS, start_date, StartingAccumulators()))[0]
+    run = msgspec.structs.replace(run, days=days, first=first, count=count)
+    assert run.units_after(day) == sum(1 for date in dates[first : first + count] if date > day)
