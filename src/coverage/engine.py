@@ -114,9 +114,10 @@ def _remaining(limit: int | None, met: int) -> int | None:
     return None if limit is None else max(0, limit - met)
 
 
-def _tightest(*remaining: int | None) -> int | None:
-    known = [value for value in remaining if value is not None]
-    return min(known) if known else None
+def _tightest(individual: int | None, family: int | None) -> int | None:
+    if individual is None:
+        return family
+    return individual if family is None else min(individual, family)
 
 
 @dataclass

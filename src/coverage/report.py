@@ -20,7 +20,7 @@ from coverage.engine import CostTerms, StartingAccumulators
 from coverage.levels import LEVELS, Level, category_key
 from coverage.money import format_usd
 from coverage.plans import LoadedPlan
-from coverage.run_engine import PricedRun
+from coverage.run_engine import PricedRun, split_at_months
 from coverage.schedule import Phase
 
 
@@ -102,7 +102,9 @@ def summarize(runs: Iterable[PricedRun], into: CostBreakdown) -> CostBreakdown:
         into.units += count
         into.member_cost_cents += count * run.member_cost_cents
         for name in _SUMMED_AMOUNTS:
-            setattr(into, name, getattr(into, name) + count * getattr(run, name))
+            amount = getattr(run, name)
+            if amount:  # most amounts of most runs are zero
+                setattr(into, name, getattr(into, name) + count * amount)
     return into
 
 
@@ -117,19 +119,15 @@ def level_summaries(phases: list[Phase], priced: list[PricedRun]) -> list[LevelS
     ]
 
 
-def _month_keys(start: dt.date, end: dt.date) -> list[str]:
-    keys = []
-    year, month = start.year, start.month
-    while (year, month) <= (end.year, end.month):
-        keys.append(f"{year:04d}-{month:02d}")
-        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
-    return keys
+def _months(start: dt.date, end: dt.date) -> list[tuple[int, int]]:
+    """(year, month) of every calendar month from `start` to `end`."""
+    first, last = start.year * 12 + start.month - 1, end.year * 12 + end.month - 1
+    return [divmod(number, 12) for number in range(first, last + 1)]
 
 
-def _month_end(key: str) -> dt.date:
-    year, month = int(key[:4]), int(key[5:])
-    first_of_next = dt.date(year + 1, 1, 1) if month == 12 else dt.date(year, month + 1, 1)
-    return first_of_next - dt.timedelta(days=1)
+def _month_end(year: int, month_index: int) -> dt.date:
+    """The last day of a month (`month_index` from 0)."""
+    return dt.date(year + (month_index + 1) // 12, (month_index + 1) % 12 + 1, 1) - dt.timedelta(days=1)
 
 
 def monthly(
@@ -150,11 +148,11 @@ def monthly(
         start.deductible_met_cents if family_deductible is None else family_deductible,
         start.oop_met_cents if family_oop is None else family_oop,
     )
-    by_month: dict[str, list[PricedRun]] = {}
-    for run in priced:  # a run never spans two months
-        by_month.setdefault(f"{run.date.year:04d}-{run.date.month:02d}", []).append(run)
-    for key in _month_keys(start_date, end_date):
-        runs = by_month.get(key, [])
+    by_month: dict[tuple[int, int], list[PricedRun]] = {}
+    for run in split_at_months(priced):
+        by_month.setdefault((run.date.year, run.date.month - 1), []).append(run)
+    for year, month_index in _months(start_date, end_date):
+        runs = by_month.get((year, month_index), [])
         if runs:
             last = runs[-1]
             position = (
@@ -164,13 +162,14 @@ def monthly(
                 last.family_deductible_met_after_cents,
                 last.family_oop_met_after_cents,
             )
-        plan_year = terms.plan_year_start.plan_year_of(_month_end(key))
+        month_end = _month_end(year, month_index)
+        plan_year = terms.plan_year_start.plan_year_of(month_end)
         if plan_year != position[0]:  # a reset with no unit yet in the new plan year
             position = (plan_year, 0, 0, 0, 0)
-        month_terms = terms.on(_month_end(key))
-        months.append(
-            summarize(runs, MonthSummary(month=key, accumulators=_position(month_terms, *position)))
+        month = MonthSummary(
+            month=f"{year:04d}-{month_index + 1:02d}", accumulators=_position(terms.on(month_end), *position)
         )
+        months.append(summarize(runs, month))
     return months
 
 
@@ -187,28 +186,26 @@ def _position(
     family_oop_met: int,
 ) -> AccumulatorPosition:
     limits = terms.limits
-    family: dict[str, int | None] = {}
-    if limits is not None and limits.deductible_family_cents is not None:
-        family["family_deductible_met_cents"] = family_deductible_met
-        family["family_deductible_remaining_cents"] = _left(
-            limits.deductible_family_cents, family_deductible_met
+    if limits is None:
+        return AccumulatorPosition(
+            plan_year_start=plan_year,
+            deductible_met_cents=deductible_met,
+            deductible_remaining_cents=None,
+            oop_met_cents=oop_met,
+            oop_remaining_cents=None,
         )
-    if limits is not None and limits.oop_max_family_cents is not None:
-        family["family_oop_met_cents"] = family_oop_met
-        family["family_oop_remaining_cents"] = _left(limits.oop_max_family_cents, family_oop_met)
+    family_deductible = limits.deductible_family_cents
+    family_oop = limits.oop_max_family_cents
     return AccumulatorPosition(
-        **family,
         plan_year_start=plan_year,
         deductible_met_cents=deductible_met,
-        deductible_remaining_cents=(
-            None if limits is None else max(0, limits.deductible_individual_cents - deductible_met)
-        ),
+        deductible_remaining_cents=_left(limits.deductible_individual_cents, deductible_met),
         oop_met_cents=oop_met,
-        oop_remaining_cents=(
-            None
-            if limits is None or limits.oop_max_individual_cents is None
-            else max(0, limits.oop_max_individual_cents - oop_met)
-        ),
+        oop_remaining_cents=_left(limits.oop_max_individual_cents, oop_met),
+        family_deductible_met_cents=None if family_deductible is None else family_deductible_met,
+        family_deductible_remaining_cents=_left(family_deductible, family_deductible_met),
+        family_oop_met_cents=None if family_oop is None else family_oop_met,
+        family_oop_remaining_cents=_left(family_oop, family_oop_met),
     )
 
 

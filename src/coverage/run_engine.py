@@ -1,12 +1,13 @@
 """The scenario pricing engine: runs of identical units, each priced in closed form.
 
 Between two events every unit of a level costs the same, so a scenario is priced per run, not
-per unit. Date events cut the schedule into segments first: month ends, plan-year starts (and
-with them the switch to a successor plan), and the authorization boundary of an episode. Within
+per unit. Date events cut the schedule into segments first: plan-year starts (and with them the
+switch to a successor plan) and the authorization boundary of an episode. Within
 a segment, the visit limit cuts once (priced units, then units over the limit); the deductible
 cuts a priced stretch into units wholly inside it, at most one unit that finishes it, and units
 past it; the out-of-pocket maximum cuts each of those into units paid in full, at most one unit
-cut short, and units that cost the client nothing. Each piece is one `PricedRun`.
+cut short, and units that cost the client nothing. Each piece is one `PricedRun`; the monthly
+report cuts runs at month ends afterwards (`split_at_months`), which changes no price.
 
 `engine.price_units` prices the same rules one unit at a time and stays the reference: the
 differential tests expand these runs and compare every unit to it, to the cent.
@@ -18,6 +19,8 @@ import datetime as dt
 from collections import Counter
 from dataclasses import replace
 from typing import NamedTuple
+
+import msgspec
 
 from coverage.engine import (
     AccumulatorState,
@@ -63,16 +66,16 @@ class ScenarioPricing(NamedTuple):
 
 
 class _Segment(NamedTuple):
-    """Units `start`..`stop` (indices in `days`) of one level, month, plan year and auth state."""
+    """Units `start`..`stop` (indices in `days`) of one level, plan year and auth state."""
 
     level: Level
-    auth: AuthState
     days: PhaseDays
-    start: int
-    stop: int
     terms: CostTerms
     plan_year: dt.date
     benefit: Benefit | None  # None: not covered (no benefit, or no coverage in this network)
+    auth: AuthState
+    start: int
+    stop: int
 
 
 def _chain(terms: CostTerms) -> list[CostTerms]:
@@ -82,16 +85,9 @@ def _chain(terms: CostTerms) -> list[CostTerms]:
     return chain
 
 
-def _turns(first: dt.date, end: dt.date, terms: CostTerms) -> set[dt.date]:
-    """Days in (first, end) on which a month, a plan year or a successor plan starts."""
+def _turns(first: dt.date, end: dt.date, terms: CostTerms) -> list[dt.date]:
+    """Days in (first, end) on which a plan year or a successor plan starts, in order."""
     turns: set[dt.date] = set()
-    year, month = first.year, first.month
-    while True:
-        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
-        day = dt.date(year, month, 1)
-        if day >= end:
-            break
-        turns.add(day)
     starts: set[MonthDay] = set()
     for link in _chain(terms):
         starts.add(link.plan_year_start)
@@ -100,12 +96,13 @@ def _turns(first: dt.date, end: dt.date, terms: CostTerms) -> set[dt.date]:
     for year in range(first.year, end.year + 1):
         for start in starts:
             turns.add(dt.date(year, start.month, start.day))
-    return {day for day in turns if first < day < end}
+    return sorted(day for day in turns if first < day < end)
 
 
 def segments(phases: list[Phase], start_date: dt.date, terms: CostTerms) -> list[_Segment]:
     """The schedule cut at every date event and authorization boundary, in date order."""
     found: list[_Segment] = []
+    turns = _turns(start_date, start_date + dt.timedelta(weeks=sum(phase.weeks for phase in phases)), terms)
     phase_start = start_date
     episode_units = 0  # units of the current episode (consecutive phases of one level) so far
     previous: Level | None = None
@@ -116,24 +113,24 @@ def segments(phases: list[Phase], start_date: dt.date, terms: CostTerms) -> list
         days = PhaseDays(phase, phase_start)
         count = phase.units_per_week * phase.weeks
         phase_end = phase_start + dt.timedelta(weeks=phase.weeks)
-        cuts = sorted({min(count, days.count_before(day)) for day in _turns(phase_start, phase_end, terms)})
+        stops = [min(count, days.count_before(day)) for day in turns if phase_start < day < phase_end]
         start = 0
-        for stop in (*cuts, count):
+        for stop in (*stops, count):
             if stop <= start:
                 continue
             first = days.date(start)
             unit_terms = terms.on(first)
             plan_year = unit_terms.plan_year_start.plan_year_of(first)
             benefit = unit_terms.benefits.get(level) if unit_terms.limits is not None else None
-            piece = _Segment(level, "not_required", days, start, stop, unit_terms, plan_year, benefit)
+            common = (level, days, unit_terms, plan_year, benefit)
             if benefit is None or not benefit.prior_auth:
-                found.append(piece)
+                found.append(_Segment(*common, "not_required", start, stop))
             else:
                 review_from = min(stop, max(start, benefit.auth_initial_units - episode_units))
                 if review_from > start:
-                    found.append(piece._replace(auth="initial", stop=review_from))
+                    found.append(_Segment(*common, "initial", start, review_from))
                 if review_from < stop:
-                    found.append(piece._replace(auth="pending_review", start=review_from))
+                    found.append(_Segment(*common, "pending_review", review_from, stop))
             start = stop
         episode_units += count
         phase_start = phase_end
@@ -230,26 +227,29 @@ def _price_covered(emit: _Emitter, benefit: Benefit, count: int, unauthorized: b
         past = per_unit_capped(past_copay + benefit.coinsurance.of(allowed - past_copay), cap)
         blocks.append((rest, 0, past_copay, past))
     budget = state.oop_remaining(limits)
-    pieces: list[list[int]] = []  # [units, share, deductible, copay, coinsurance]; equal ones merged
+    pieces: list[tuple[int, int, int, int]] = []  # (units, share, deductible, copay) after the OOP max
     for units, deductible, block_copay, share in blocks:
-        found = [(units, share)]
-        if budget is not None and share:
-            paid = min(units, budget // share)
+        paid = units if budget is None or units * share <= budget else budget // share
+        pieces.append((paid, share, deductible, block_copay))
+        if budget is not None:
             budget -= paid * share
-            found = [(paid, share)]
             if paid < units:  # the unit that reaches the out-of-pocket maximum pays what is left
-                found += [(1, budget), (units - paid - 1, 0)] if budget else [(units - paid, 0)]
+                if budget:
+                    pieces.append((1, budget, deductible, block_copay))
+                    paid += 1
+                pieces.append((units - paid, 0, 0, 0))
                 budget = 0
-        for units_found, share_found in found:
-            piece = [units_found, share_found, *split_share(share_found, deductible, block_copay)]
-            if pieces and piece[1:] == pieces[-1][1:]:
-                pieces[-1][0] += units_found
-            elif units_found:
-                pieces.append(piece)
     penalty = benefit.no_auth.penalty if unauthorized else None  # type: ignore[union-attr]
     status: UnitStatus = "penalty_no_auth" if unauthorized else "covered"
     bill = balance_bill(benefit, emit.segment.terms.network)
-    for units, share, kept_deductible, kept_copay, coinsurance in pieces:
+    merged: list[list[int]] = []  # [units, share, deductible, copay, coinsurance]; equal neighbours joined
+    for units, share, deductible, block_copay in pieces:
+        piece = [units, share, *split_share(share, deductible, block_copay)]
+        if merged and piece[1:] == merged[-1][1:]:
+            merged[-1][0] += units
+        elif units:
+            merged.append(piece)
+    for units, share, kept_deductible, kept_copay, coinsurance in merged:
         plan_paid = allowed - share
         penalty_cents = penalty.of(plan_paid) if penalty is not None else 0
         state.accrue(kept_deductible * units, share * units)
@@ -297,3 +297,32 @@ class _Emitter:
             )
         )
         self.offset += count
+
+
+def split_at_months(runs: list[PricedRun]) -> list[PricedRun]:
+    """The runs cut where a month starts, each part with the accumulators after its last unit."""
+    split: list[PricedRun] = []
+    for run in runs:
+        last = run.unit_date(run.count - 1)
+        while (run.date.year, run.date.month) != (last.year, last.month):
+            month_end = dt.date(run.date.year + run.date.month // 12, run.date.month % 12 + 1, 1)
+            inside = run.days.count_before(month_end) - run.first
+            share = run.deductible_cents + run.copay_cents + run.coinsurance_cents
+            later = run.count - inside
+            split.append(
+                msgspec.structs.replace(
+                    run,
+                    count=inside,
+                    deductible_met_after_cents=run.deductible_met_after_cents - later * run.deductible_cents,
+                    family_deductible_met_after_cents=(
+                        run.family_deductible_met_after_cents - later * run.deductible_cents
+                    ),
+                    oop_met_after_cents=run.oop_met_after_cents - later * share,
+                    family_oop_met_after_cents=run.family_oop_met_after_cents - later * share,
+                )
+            )
+            run = msgspec.structs.replace(
+                run, count=later, first=run.first + inside, date=run.unit_date(inside)
+            )
+        split.append(run)
+    return split

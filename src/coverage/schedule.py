@@ -10,6 +10,7 @@ import datetime as dt
 import re
 from bisect import bisect_left
 from fractions import Fraction
+from functools import lru_cache
 from typing import Annotated, NamedTuple
 
 from msgspec import Meta, Struct
@@ -39,13 +40,17 @@ class Phase(Struct, frozen=True):
         return Fraction(self.units_per_week * self.minutes_per_unit, 60)
 
     def describe(self) -> str:
-        level = LEVELS[self.level]
-        length = format_duration(self.minutes_per_unit).replace("h", " h").replace("m", " min")
-        return (
-            f"{level.label}: {self.weeks} week{'s' * (self.weeks != 1)} x "
-            f"{self.units_per_week} {level.unit_name}{'s' * (self.units_per_week != 1)}/week "
-            f"x {length}"
-        )
+        return _describe(self.level, self.weeks, self.units_per_week, self.minutes_per_unit)
+
+
+@lru_cache(maxsize=4096)  # every estimate describes its phases twice; few phases recur often
+def _describe(level_name: Level, weeks: int, units_per_week: int, minutes_per_unit: int) -> str:
+    level = LEVELS[level_name]
+    length = format_duration(minutes_per_unit).replace("h", " h").replace("m", " min")
+    return (
+        f"{level.label}: {weeks} week{'s' * (weeks != 1)} x "
+        f"{units_per_week} {level.unit_name}{'s' * (units_per_week != 1)}/week x {length}"
+    )
 
 
 class ScheduledUnit(NamedTuple):
@@ -179,7 +184,7 @@ class PhaseDays:
     __slots__ = ("offsets", "per_week", "start")
 
     def __init__(self, phase: Phase, start: dt.date) -> None:
-        self.start = start
+        self.start = start.toordinal()
         self.per_week = phase.units_per_week
         self.offsets = tuple(
             sorted((weekday - start.weekday()) % 7 for weekday in _weekdays(phase.units_per_week, start))
@@ -187,11 +192,11 @@ class PhaseDays:
 
     def date(self, index: int) -> dt.date:
         week, position = divmod(index, self.per_week)
-        return self.start + dt.timedelta(days=7 * week + self.offsets[position])
+        return dt.date.fromordinal(self.start + 7 * week + self.offsets[position])
 
     def count_before(self, day: dt.date) -> int:
         """How many units fall before `day` (the phase's first units, any number of weeks on)."""
-        days = (day - self.start).days
+        days = day.toordinal() - self.start
         if days <= 0:
             return 0
         weeks, rest = divmod(days, 7)
