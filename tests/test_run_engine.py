@@ -48,22 +48,17 @@ def units_of(runs: list[PricedRun]) -> list[PricedUnit]:
     units = []
     for run in runs:
         fields = {name: value for name, value in msgspec.structs.asdict(run).items() if name not in RUN_ONLY}
-        share = run.deductible_cents + run.copay_cents + run.coinsurance_cents
         for index in range(run.count):
-            later = run.count - 1 - index  # units of the run after this one
+            deductible, oop, family_deductible, family_oop = run.met_after(index)
             units.append(
                 PricedUnit(
                     **fields
                     | {
                         "date": run.unit_date(index),
-                        "deductible_met_after_cents": (
-                            run.deductible_met_after_cents - later * run.deductible_cents
-                        ),
-                        "family_deductible_met_after_cents": (
-                            run.family_deductible_met_after_cents - later * run.deductible_cents
-                        ),
-                        "oop_met_after_cents": run.oop_met_after_cents - later * share,
-                        "family_oop_met_after_cents": run.family_oop_met_after_cents - later * share,
+                        "deductible_met_after_cents": deductible,
+                        "oop_met_after_cents": oop,
+                        "family_deductible_met_after_cents": family_deductible,
+                        "family_oop_met_after_cents": family_oop,
                     }
                 )
             )

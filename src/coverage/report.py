@@ -20,7 +20,7 @@ from coverage.engine import CostTerms, StartingAccumulators
 from coverage.levels import LEVELS, Level, category_key
 from coverage.money import format_usd
 from coverage.plans import LoadedPlan
-from coverage.run_engine import PricedRun, split_at_months
+from coverage.run_engine import PricedRun
 from coverage.schedule import Phase
 
 
@@ -95,39 +95,58 @@ _SUMMED_AMOUNTS = tuple(
 )
 
 
+def _add(into: CostBreakdown, run: PricedRun, count: int) -> None:
+    """Add `count` units of a run (every `_cents` amount of a unit has a same-named total)."""
+    into.units += count
+    into.member_cost_cents += count * run.member_cost_cents
+    for name in _SUMMED_AMOUNTS:
+        amount = getattr(run, name)
+        if amount:  # most amounts of most runs are zero
+            setattr(into, name, getattr(into, name) + count * amount)
+
+
 def summarize(runs: Iterable[PricedRun], into: CostBreakdown) -> CostBreakdown:
-    """Add priced runs into a breakdown (every `_cents` amount of a unit has a same-named total)."""
+    """Add priced runs into a breakdown."""
     for run in runs:
-        count = run.count
-        into.units += count
-        into.member_cost_cents += count * run.member_cost_cents
-        for name in _SUMMED_AMOUNTS:
-            amount = getattr(run, name)
-            if amount:  # most amounts of most runs are zero
-                setattr(into, name, getattr(into, name) + count * amount)
+        _add(into, run, run.count)
     return into
 
 
 def level_summaries(phases: list[Phase], priced: list[PricedRun]) -> list[LevelSummary]:
     """Each level's weeks and cost in pathway order, so a reader can say "about $X a month during IOP"."""
-    weeks: dict[Level, int] = {}
+    levels: dict[Level, LevelSummary] = {}
     for phase in phases:
-        weeks[phase.level] = weeks.get(phase.level, 0) + phase.weeks
-    return [
-        summarize((run for run in priced if run.level == level), LevelSummary(level=level, weeks=count))
-        for level, count in weeks.items()
-    ]
+        if phase.level in levels:
+            levels[phase.level].weeks += phase.weeks
+        else:
+            levels[phase.level] = LevelSummary(level=phase.level, weeks=phase.weeks)
+    for run in priced:
+        _add(levels[run.level], run, run.count)
+    return list(levels.values())
 
 
-def _months(start: dt.date, end: dt.date) -> list[tuple[int, int]]:
-    """(year, month) of every calendar month from `start` to `end`."""
-    first, last = start.year * 12 + start.month - 1, end.year * 12 + end.month - 1
-    return [divmod(number, 12) for number in range(first, last + 1)]
+def _month_number(day: dt.date) -> int:
+    """Months since year 0: consecutive months have consecutive numbers."""
+    return day.year * 12 + day.month - 1
 
 
-def _month_end(year: int, month_index: int) -> dt.date:
-    """The last day of a month (`month_index` from 0)."""
-    return dt.date(year + (month_index + 1) // 12, (month_index + 1) % 12 + 1, 1) - dt.timedelta(days=1)
+def _month_start(number: int) -> dt.date:
+    year, month_index = divmod(number, 12)
+    return dt.date(year, month_index + 1, 1)
+
+
+def _by_month(priced: list[PricedRun], first: int, months: int) -> list[list[tuple[PricedRun, int, int]]]:
+    """Per month from month number `first`: (run, units of it in the month, index of its last one)."""
+    pieces: list[list[tuple[PricedRun, int, int]]] = [[] for _ in range(months)]
+    for run in priced:
+        month = _month_number(run.date) - first
+        done = 0  # units of the run in earlier months
+        while done < run.count:
+            upto = min(run.count, run.days.count_before(_month_start(first + month + 1)) - run.first)
+            if upto > done:
+                pieces[month].append((run, upto - done, upto - 1))
+            done, month = upto, month + 1
+    return pieces
 
 
 def monthly(
@@ -148,28 +167,22 @@ def monthly(
         start.deductible_met_cents if family_deductible is None else family_deductible,
         start.oop_met_cents if family_oop is None else family_oop,
     )
-    by_month: dict[tuple[int, int], list[PricedRun]] = {}
-    for run in split_at_months(priced):
-        by_month.setdefault((run.date.year, run.date.month - 1), []).append(run)
-    for year, month_index in _months(start_date, end_date):
-        runs = by_month.get((year, month_index), [])
-        if runs:
-            last = runs[-1]
-            position = (
-                last.plan_year,
-                last.deductible_met_after_cents,
-                last.oop_met_after_cents,
-                last.family_deductible_met_after_cents,
-                last.family_oop_met_after_cents,
-            )
-        month_end = _month_end(year, month_index)
+    first = _month_number(start_date)
+    for number, pieces in enumerate(_by_month(priced, first, _month_number(end_date) - first + 1), first):
+        if pieces:
+            last, _, index = pieces[-1]
+            position = (last.plan_year, *last.met_after(index))
+        month_end = _month_start(number + 1) - dt.timedelta(days=1)
         plan_year = terms.plan_year_start.plan_year_of(month_end)
         if plan_year != position[0]:  # a reset with no unit yet in the new plan year
             position = (plan_year, 0, 0, 0, 0)
         month = MonthSummary(
-            month=f"{year:04d}-{month_index + 1:02d}", accumulators=_position(terms.on(month_end), *position)
+            month=f"{month_end.year:04d}-{month_end.month:02d}",
+            accumulators=_position(terms.on(month_end), *position),
         )
-        months.append(summarize(runs, month))
+        for run, count, _ in pieces:
+            _add(month, run, count)
+        months.append(month)
     return months
 
 
@@ -388,11 +401,6 @@ def _reached_on(run: PricedRun, after: int, per_unit: int, target: int) -> dt.da
     return run.unit_date(0 if before >= target else -(-(target - before) // per_unit) - 1)
 
 
-def _share(run: PricedRun) -> int:
-    """What one unit of the run adds to the out-of-pocket met."""
-    return run.deductible_cents + run.copay_cents + run.coinsurance_cents
-
-
 def _milestone_flags(priced: list[PricedRun], terms: CostTerms) -> list[Flag]:
     flags: list[Flag] = []
     limits = terms.limits
@@ -416,7 +424,7 @@ def _milestone_flags(priced: list[PricedRun], terms: CostTerms) -> list[Flag]:
     if oop_max is not None:
         reached = next(
             (
-                _reached_on(run, run.oop_met_after_cents, _share(run), oop_max)
+                _reached_on(run, run.oop_met_after_cents, run.share_cents, oop_max)
                 for run in own
                 if run.oop_met_after_cents >= oop_max and run.status in ("covered", "penalty_no_auth")
             ),

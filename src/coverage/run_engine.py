@@ -6,8 +6,8 @@ switch to a successor plan) and the authorization boundary of an episode. Within
 a segment, the visit limit cuts once (priced units, then units over the limit); the deductible
 cuts a priced stretch into units wholly inside it, at most one unit that finishes it, and units
 past it; the out-of-pocket maximum cuts each of those into units paid in full, at most one unit
-cut short, and units that cost the client nothing. Each piece is one `PricedRun`; the monthly
-report cuts runs at month ends afterwards (`split_at_months`), which changes no price.
+cut short, and units that cost the client nothing. Each piece is one `PricedRun` (the monthly
+report counts a run's units per month; a month end changes no price).
 
 `engine.price_units` prices the same rules one unit at a time and stays the reference: the
 differential tests expand these runs and compare every unit to it, to the cent.
@@ -19,8 +19,6 @@ import datetime as dt
 from collections import Counter
 from dataclasses import replace
 from typing import NamedTuple
-
-import msgspec
 
 from coverage.engine import (
     AccumulatorState,
@@ -51,6 +49,23 @@ class PricedRun(PricedUnit, kw_only=True, frozen=True):
     def unit_date(self, index: int) -> dt.date:
         """The date of the run's unit `index` (from 0)."""
         return self.days.date(self.first + index)
+
+    @property
+    def share_cents(self) -> int:
+        """What one unit adds to the out-of-pocket met: its deductible, copay and coinsurance."""
+        return self.deductible_cents + self.copay_cents + self.coinsurance_cents
+
+    def met_after(self, index: int) -> tuple[int, int, int, int]:
+        """Deductible, out-of-pocket, family deductible and family out-of-pocket met after the run's
+        unit `index` (from 0): the run's last unit leaves them at the `*_met_after_cents` fields."""
+        later = self.count - 1 - index
+        deductible, share = later * self.deductible_cents, later * self.share_cents
+        return (
+            self.deductible_met_after_cents - deductible,
+            self.oop_met_after_cents - share,
+            self.family_deductible_met_after_cents - deductible,
+            self.family_oop_met_after_cents - share,
+        )
 
     def units_after(self, day: dt.date) -> int:
         """How many of the run's units fall after `day`."""
@@ -298,31 +313,3 @@ class _Emitter:
         )
         self.offset += count
 
-
-def split_at_months(runs: list[PricedRun]) -> list[PricedRun]:
-    """The runs cut where a month starts, each part with the accumulators after its last unit."""
-    split: list[PricedRun] = []
-    for run in runs:
-        last = run.unit_date(run.count - 1)
-        while (run.date.year, run.date.month) != (last.year, last.month):
-            month_end = dt.date(run.date.year + run.date.month // 12, run.date.month % 12 + 1, 1)
-            inside = run.days.count_before(month_end) - run.first
-            share = run.deductible_cents + run.copay_cents + run.coinsurance_cents
-            later = run.count - inside
-            split.append(
-                msgspec.structs.replace(
-                    run,
-                    count=inside,
-                    deductible_met_after_cents=run.deductible_met_after_cents - later * run.deductible_cents,
-                    family_deductible_met_after_cents=(
-                        run.family_deductible_met_after_cents - later * run.deductible_cents
-                    ),
-                    oop_met_after_cents=run.oop_met_after_cents - later * share,
-                    family_oop_met_after_cents=run.family_oop_met_after_cents - later * share,
-                )
-            )
-            run = msgspec.structs.replace(
-                run, count=later, first=run.first + inside, date=run.unit_date(inside)
-            )
-        split.append(run)
-    return split
