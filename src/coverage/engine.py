@@ -120,7 +120,7 @@ def _tightest(individual: int | None, family: int | None) -> int | None:
     return individual if family is None else min(individual, family)
 
 
-@dataclass
+@dataclass(slots=True)
 class AccumulatorState:
     """Deductible, out-of-pocket and visit counts for one plan year (individual and family)."""
 

@@ -32,6 +32,7 @@ from coverage.report import (
     monthly,
     scenario_flags,
     summarize,
+    total_of,
 )
 from coverage.run_engine import price_scenario
 from coverage.schedule import (
@@ -444,6 +445,7 @@ def _scenario(
     end_date = pathway_end(phases, request.start_date)
     priced, denied = price_scenario(phases, request.start_date, terms, start, request.auth_status)
     if_denied = summarize(denied, CostBreakdown()) if denied is not None else None
+    levels = level_summaries(phases, priced)
     return Scenario(
         name=name,
         label=SCENARIO_LABELS[name],
@@ -453,8 +455,8 @@ def _scenario(
         start_date=request.start_date,
         end_date=end_date,
         months=monthly(priced, terms, request.start_date, end_date, start),
-        totals=summarize(priced, CostBreakdown()),
-        levels=level_summaries(phases, priced),
+        totals=total_of(levels),
+        levels=levels,
         if_reviews_denied=if_denied,
         authorizations=authorization_needs(priced, terms),
         certifications=certification_reminders(phases, request.start_date, terms),

@@ -95,21 +95,32 @@ _SUMMED_AMOUNTS = tuple(
 )
 
 
-def _add(into: CostBreakdown, run: PricedRun, count: int) -> None:
-    """Add `count` units of a run (every `_cents` amount of a unit has a same-named total)."""
-    into.units += count
-    into.member_cost_cents += count * run.member_cost_cents
-    for name in _SUMMED_AMOUNTS:
-        amount = getattr(run, name)
+_AMOUNTS_OF = attrgetter(*_SUMMED_AMOUNTS)
+
+
+def _add(into: CostBreakdown, amounts: PricedRun | CostBreakdown, times: int, units: int) -> None:
+    """Add `times` a run's per-unit amounts (`units` units), or a breakdown once: every `_cents`
+    amount of a unit has a same-named total."""
+    into.units += units
+    into.member_cost_cents += times * amounts.member_cost_cents
+    for name, amount in zip(_SUMMED_AMOUNTS, _AMOUNTS_OF(amounts), strict=True):
         if amount:  # most amounts of most runs are zero
-            setattr(into, name, getattr(into, name) + count * amount)
+            setattr(into, name, getattr(into, name) + times * amount)
 
 
 def summarize(runs: Iterable[PricedRun], into: CostBreakdown) -> CostBreakdown:
     """Add priced runs into a breakdown."""
     for run in runs:
-        _add(into, run, run.count)
+        _add(into, run, run.count, run.count)
     return into
+
+
+def total_of(parts: Iterable[CostBreakdown]) -> CostBreakdown:
+    """The sum of breakdowns that split a scenario between them (e.g. its level summaries)."""
+    total = CostBreakdown()
+    for part in parts:
+        _add(total, part, 1, part.units)
+    return total
 
 
 def level_summaries(phases: list[Phase], priced: list[PricedRun]) -> list[LevelSummary]:
@@ -121,7 +132,7 @@ def level_summaries(phases: list[Phase], priced: list[PricedRun]) -> list[LevelS
         else:
             levels[phase.level] = LevelSummary(level=phase.level, weeks=phase.weeks)
     for run in priced:
-        _add(levels[run.level], run, run.count)
+        _add(levels[run.level], run, run.count, run.count)
     return list(levels.values())
 
 
@@ -138,11 +149,12 @@ def _month_start(number: int) -> dt.date:
 def _by_month(priced: list[PricedRun], first: int, months: int) -> list[list[tuple[PricedRun, int, int]]]:
     """Per month from month number `first`: (run, units of it in the month, index of its last one)."""
     pieces: list[list[tuple[PricedRun, int, int]]] = [[] for _ in range(months)]
+    ends = [_month_start(first + month + 1) for month in range(months)]  # the day after each month
     for run in priced:
         month = _month_number(run.date) - first
         done = 0  # units of the run in earlier months
         while done < run.count:
-            upto = min(run.count, run.days.count_before(_month_start(first + month + 1)) - run.first)
+            upto = min(run.count, run.days.count_before(ends[month]) - run.first)
             if upto > done:
                 pieces[month].append((run, upto - done, upto - 1))
             done, month = upto, month + 1
@@ -181,7 +193,7 @@ def monthly(
             accumulators=_position(terms.on(month_end), *position),
         )
         for run, count, _ in pieces:
-            _add(month, run, count)
+            _add(month, run, count, count)
         months.append(month)
     return months
 
@@ -317,7 +329,9 @@ def scenario_flags(
             flags.append(flag)
     last = terms.last()  # flag only units no successor plan file prices
     effective_end = last.effective_end or loaded.plan.effective.end
-    beyond = [(run, count) for run in priced if (count := run.units_after(effective_end))]
+    beyond: list[tuple[PricedRun, int]] = []
+    if priced and priced[-1].units_after(effective_end):  # else no unit is beyond the end
+        beyond = [(run, count) for run in priced if (count := run.units_after(effective_end))]
     if beyond:
         first, count = beyond[0]
         first_date = first.unit_date(first.count - count)
@@ -343,6 +357,8 @@ def _hours(hours: Fraction) -> str:
 
 
 def _status_flag(status: str, runs: list[PricedRun], terms: CostTerms) -> Flag | None:
+    if status == "covered":
+        return None
     first, count = runs[0], sum(run.count for run in runs)
     key = category_key(terms.category, first.level)
     total = sum(run.count * run.member_cost_cents for run in runs)
@@ -406,7 +422,8 @@ def _milestone_flags(priced: list[PricedRun], terms: CostTerms) -> list[Flag]:
     limits = terms.limits
     if limits is None:
         return flags
-    own = [run for run in priced if terms.on(run.date) is terms]  # this plan file's plan years
+    # This plan file's plan years (a successor's runs have their own limits).
+    own = priced if terms.renewal is None else [run for run in priced if terms.on(run.date) is terms]
     deductible = limits.deductible_individual_cents
     deductible_met_on = next(
         (

@@ -34,7 +34,7 @@ from coverage.engine import (
     split_share,
 )
 from coverage.levels import Level
-from coverage.plans import Benefit, MonthDay
+from coverage.plans import Benefit
 from coverage.schedule import Phase, PhaseDays
 
 
@@ -93,25 +93,17 @@ class _Segment(NamedTuple):
     stop: int
 
 
-def _chain(terms: CostTerms) -> list[CostTerms]:
-    chain = [terms]
-    while chain[-1].renewal is not None:
-        chain.append(chain[-1].renewal)  # type: ignore[arg-type]
-    return chain
-
-
 def _turns(first: dt.date, end: dt.date, terms: CostTerms) -> list[dt.date]:
     """Days in (first, end) on which a plan year or a successor plan starts, in order."""
     turns: set[dt.date] = set()
-    starts: set[MonthDay] = set()
-    for link in _chain(terms):
-        starts.add(link.plan_year_start)
+    link: CostTerms | None = terms
+    while link is not None:
         if link.renewal is not None and link.effective_end is not None:
             turns.add(link.effective_end + dt.timedelta(days=1))
-    for year in range(first.year, end.year + 1):
-        for start in starts:
-            turns.add(dt.date(year, start.month, start.day))
-    return sorted(day for day in turns if first < day < end)
+        month, day = link.plan_year_start.month, link.plan_year_start.day
+        turns.update(dt.date(year, month, day) for year in range(first.year, end.year + 1))
+        link = link.renewal
+    return sorted(turn for turn in turns if first < turn < end)
 
 
 def segments(phases: list[Phase], start_date: dt.date, terms: CostTerms) -> list[_Segment]:

@@ -186,9 +186,7 @@ class PhaseDays:
     def __init__(self, phase: Phase, start: dt.date) -> None:
         self.start = start.toordinal()
         self.per_week = phase.units_per_week
-        self.offsets = tuple(
-            sorted((weekday - start.weekday()) % 7 for weekday in _weekdays(phase.units_per_week, start))
-        )
+        self.offsets = _offsets(phase.units_per_week, start.weekday())
 
     def date(self, index: int) -> dt.date:
         week, position = divmod(index, self.per_week)
@@ -201,6 +199,14 @@ class PhaseDays:
             return 0
         weeks, rest = divmod(days, 7)
         return weeks * self.per_week + bisect_left(self.offsets, rest)
+
+
+@lru_cache(maxsize=64)
+def _offsets(units_per_week: int, start_weekday: int) -> tuple[int, ...]:
+    """Days from a phase's start to its units in a week, in order (49 combinations at most)."""
+    monday = dt.date(2024, 1, 1)
+    weekdays = _weekdays(units_per_week, monday + dt.timedelta(days=start_weekday))
+    return tuple(sorted((weekday - start_weekday) % 7 for weekday in weekdays))
 
 
 def expand(phases: list[Phase], start: dt.date) -> list[ScheduledUnit]:
