@@ -140,8 +140,12 @@ def service_of(connection: ASGIConnection[Any, Any, Any, Any]) -> Service:
     return connection.app.state.service
 
 
-def staff_only(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
-    """Guard: 401 without credentials, 403 for a wrong key (browsers are sent to /login)."""
+async def staff_only(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    """Guard: 401 without credentials, 403 for a wrong key (browsers are sent to /login).
+
+    Async because Litestar runs a synchronous guard in a worker thread on every request; the
+    checks here are in memory and take microseconds, so they run on the event loop.
+    """
     staff = service_of(connection).staff
     key = connection.headers.get(API_KEY_HEADER)
     if key is not None:
