@@ -1,13 +1,16 @@
-"""`coverage batch`: estimates for a whole CSV of clients, priced by batch_engine, identical to `estimate`.
+"""`coverage batch`: estimates for a whole CSV of clients, priced by the run-based engine
+(`coverage.pricing.batch_engine`), identical to `estimate`.
 
-Every cell is read as text and checked here against the rules EstimateRequest, check_dates and
-starting_accumulators enforce, so a bad row lands in the errors output with its row number, column
-and reason while every other row is priced. The input is read, priced and written chunk by chunk,
+Every cell is read as text and checked here against the rules EstimateRequest enforces and
+against the plan rules of `coverage.rules` (the table `estimate` checks too, in the same words),
+so a bad row lands in the errors output with its row number, column and reason while every
+other row is priced. The input is read, priced and written chunk by chunk,
 so memory follows the chunk size, not the file size.
 """
 
 from __future__ import annotations
 
+import string
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,21 +18,23 @@ from typing import IO
 
 import polars as pl
 
-from coverage.batch_engine import (
+from coverage.errors import InputError, Problem
+from coverage.estimate import Cents
+from coverage.levels import CATEGORIES, NETWORKS
+from coverage.plans import PlanCatalog
+from coverage.pricing.batch_engine import (
     AUTH_CODES,
     IN_MEMORY,
     MONEY_COLUMNS,
     POSITION_COLUMNS,
-    Pathways,
-    PlanTables,
-    RunBook,
     scenario_months,
     scenario_totals,
     starting_amounts,
     totals_of_months,
 )
-from coverage.estimate import Cents
-from coverage.plans import PlanCatalog
+from coverage.pricing.batch_runs import RunBook
+from coverage.pricing.batch_tables import Pathways, PlanTables
+from coverage.rules import MET_LIMITS, OOP_BELOW_DEDUCTIBLE, OUTSIDE_EFFECTIVE, OVER_LIMIT, not_one_of
 
 REQUIRED_COLUMNS = (
     "client_id",
@@ -56,14 +61,6 @@ _MONEY_SHAPE = r"^(\d*)(?:\.(\d*))?$"  # whole digits, fraction digits
 
 Source = Path | bytes
 Progress = Callable[[int, int], None]
-
-
-class BatchInputError(ValueError):
-    """The input as a whole cannot be used (unreadable, no header, a required column missing)."""
-
-    def __init__(self, message: str, missing_columns: tuple[str, ...] = ()) -> None:
-        super().__init__(message)
-        self.missing_columns = missing_columns
 
 
 @dataclass
@@ -131,22 +128,22 @@ def _scan(source: Source) -> pl.LazyFrame:
 
 
 def input_columns(source: Source) -> list[str]:
-    """The header's column names; BatchInputError when the file has none or cannot be parsed."""
+    """The header's column names; InputError when the file has none or cannot be parsed."""
     try:
         return _scan(source).collect_schema().names()
     except (pl.exceptions.PolarsError, OSError) as exc:
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise BatchInputError(f"input cannot be read as CSV with a header row ({reason})") from None
+        raise InputError.at(None, f"input cannot be read as CSV with a header row ({reason})") from None
 
 
 def check_columns(columns: list[str]) -> None:
     """Stop before any work when a required column is missing, naming it."""
     missing = tuple(name for name in REQUIRED_COLUMNS if name not in columns)
     if missing:
-        raise BatchInputError(
+        raise InputError(
+            [Problem(name, "is a required CSV column and is missing from the header") for name in missing],
             f"input is missing required column{'s' * (len(missing) > 1)} {', '.join(missing)} "
             f"(required: {', '.join(REQUIRED_COLUMNS)}; optional: {', '.join(OPTIONAL_COLUMNS)})",
-            missing,
         )
 
 
@@ -186,14 +183,48 @@ def _required(name: str) -> tuple[pl.Expr, str]:
 
 
 def _choice(name: str, allowed: tuple[str, ...]) -> tuple[pl.Expr, str]:
-    return ~_text(name).is_in(allowed), f"must be one of {', '.join(allowed)}"
+    return ~_text(name).is_in(allowed), not_one_of(allowed)
 
 
-def _over_limit(amount: str, limit: str, what: str) -> tuple[pl.Expr, pl.Expr]:
-    return (
-        pl.col(f"{amount}_cents") > pl.col(limit),
-        pl.concat_str(pl.lit(f"is more than the plan's {what} "), dollars(pl.col(limit)).cast(pl.String)),
+def usd(cents: pl.Expr) -> pl.Expr:
+    """money.format_usd as an expression: 150000 -> "$1,500.00" (non-negative cents)."""
+    grouped = (  # thousands separators, placed from the right on the reversed digits
+        (cents // 100).cast(pl.String).str.reverse().str.replace_all(r"(\d{3})", "${1},").str.reverse()
     )
+    return pl.concat_str(
+        pl.lit("$"),
+        grouped.str.strip_chars_start(","),
+        pl.lit("."),
+        (cents % 100).cast(pl.String).str.zfill(2),
+    )
+
+
+def message(template: str, **parts: pl.Expr | str) -> pl.Expr:
+    """A coverage.rules message template filled from columns: the words `estimate` uses, per row."""
+    pieces: list[pl.Expr] = []
+    for literal, name, _, _ in string.Formatter().parse(template):
+        if literal:
+            pieces.append(pl.lit(literal))
+        if name is not None:
+            part = parts[name]
+            pieces.append(pl.lit(part) if isinstance(part, str) else part)
+    return pl.concat_str(pieces)
+
+
+def _limit_rules() -> dict[str, tuple[pl.Expr, pl.Expr]]:
+    """Per amount column, its coverage.rules.MET_LIMITS rule: over the plan's limit."""
+    return {
+        rule.field: (
+            pl.col(f"{rule.field}_cents") > pl.col(rule.limit),
+            message(
+                OVER_LIMIT,
+                met=usd(pl.col(f"{rule.field}_cents")),
+                what=rule.what,
+                limit=usd(pl.col(rule.limit)),
+            ),
+        )
+        for rule in MET_LIMITS
+    }
 
 
 def _money_rules(name: str) -> list[tuple[pl.Expr, pl.Expr | str]]:
@@ -289,13 +320,14 @@ def _parsed(chunk: pl.LazyFrame, tables: PlanTables, specs: pl.LazyFrame) -> pl.
     def money_reason(name: str, *limit_rules: tuple[pl.Expr, pl.Expr | str]) -> pl.Expr:
         return pl.coalesce(pl.col(f"{name}_shape"), _first_reason(list(limit_rules)))
 
+    limit_rules = _limit_rules()
     reasons = {
         "client_id": _first_reason([_required("client_id")]),
         "plan_id": _first_reason(
             [_required("plan_id"), (pl.col("effective_start").is_null(), "no plan with this id is loaded")]
         ),
-        "network": _first_reason([_required("network"), _choice("network", ("in", "out"))]),
-        "category": _first_reason([_required("category"), _choice("category", ("mh", "sud"))]),
+        "network": _first_reason([_required("network"), _choice("network", NETWORKS)]),
+        "category": _first_reason([_required("category"), _choice("category", CATEGORIES)]),
         "start_date": _first_reason(
             [
                 _required("start_date"),
@@ -304,38 +336,29 @@ def _parsed(chunk: pl.LazyFrame, tables: PlanTables, specs: pl.LazyFrame) -> pl.
                 (
                     (pl.col("start") < pl.col("effective_start"))
                     | (pl.col("start") > pl.col("effective_end")),
-                    pl.concat_str(
-                        pl.lit("is outside the plan's effective period "),
-                        pl.col("effective_start").cast(pl.String),
-                        pl.lit(" to "),
-                        pl.col("effective_end").cast(pl.String),
+                    message(
+                        OUTSIDE_EFFECTIVE,
+                        start=pl.col("start").cast(pl.String),
+                        effective_start=pl.col("effective_start").cast(pl.String),
+                        effective_end=pl.col("effective_end").cast(pl.String),
                     ),
                 ),
             ]
         ),
-        "deductible_met": money_reason(
-            "deductible_met",
-            _over_limit("deductible_met", "deductible_individual", "individual deductible"),
-        ),
+        "deductible_met": money_reason("deductible_met", limit_rules["deductible_met"]),
         "oop_met": money_reason(
             "oop_met",
-            _over_limit("oop_met", "oop_max_individual", "individual out-of-pocket maximum"),
+            limit_rules["oop_met"],
             (
                 pl.col("has_oop_max") & (pl.col("oop_met_cents") < pl.col("deductible_met_cents")),
-                "must be at least deductible_met: deductible payments count toward the out-of-pocket maximum",
+                OOP_BELOW_DEDUCTIBLE,
             ),
         ),
         "horizon_weeks": pl.col("horizon_reason"),
         "pathway": pl.col("pathway_reason"),
         "auth_status": _first_reason([_choice("auth_status", tuple(AUTH_CODES))]),
-        "family_deductible_met": money_reason(
-            "family_deductible_met",
-            _over_limit("family_deductible_met", "deductible_family", "family deductible"),
-        ),
-        "family_oop_met": money_reason(
-            "family_oop_met",
-            _over_limit("family_oop_met", "oop_max_family", "family out-of-pocket maximum"),
-        ),
+        "family_deductible_met": money_reason("family_deductible_met", limit_rules["family_deductible_met"]),
+        "family_oop_met": money_reason("family_oop_met", limit_rules["family_oop_met"]),
     }
     return frame.with_columns(reasons[name].alias(f"reason_{name}") for name in INPUT_COLUMNS)
 
@@ -508,7 +531,8 @@ def run_batch(
                 progress(result.rows, total)
     except (pl.exceptions.ComputeError, pl.exceptions.NoDataError) as exc:
         reason = str(exc).splitlines()[0]
-        raise BatchInputError(
+        raise InputError.at(
+            None,
             f"input stops being valid CSV at or after data row {result.rows + 1} ({reason}); "
             "the rows before it were written"
         ) from None

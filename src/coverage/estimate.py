@@ -13,18 +13,13 @@ from typing import Annotated, Literal
 
 from msgspec import Meta, Struct
 
-from coverage.engine import (
-    AuthStatus,
-    CostTerms,
-    SourcedValue,
-    StartingAccumulators,
-    price_units,
-)
-from coverage.errors import EstimateInputError, UnknownPlanError
-from coverage.levels import LEVEL_ORDER, LEVELS, Level, category_key
+from coverage.eligibility.record import VerificationRecord
+from coverage.errors import InputError, unknown_plan
+from coverage.levels import Category, Network
 from coverage.money import format_usd
-from coverage.plans import Category, LoadedPlan, Network, PlanCatalog
-from coverage.report import (
+from coverage.plans import LoadedPlan, PlanCatalog
+from coverage.pricing.engine import AuthStatus, price_units
+from coverage.pricing.report import (
     AuthorizationNeed,
     CertificationReminder,
     CostBreakdown,
@@ -38,10 +33,18 @@ from coverage.report import (
     scenario_flags,
     summarize,
 )
+from coverage.pricing.terms import CostTerms, SourcedValue, StartingAccumulators, build_terms
+from coverage.pricing.verification import (
+    VerifiedMet,
+    apply_verification,
+    usable_verification,
+    verification_assumptions,
+    verified_met,
+)
+from coverage.rules import MET_LIMITS, OOP_BELOW_DEDUCTIBLE, outside_effective, over_limit
 from coverage.schedule import (
     DEFAULT_HORIZON_WEEKS,
     MAX_HORIZON_WEEKS,
-    PathwayError,
     Phase,
     expand,
     format_pathway,
@@ -49,14 +52,6 @@ from coverage.schedule import (
     pathway_end,
     standard_pathways,
 )
-from coverage.verified_terms import (
-    VerifiedMet,
-    apply_verification,
-    usable_verification,
-    verification_assumptions,
-    verified_met,
-)
-from coverage.vob_store import VobStore
 
 Cents = Annotated[int, Meta(ge=0, le=10_000_000_00)]
 RecommendedLevel = Literal["op", "iop", "php", "refer_higher"]
@@ -123,81 +118,7 @@ class Estimate(Struct, kw_only=True):
     flags: list[Flag]
 
 
-# --- terms: plan file + request ------------------------------------------------------------
-
-
-def build_terms(loaded: LoadedPlan, network: Network, category: Category) -> CostTerms:
-    """The plan's cost terms for one network and category, each value with its source."""
-    plan = loaded.plan
-    network_key = "in_network" if network == "in" else "out_of_network"
-    limits = plan.network_accumulators(network)
-    benefits = {level: plan.benefit(category_key(category, level), network) for level in LEVEL_ORDER}
-    sources: dict[str, SourcedValue] = {}
-
-    def sourced(name: str, value: str, key_path: str) -> None:
-        sources[name] = SourcedValue(name, value, loaded.source_of(key_path))
-
-    if limits is not None:
-        prefix = f"accumulators.{network_key}"
-        for attribute, key in (
-            ("deductible_individual_cents", "deductible_individual"),
-            ("deductible_family_cents", "deductible_family"),
-            ("oop_max_individual_cents", "oop_max_individual"),
-            ("oop_max_family_cents", "oop_max_family"),
-        ):
-            amount = getattr(limits, attribute)
-            sourced(key, "none" if amount is None else format_usd(amount), f"{prefix}.{key}")
-    for level, benefit in benefits.items():
-        key = category_key(category, level)
-        if benefit is None:
-            continue
-        prefix = f"benefits.{key}.{network_key}"
-        sourced(f"{key}.allowed", format_usd(benefit.allowed_cents), f"{prefix}.allowed")
-        sourced(f"{key}.copay", format_usd(benefit.copay_cents), f"{prefix}.copay")
-        sourced(f"{key}.coinsurance", str(benefit.coinsurance), f"{prefix}.coinsurance")
-        sourced(
-            f"{key}.deductible_applies",
-            str(benefit.deductible_applies).lower(),
-            f"{prefix}.deductible_applies",
-        )
-        sourced(f"{key}.prior_auth", str(benefit.prior_auth).lower(), f"{prefix}.prior_auth")
-        if benefit.prior_auth:
-            sourced(
-                f"{key}.auth_initial_units", str(benefit.auth_initial_units), f"{prefix}.auth_initial_units"
-            )
-            sourced(f"{key}.auth_review_units", str(benefit.auth_review_units), f"{prefix}.auth_review_units")
-            sourced(f"{key}.no_auth", str(benefit.no_auth), f"{prefix}.no_auth")
-        sourced(f"{key}.visit_limit", str(benefit.visit_limit or "none"), f"{prefix}.visit_limit")
-        if benefit.billed_cents is not None:
-            sourced(f"{key}.billed", format_usd(benefit.billed_cents), f"{prefix}.billed")
-        if benefit.per_unit_member_cap_cents is not None:
-            sourced(
-                f"{key}.per_unit_member_cap",
-                format_usd(benefit.per_unit_member_cap_cents),
-                f"{prefix}.per_unit_member_cap",
-            )
-    self_pay: dict[Level, int] = {}
-    for level in LEVEL_ORDER:
-        self_pay[level] = LEVELS[level].default_self_pay_cents
-        if benefits[level] is None:
-            sources[f"{category_key(category, level)}.self_pay"] = SourcedValue(
-                f"{category_key(category, level)}.self_pay",
-                format_usd(self_pay[level]),
-                "default self-pay rate (levels table): the plan has no benefit here",
-            )
-    return CostTerms(
-        network=network,
-        category=category,
-        benefits=benefits,
-        limits=limits,
-        plan_year_start=plan.plan_year_start,
-        self_pay_cents=self_pay,
-        program_rules=plan.program_rules,
-        sources=sources,
-    )
-
-
-_MET_FIELDS = ("deductible_met_cents", "oop_met_cents", "family_deductible_met_cents", "family_oop_met_cents")
+_MET_FIELDS = tuple(f"{rule.field}_cents" for rule in MET_LIMITS)
 
 
 def starting_accumulators(
@@ -235,25 +156,13 @@ def _check_met_against_limits(start: StartingAccumulators, terms: CostTerms) -> 
     limits = terms.limits
     if limits is None:
         return
-    for field, limit in zip(
-        _MET_FIELDS,
-        (
-            limits.deductible_individual_cents,
-            limits.oop_max_individual_cents,
-            limits.deductible_family_cents,
-            limits.oop_max_family_cents,
-        ),
-        strict=True,
-    ):
-        met = getattr(start, field)
+    for rule in MET_LIMITS:
+        met = getattr(start, f"{rule.field}_cents")
+        limit = getattr(limits, f"{rule.limit}_cents")
         if met is not None and limit is not None and met > limit:
-            raise EstimateInputError(field, f"{format_usd(met)} is more than the plan's {format_usd(limit)}")
+            raise InputError.at(f"{rule.field}_cents", over_limit(rule, met, limit))
     if limits.has_oop_max and start.oop_met_cents < start.deductible_met_cents:
-        raise EstimateInputError(
-            "oop_met_cents",
-            "must be at least deductible_met_cents: deductible payments count toward the "
-            "out-of-pocket maximum",
-        )
+        raise InputError.at("oop_met_cents", OOP_BELOW_DEDUCTIBLE)
 
 
 # --- scenarios -----------------------------------------------------------------------------
@@ -263,10 +172,7 @@ def pathways_for(request: EstimateRequest) -> dict[str, list[Phase]]:
     if request.pathway is None:
         pathways = standard_pathways(request.horizon_weeks)
     else:
-        try:
-            pathways = {"custom": parse_pathway(request.pathway)}
-        except PathwayError as exc:
-            raise EstimateInputError("pathway", str(exc)) from None
+        pathways = {"custom": parse_pathway(request.pathway)}
     recommended = SCENARIO_FOR_LEVEL.get(request.recommended_level or "")
     if recommended in pathways:  # the recommended scenario goes first
         pathways = {recommended: pathways[recommended]} | pathways
@@ -367,11 +273,8 @@ def _scenario(
 def check_dates(request: EstimateRequest, loaded: LoadedPlan) -> None:
     effective = loaded.plan.effective
     if not effective.start <= request.start_date <= effective.end:
-        raise EstimateInputError(
-            "start_date",
-            f"{request.start_date} is outside the plan's effective period "
-            f"{effective.start} to {effective.end}",
-        )
+        message = outside_effective(request.start_date, effective.start, effective.end)
+        raise InputError.at("start_date", message)
 
 
 def estimate_with_terms(
@@ -423,21 +326,20 @@ def estimate_for_plan(loaded: LoadedPlan, request: EstimateRequest) -> Estimate:
 
 
 def estimate(
-    catalog: PlanCatalog, request: EstimateRequest, verifications: VobStore | None = None
+    catalog: PlanCatalog, request: EstimateRequest, verification: VerificationRecord | None = None
 ) -> Estimate:
-    """The estimate for a request against the plan file it names (and a verification, if given)."""
+    """The estimate for a request against the plan file it names, and the verification record it
+    names (`request.verification_id`), which the caller has already read from its store."""
     loaded = catalog.get(request.plan_id)
     if loaded is None:
-        raise UnknownPlanError(request.plan_id)
+        raise unknown_plan(request.plan_id)
     if request.verification_id is None:
         return estimate_for_plan(loaded, request)
-    if verifications is None:
-        raise EstimateInputError("verification_id", "verification records are not available here")
-    record = verifications.get(request.verification_id)
-    verified = usable_verification(record, request.verification_id, request.plan_id)
-    assert record is not None  # usable_verification raised otherwise
+    verified = usable_verification(verification, request.verification_id, request.plan_id)
+    assert verification is not None  # usable_verification raised otherwise
     terms = build_terms(loaded, request.network, request.category)
-    terms = apply_verification(terms, verified, record.id, record.verified_on)
-    met = verified_met(terms, verified, record.id, record.verified_on, request.start_date)
-    notes = [*verification_assumptions(terms, verified, record.id, record.verified_on), *met.notes]
+    terms = apply_verification(terms, verified, verification.id, verification.verified_on)
+    on = verification.verified_on
+    met = verified_met(terms, verified, verification.id, on, request.start_date)
+    notes = [*verification_assumptions(terms, verified, verification.id, on), *met.notes]
     return estimate_with_terms(loaded, request, terms, met, notes)

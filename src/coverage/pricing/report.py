@@ -1,6 +1,6 @@
-"""Report pieces: priced units summed into months and totals, authorization and
+"""The month / total report: priced units summed into months and totals, authorization and
 certification needs, and the flags a reader must see. Pure functions of the priced units,
-the cost terms and the schedule; `estimate.py` assembles them into scenarios.
+the cost terms and the schedule; `coverage.estimate` assembles them into scenarios.
 """
 
 from __future__ import annotations
@@ -15,26 +15,17 @@ from typing import Literal
 
 from msgspec import Struct
 
-from coverage.engine import CostTerms, PricedUnit, StartingAccumulators
 from coverage.levels import LEVELS, Level, category_key
 from coverage.money import format_usd
 from coverage.plans import LoadedPlan
+from coverage.pricing.engine import PricedUnit
+from coverage.pricing.parts import AMOUNTS, MEMBER_COST, BreakdownAmounts
+from coverage.pricing.terms import CostTerms, StartingAccumulators
 from coverage.schedule import Phase
 
 
-class CostBreakdown(Struct, kw_only=True):
-    units: int = 0
-    allowed_cents: int = 0
-    member_cost_cents: int = 0
-    deductible_cents: int = 0
-    copay_cents: int = 0
-    coinsurance_cents: int = 0
-    penalty_cents: int = 0
-    balance_bill_cents: int = 0
-    not_covered_cents: int = 0
-    plan_paid_cents: int = 0
-    provider_absorbs_cents: int = 0
-    denied_exposure_cents: int = 0
+class CostBreakdown(BreakdownAmounts, kw_only=True):  # type: ignore[misc, valid-type]
+    """Units and every amount of coverage.pricing.parts, summed over some priced units."""
 
 
 class AccumulatorPosition(Struct, kw_only=True):
@@ -82,9 +73,7 @@ class LevelSummary(CostBreakdown, kw_only=True):
     weeks: int
 
 
-_SUMMED_AMOUNTS = tuple(
-    name for name in CostBreakdown.__struct_fields__ if name not in ("units", "member_cost_cents")
-)
+_SUMMED_AMOUNTS = tuple(f"{part.name}_cents" for part in AMOUNTS if part != MEMBER_COST)
 
 
 def summarize(units: Iterable[PricedUnit], into: CostBreakdown) -> CostBreakdown:

@@ -1,91 +1,24 @@
-"""Levels of care: what weekly therapy, IOP and PHP involve, and their scheduling defaults.
+"""The screening rubric: reviewable rules that turn screening answers into a level of care.
 
-The table is data (SPEC section 2); every default can be overridden per request, and an
-estimate that uses one says so in its assumptions.
+Reviewed by clinicians as data: SCREENING_RULES below is the whole rubric; docs/levels.md
+explains it in plain language. A clinician's LOCUS or ASAM score wins over the rubric, and the
+safety rules win over everything.
 """
 
 from __future__ import annotations
 
-import re
-from typing import Annotated, Literal, Union, get_args, get_origin
+from typing import Literal
 
-import msgspec
-from msgspec import Meta, Struct
+from msgspec import Struct
 
-Level = Literal["op", "iop", "php"]
-LEVEL_ORDER: tuple[Level, ...] = ("op", "iop", "php")
-
-
-class LevelOfCare(Struct, frozen=True):
-    level: Level
-    label: str
-    unit_name: str
-    benefit_suffix: str  # plan-file category key is f"{mh|sud}_{benefit_suffix}"
-    default_units_per_week: int
-    default_minutes_per_unit: int
-    default_weeks: int | None  # None: open-ended
-    typical_codes: str
-    plain_description: str
-    default_self_pay_cents: int  # charge when the plan has no benefit for the level
-
-
-LEVELS: dict[Level, LevelOfCare] = {
-    "op": LevelOfCare(
-        level="op",
-        label="Weekly therapy",
-        unit_name="session",
-        benefit_suffix="office",
-        default_units_per_week=1,
-        default_minutes_per_unit=50,
-        default_weeks=None,
-        typical_codes="CPT 90834/90837 (intake 90791)",
-        plain_description=(
-            "One therapy session of about 50 minutes a week with a licensed clinician; "
-            "open-ended, and the usual step-down after a program."
-        ),
-        default_self_pay_cents=150_00,
-    ),
-    "iop": LevelOfCare(
-        level="iop",
-        label="Intensive outpatient program (IOP)",
-        unit_name="program day",
-        benefit_suffix="iop",
-        default_units_per_week=3,
-        default_minutes_per_unit=180,
-        default_weeks=8,
-        typical_codes="HCPCS S9480 (MH) / H0015 (SUD); revenue codes 0905/0906",
-        plain_description=(
-            "About 3 hours a day, 3 days a week (9-19 hours a week), usually for 6 to 12 weeks; "
-            "group and individual therapy while you live at home and keep most of your routine."
-        ),
-        default_self_pay_cents=500_00,
-    ),
-    "php": LevelOfCare(
-        level="php",
-        label="Partial hospitalization program (PHP)",
-        unit_name="program day",
-        benefit_suffix="php",
-        default_units_per_week=5,
-        default_minutes_per_unit=360,
-        default_weeks=3,
-        typical_codes="HCPCS S0201 / H0035; revenue codes 0912/0913",
-        plain_description=(
-            "About 6 hours a day, 5 days a week (20 or more hours a week), typically for 2 to 4 "
-            "weeks: hospital-level structure during the day, home at night."
-        ),
-        default_self_pay_cents=900_00,
-    ),
-}
-
-
-def category_key(category: str, level: Level) -> str:
-    """The plan-file benefit category for a level: ("mh", "iop") -> "mh_iop"."""
-    return f"{category}_{LEVELS[level].benefit_suffix}"
-
-
-# --- Screening rubric (issue 7) -------------------------------------------------------------------
-# Turns the admissions screening answers into a recommended level. Reviewed by clinicians as data:
-# SCREENING_RULES below is the whole rubric; docs/levels.md explains it in plain language.
+from coverage.levels import LEVELS
+from coverage.screening.answers import (
+    CRISIS_RESOURCES,
+    SCREENING_DISCLAIMER,
+    AsamLevel,
+    Attendance,
+    ScreeningAnswers,
+)
 
 Recommendation = Literal["op", "iop", "php", "refer_higher"]
 RECOMMENDATION_ORDER: tuple[Recommendation, ...] = ("op", "iop", "php", "refer_higher")
@@ -96,88 +29,6 @@ BASIS_NAMES: dict[Basis, str] = {  # what decided a recommendation, for "basis: 
     "locus": "clinician's LOCUS composite score",
     "asam": "clinician's ASAM level",
 }
-
-SymptomSeverity = Literal["mild", "moderate", "severe", "cannot_care_for_self"]
-CrisisFrequency = Literal["none", "monthly", "weekly", "daily"]
-SafetyConcern = Literal["none", "passive_ideation", "active_ideation", "plan_or_intent"]
-CopingSkills = Literal["solid", "some", "few"]
-SupportSystem = Literal["strong", "some", "none"]
-CoOccurring = Literal["none", "managed", "active"]
-SteppingDownFrom = Literal["none", "php", "residential", "hospital"]
-MedicalStability = Literal["stable", "unstable"]
-HomeSituation = Literal["safe_stable", "unstable", "no_safe_place"]
-Attendance = Literal["5_days", "3_to_4_days", "under_3_days"]
-MonthsWithoutProgress = Annotated[int, Meta(ge=0, le=240)]
-LocusComposite = Annotated[int, Meta(ge=7, le=35)]  # seven ratings of 1-5 (LOCUS dimension IV has two)
-AsamLevel = Literal["0.5", "1", "1.5", "1.7", "2.1", "2.5", "2.7", "3.1", "3.3", "3.5", "3.7", "4"]
-
-# The question staff ask for each answer, with the meaning of answers that are not self-evident.
-SCREENING_QUESTIONS: dict[str, str] = {
-    "symptom_severity": (
-        "How much do symptoms get in the way of work, school, home and self-care? (severe: cannot keep "
-        "up most days; cannot_care_for_self: cannot eat, wash or stay safe without help)"
-    ),
-    "crisis_frequency": "How often do crises (moments they cannot cope) happen between sessions?",
-    "safety_concerns": (
-        "Any thoughts of suicide or of harming others? (passive_ideation: wishes to be dead, no thought of "
-        "acting; active_ideation: thoughts of acting, no plan or intent; plan_or_intent: a plan, intent or "
-        "a recent attempt, i.e. imminent risk)"
-    ),
-    "coping_skills": "How well can they use coping skills to manage symptoms between sessions?",
-    "support_system": "Do they have people to lean on day to day (family, friends, peers)?",
-    "co_occurring": (
-        "Another mental health condition, or substance use? (managed: present but stable; active: "
-        "complicating recovery)"
-    ),
-    "stepping_down_from": "Are they stepping down from a more intensive program, and which?",
-    "months_without_progress": (
-        "How many months of weekly (or more) therapy without meaningful progress? (0: not in therapy, "
-        "or it is helping)"
-    ),
-    "medical_stability": (
-        "Are they medically stable? (unstable: risk of dangerous withdrawal, or needs round-the-clock "
-        "medical care)"
-    ),
-    "home_situation": (
-        "Is home safe and stable? (unstable: conflict or chaos, but safe to sleep; no_safe_place: nowhere "
-        "safe to sleep)"
-    ),
-    "attendance": "How many days a week can they attend a program?",
-    "locus_composite": "Optional: a clinician's LOCUS composite score",
-    "asam_level": "Optional: a clinician's ASAM Criteria level of care",
-}
-
-SCREENING_DISCLAIMER = (
-    "Screening aid for admissions staff, not a clinical determination: a licensed clinician decides "
-    "the level of care after an assessment."
-)
-CRISIS_RESOURCES = (
-    "If anyone is in immediate danger, call 911. 988 Suicide & Crisis Lifeline: call or text 988, or "
-    "chat at 988lifeline.org, free and confidential, 24 hours a day (veterans: dial 988, then press 1)."
-)
-
-
-class ScreeningAnswers(Struct, forbid_unknown_fields=True, frozen=True):
-    """A caller's answers to the admissions screening. Every signal is asked every time, so the
-    safety questions are never skipped, even when a clinician's score is supplied."""
-
-    symptom_severity: SymptomSeverity
-    crisis_frequency: CrisisFrequency
-    safety_concerns: SafetyConcern
-    coping_skills: CopingSkills
-    support_system: SupportSystem
-    co_occurring: CoOccurring
-    stepping_down_from: SteppingDownFrom
-    months_without_progress: MonthsWithoutProgress
-    medical_stability: MedicalStability
-    home_situation: HomeSituation
-    attendance: Attendance
-    locus_composite: LocusComposite | None = None
-    asam_level: AsamLevel | None = None
-
-    def __post_init__(self) -> None:
-        if self.locus_composite is not None and self.asam_level is not None:
-            raise ValueError("asam_level: give one clinician score, locus_composite or asam_level, not both")
 
 
 RuleEffect = Literal["refer_higher", "php", "iop", "factor"]
@@ -363,73 +214,9 @@ class LevelRecommendation(Struct, frozen=True):
     disclaimer: str
 
 
-class ScreeningInputError(ValueError):
-    """A bad screening answer; `field` names it and the message lists what is allowed."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(f"{field}: {message}")
-        self.field = field
-        self.message = message
-
 
 def recommendation_label(level: Recommendation) -> str:
     return REFER_HIGHER_LABEL if level == "refer_higher" else LEVELS[level].label
-
-
-def _allowed_text(annotation: object) -> str:
-    """What a screening field accepts, in words, for error messages and help text."""
-    origin, args = get_origin(annotation), get_args(annotation)
-    if origin is Union:  # an optional clinician score
-        (inner,) = (arg for arg in args if arg is not type(None))
-        return f"{_allowed_text(inner)}, or omitted"
-    if origin is Literal:
-        return "one of " + ", ".join(args)
-    if origin is Annotated:
-        bounds = args[1]
-        return f"a whole number from {bounds.ge} to {bounds.le}"
-    raise TypeError(annotation)
-
-
-SCREENING_ALLOWED: dict[str, str] = {
-    field.name: _allowed_text(field.type) for field in msgspec.structs.fields(ScreeningAnswers)
-}
-_WHOLE_NUMBER_ANSWERS = ("months_without_progress", "locus_composite")
-
-
-def parse_screening_answers(data: object, *, from_text: bool = False) -> ScreeningAnswers:
-    """Validate answers from JSON, a form or flags; raise ScreeningInputError naming the field.
-
-    `from_text`: every value arrived as text (an HTML form, command-line flags), so whole numbers
-    such as months_without_progress are read from strings too, digits only: msgspec alone would
-    also take "1e1" as 10 and "null" as no answer.
-    """
-    if from_text and isinstance(data, dict):
-        for field in _WHOLE_NUMBER_ANSWERS:
-            text = data.get(field)
-            if isinstance(text, str) and not (text.isascii() and text.isdigit()):
-                raise ScreeningInputError(field, f"must be {SCREENING_ALLOWED[field]} (got {text!r})")
-    try:
-        return msgspec.convert(data, ScreeningAnswers, strict=not from_text)
-    except msgspec.ValidationError as exc:
-        raise _screening_error(str(exc), data) from None
-
-
-def _screening_error(text: str, data: object) -> ScreeningInputError:
-    """msgspec's message reworded for staff: the field, what it accepts, and what was sent."""
-    message, _, path = text.partition(" - at `$.")
-    field = path.removesuffix("`")
-    if field in SCREENING_ALLOWED:  # a value of the wrong type or out of range
-        sent = data.get(field) if isinstance(data, dict) else None
-        return ScreeningInputError(field, f"must be {SCREENING_ALLOWED[field]} (got {sent!r})")
-    if missing := re.fullmatch(r"Object missing required field `(\w+)`", message):
-        return ScreeningInputError(missing[1], f"is required: {SCREENING_ALLOWED[missing[1]]}")
-    if unknown := re.fullmatch(r"Object contains unknown field `(.+)`", message):
-        known = ", ".join(SCREENING_ALLOWED)
-        return ScreeningInputError(unknown[1], f"is not a screening answer (known: {known})")
-    field, _, rule = message.partition(": ")  # a rule across fields, phrased "field: rule"
-    if field in SCREENING_ALLOWED:
-        return ScreeningInputError(field, rule)
-    return ScreeningInputError("answers", message)  # not an object at all
 
 
 class ClinicianScore(Struct, frozen=True):

@@ -1,4 +1,4 @@
-"""VOB records: every benefit verification, kept in an embedded SQLite database.
+"""Verification records: every benefit verification, kept in an embedded SQLite database.
 
 A record holds what staff need to stand behind a quote later: the inquiry (PHI: it lives
 only in this database, never in logs), the clearinghouse's raw answer, the mapped benefits,
@@ -21,15 +21,10 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import msgspec
-from msgspec import Struct
 
-from coverage.eligibility import (
-    EligibilityRequest,
-    Outcome,
-    PayerRejection,
-    VerificationResult,
-    VerifiedBenefits,
-)
+from coverage.eligibility.benefits import Outcome, PayerRejection, VerificationResult, VerifiedBenefits
+from coverage.eligibility.inquiry import EligibilityRequest
+from coverage.eligibility.record import VerificationPage, VerificationRecord, VerificationSummary
 
 DEFAULT_DB = Path("var") / "coverage.sqlite"
 STORED_OUTCOMES: tuple[Outcome, ...] = ("verified", "rejected", "unavailable", "invalid_response")
@@ -66,52 +61,6 @@ class StoreError(Exception):
     """The database cannot be used (for example: written by a newer version)."""
 
 
-class VobRecord(Struct, frozen=True):
-    """One stored verification, as saved."""
-
-    id: int
-    created_at: dt.datetime
-    performed_by: str
-    plan_id: str | None
-    request: EligibilityRequest
-    outcome: Outcome
-    message: str
-    control_number: str | None
-    trace_number: str | None
-    http_status: int | None
-    attempts: int
-    raw_response: str | None
-    benefits: VerifiedBenefits | None
-    rejections: list[PayerRejection]
-
-    @property
-    def verified_on(self) -> dt.date:
-        """The local calendar day of the verification, as estimates cite it."""
-        return self.created_at.astimezone().date()
-
-
-class VobSummary(Struct, frozen=True):
-    """A list row: enough to find a record, without the raw response."""
-
-    id: int
-    created_at: dt.datetime
-    performed_by: str
-    plan_id: str | None
-    payer_id: str
-    subscriber_name: str
-    date_of_service: dt.date
-    outcome: Outcome
-    message: str
-    trace_number: str | None
-
-
-class VobPage(Struct, frozen=True):
-    records: list[VobSummary]
-    total: int
-    limit: int
-    offset: int
-
-
 def default_db_path(environ: Mapping[str, str] | None = None) -> Path:
     """`COVERAGE_DB`, else `var/coverage.sqlite` relative to the working directory."""
     env = os.environ if environ is None else environ
@@ -119,8 +68,8 @@ def default_db_path(environ: Mapping[str, str] | None = None) -> Path:
     return Path(configured) if configured else DEFAULT_DB
 
 
-class VobStore:
-    """VOB records in one SQLite file; a short-lived connection per call keeps it thread-safe."""
+class SqliteVerificationStore:
+    """Verification records in one SQLite file; a short-lived connection per call keeps it thread-safe."""
 
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path)
@@ -130,7 +79,7 @@ class VobStore:
             self._migrate(connection)
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> VobStore:
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> SqliteVerificationStore:
         return cls(default_db_path(environ))
 
     @contextmanager
@@ -215,13 +164,13 @@ class VobStore:
             assert cursor.lastrowid is not None  # an INSERT into a rowid table always sets it
             return cursor.lastrowid
 
-    def get(self, record_id: int) -> VobRecord | None:
+    def get(self, record_id: int) -> VerificationRecord | None:
         with self._connect() as connection:
             row = connection.execute("SELECT * FROM verifications WHERE id = ?", (record_id,)).fetchone()
         if row is None:
             return None
         benefits = row["benefits_json"]
-        return VobRecord(
+        return VerificationRecord(
             id=row["id"],
             created_at=dt.datetime.fromisoformat(row["created_at"]),
             performed_by=row["performed_by"],
@@ -238,7 +187,7 @@ class VobStore:
             rejections=msgspec.json.decode(row["rejections_json"], type=list[PayerRejection]),
         )
 
-    def list_recent(self, limit: int = 25, offset: int = 0) -> VobPage:
+    def list_recent(self, limit: int = 25, offset: int = 0) -> VerificationPage:
         """Records newest first, `limit` at a time (1-200) from `offset`."""
         if not 1 <= limit <= 200:
             raise ValueError(f"limit must be between 1 and 200, got {limit}")
@@ -258,7 +207,7 @@ class VobStore:
         for row in rows:
             request = msgspec.json.decode(row["request_json"], type=EligibilityRequest)
             summaries.append(
-                VobSummary(
+                VerificationSummary(
                     id=row["id"],
                     created_at=dt.datetime.fromisoformat(row["created_at"]),
                     performed_by=row["performed_by"],
@@ -271,4 +220,4 @@ class VobStore:
                     trace_number=row["trace_number"],
                 )
             )
-        return VobPage(summaries, total, limit, offset)
+        return VerificationPage(summaries, total, limit, offset)
