@@ -16,7 +16,7 @@ from msgspec import Struct
 from coverage.estimate import Estimate, Scenario
 from coverage.levels import Level
 from coverage.money import format_usd
-from coverage.report import LevelSummary
+from coverage.pricing.report import LevelSummary
 
 PLAIN_LEVEL_NAMES: dict[Level, str] = {
     "op": "weekly therapy",

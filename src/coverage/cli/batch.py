@@ -9,8 +9,8 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import IO
 
-from coverage.batch import DEFAULT_CHUNK_ROWS, BatchInputError, BatchResult, run_batch
-from coverage.cli import CliArgumentError
+from coverage.batch import DEFAULT_CHUNK_ROWS, BatchResult, run_batch
+from coverage.errors import InputError
 from coverage.plans import load_catalog
 from coverage.settings import default_plans_dir
 
@@ -48,7 +48,7 @@ def _open(stack: ExitStack, argument: str, path: Path) -> IO[bytes]:
     try:
         return stack.enter_context(path.open("wb"))
     except OSError as exc:
-        raise CliArgumentError(f"{argument}: cannot write {path}: {exc.strerror}") from None
+        raise InputError.at(argument, f"cannot write {path}: {exc.strerror}") from None
 
 
 def _check_distinct(source: Path, written: list[tuple[str, Path]]) -> None:
@@ -57,9 +57,9 @@ def _check_distinct(source: Path, written: list[tuple[str, Path]]) -> None:
     for argument, path in written:
         resolved = path.resolve()
         if resolved == source.resolve():
-            raise CliArgumentError(f"{argument}: would overwrite the input {source}")
+            raise InputError.at(argument, f"would overwrite the input {source}")
         if resolved in claimed:
-            raise CliArgumentError(f"{argument}: is the same file as {claimed[resolved]} ({path})")
+            raise InputError.at(argument, f"is the same file as {claimed[resolved]} ({path})")
         claimed[resolved] = argument
 
 
@@ -99,9 +99,9 @@ def _summary(result: BatchResult, output: Path, errors: Path, monthly: Path | No
 def run(args: argparse.Namespace) -> int:
     source = Path(args.input)
     if not source.is_file():
-        raise CliArgumentError(f"INPUT.csv: no such file {source}")
+        raise InputError.at("INPUT.csv", f"no such file {source}")
     if args.chunk_rows < 1:
-        raise CliArgumentError("--chunk-rows: must be at least 1")
+        raise InputError.at("--chunk-rows", "must be at least 1")
     output = Path(args.output)
     errors = Path(args.errors) if args.errors else errors_path(output)
     monthly = Path(args.monthly) if args.monthly else None
@@ -123,8 +123,8 @@ def run(args: argparse.Namespace) -> int:
                 chunk_rows=args.chunk_rows,
                 progress=progress,
             )
-        except BatchInputError as exc:
-            raise CliArgumentError(f"INPUT.csv: {exc}") from None
+        except InputError as exc:  # the file as a whole: unreadable, or a column missing
+            raise InputError.at("INPUT.csv", str(exc)) from None
         finally:
             progress.finish()
     sys.stderr.write(_summary(result, output, errors, monthly))

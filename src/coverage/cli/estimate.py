@@ -8,13 +8,13 @@ import sys
 
 import msgspec
 
-from coverage.cli import CliArgumentError
-from coverage.errors import EstimateInputError, UnknownPlanError
+from coverage.errors import InputError, NotFound
 from coverage.estimate import Estimate, EstimateRequest, estimate
 from coverage.money import format_usd, parse_money
 from coverage.plans import load_catalog
+from coverage.pricing.parts import ALLOWED, CLIENT_PARTS, MEMBER_COST, PLAN_PAID
 from coverage.settings import default_plans_dir
-from coverage.vob_store import VobStore
+from coverage.stores.sqlite import SqliteVerificationStore, default_db_path
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -45,7 +45,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--plans-dir", default=None)
     parser.add_argument("--json", action="store_true", help="print the estimate as JSON")
-    parser.set_defaults(handler=run)
+    parser.set_defaults(handler=run, options=OPTION_FOR_FIELD)
 
 
 def _dollars(argument: str, text: str | None) -> int | None:
@@ -54,7 +54,7 @@ def _dollars(argument: str, text: str | None) -> int | None:
     try:
         return parse_money(text)
     except (TypeError, ValueError) as exc:
-        raise CliArgumentError(f"{argument}: {exc}") from None
+        raise InputError.at(argument, str(exc)) from None
 
 
 def _date(argument: str, text: str) -> dt.date:
@@ -63,7 +63,7 @@ def _date(argument: str, text: str) -> dt.date:
             raise ValueError(text)
         return dt.date.fromisoformat(text)
     except ValueError:
-        raise CliArgumentError(f"{argument}: must be a date YYYY-MM-DD, got {text!r}") from None
+        raise InputError.at(argument, f"must be a date YYYY-MM-DD, got {text!r}") from None
 
 
 def request_from_args(args: argparse.Namespace) -> EstimateRequest:
@@ -83,10 +83,11 @@ def request_from_args(args: argparse.Namespace) -> EstimateRequest:
     try:
         return msgspec.convert(fields, EstimateRequest, from_attributes=False)
     except msgspec.ValidationError as exc:
-        raise CliArgumentError(_argument_message(str(exc))) from None
+        message, _, at = str(exc).partition(" - at `$.")
+        raise InputError.at(at.removesuffix("`") or None, message) from None
 
 
-_ARGUMENT_OF_FIELD = {
+OPTION_FOR_FIELD = {  # request field -> the option that fills it, so errors name what was typed
     "horizon_weeks": "--horizon-weeks",
     "deductible_met_cents": "--deductible-met",
     "oop_met_cents": "--oop-met",
@@ -97,29 +98,27 @@ _ARGUMENT_OF_FIELD = {
 }
 
 
-def _argument_message(message: str) -> str:
-    for field, argument in _ARGUMENT_OF_FIELD.items():
-        if f"`$.{field}`" in message:
-            return f"{argument}: {message.split(' - at ')[0]}"
-    return message
-
-
 def run(args: argparse.Namespace) -> int:
     request = request_from_args(args)
     catalog = load_catalog(args.plans_dir or default_plans_dir())
+    record = None
+    if request.verification_id is not None:
+        record = SqliteVerificationStore(default_db_path()).get(request.verification_id)
     try:
-        verifications = VobStore.from_env() if request.verification_id is not None else None
-        result = estimate(catalog, request, verifications)
-    except UnknownPlanError:
+        result = estimate(catalog, request, record)
+    except NotFound as exc:
+        if exc.field != "plan_id":
+            raise
         known = ", ".join(sorted(catalog.plans)) or "none loaded"
-        raise CliArgumentError(f"--plan: no plan {args.plan!r} (known: {known})") from None
-    except EstimateInputError as exc:
-        raise CliArgumentError(f"{_ARGUMENT_OF_FIELD.get(exc.field, exc.field)}: {exc.message}") from None
+        raise InputError.at("--plan", f"no plan {args.plan!r} (known: {known})") from None
     if args.json:
         sys.stdout.write(msgspec.json.format(msgspec.json.encode(result)).decode() + "\n")
     else:
         sys.stdout.write(render_text(result))
     return 0
+
+
+_LABEL_WIDTH = max(len(part.label) for part in CLIENT_PARTS) + 4
 
 
 def render_text(result: Estimate) -> str:
@@ -137,28 +136,20 @@ def render_text(result: Estimate) -> str:
         for scenario in result.scenarios
         for month in scenario.months
     }
-    lines.append("Client cost by month".ljust(22) + "".join(name.rjust(14) for name in names))
+    lines.append("Client cost by month".ljust(_LABEL_WIDTH) + "".join(name.rjust(14) for name in names))
     for month in months:
         lines.append(
-            month.ljust(22)
+            month.ljust(_LABEL_WIDTH)
             + "".join(format_usd(cost.get((s.name, month), 0)).rjust(14) for s in result.scenarios)
         )
-    for label, attribute in (
-        ("Total client cost", "member_cost_cents"),
-        ("  deductible", "deductible_cents"),
-        ("  copay", "copay_cents"),
-        ("  coinsurance", "coinsurance_cents"),
-        ("  no-auth penalty", "penalty_cents"),
-        ("  balance bill", "balance_bill_cents"),
-        ("  not covered", "not_covered_cents"),
-        ("Plan pays", "plan_paid_cents"),
-        ("Allowed", "allowed_cents"),
-    ):
+    for part in (MEMBER_COST, *CLIENT_PARTS, PLAN_PAID, ALLOWED):
+        label = f"  {part.label}" if part in CLIENT_PARTS else part.label.capitalize()
         lines.append(
-            label.ljust(22)
-            + "".join(format_usd(getattr(s.totals, attribute)).rjust(14) for s in result.scenarios)
+            label.ljust(_LABEL_WIDTH)
+            + "".join(format_usd(getattr(s.totals, f"{part.name}_cents")).rjust(14) for s in result.scenarios)
         )
-    lines.append("Units".ljust(22) + "".join(str(s.totals.units).rjust(14) for s in result.scenarios))
+    units = "".join(str(s.totals.units).rjust(14) for s in result.scenarios)
+    lines.append("Units".ljust(_LABEL_WIDTH) + units)
     for scenario in result.scenarios:
         lines += ["", f"{scenario.name}: {scenario.label} ({scenario.pathway})"]
         lines += [f"  - {phase}" for phase in scenario.phases]

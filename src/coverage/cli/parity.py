@@ -7,9 +7,10 @@ import sys
 
 import msgspec
 
-from coverage.cli import CliArgumentError
+from coverage.errors import InputError
 from coverage.money import format_usd
-from coverage.parity import NoParityData, ParityReport, build_parity_report
+from coverage.parity.findings import ParityReport
+from coverage.parity.report import build_parity_report
 from coverage.plans import load_catalog
 from coverage.settings import default_plans_dir
 
@@ -23,7 +24,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--plan", required=True, help="plan id (see `coverage plans list`)")
     parser.add_argument("--plans-dir", default=None)
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
-    parser.set_defaults(handler=run)
+    parser.set_defaults(handler=run, options={"plan_id": "--plan"})
 
 
 def run(args: argparse.Namespace) -> int:
@@ -31,11 +32,8 @@ def run(args: argparse.Namespace) -> int:
     loaded = catalog.get(args.plan)
     if loaded is None:
         known = ", ".join(sorted(catalog.plans)) or "none loaded"
-        raise CliArgumentError(f"--plan: no plan {args.plan!r} (known: {known})")
-    try:
-        report = build_parity_report(loaded.plan)
-    except NoParityData as exc:
-        raise CliArgumentError(f"--plan: {exc}") from None
+        raise InputError.at("--plan", f"no plan {args.plan!r} (known: {known})")
+    report = build_parity_report(loaded.plan)  # NotFound names plan_id: the --plan option
     if args.json:
         sys.stdout.write(msgspec.json.format(msgspec.json.encode(report)).decode() + "\n")
     else:

@@ -25,6 +25,7 @@ import msgspec
 from coverage.eligibility.benefits import Outcome, PayerRejection, VerificationResult, VerifiedBenefits
 from coverage.eligibility.inquiry import EligibilityRequest
 from coverage.eligibility.record import VerificationPage, VerificationRecord, VerificationSummary
+from coverage.stores import VerificationStore
 
 DEFAULT_DB = Path("var") / "coverage.sqlite"
 STORED_OUTCOMES: tuple[Outcome, ...] = ("verified", "rejected", "unavailable", "invalid_response")
@@ -77,10 +78,6 @@ class SqliteVerificationStore:
         with self._connect() as connection:
             connection.execute("PRAGMA journal_mode=WAL")
             self._migrate(connection)
-
-    @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> SqliteVerificationStore:
-        return cls(default_db_path(environ))
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
@@ -221,3 +218,37 @@ class SqliteVerificationStore:
                 )
             )
         return VerificationPage(summaries, total, limit, offset)
+
+
+class _OnFirstUse:
+    """The SQLite store at `path`, opened (and migrated) by its first call: a service that never
+    reads or saves a verification never creates the database."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._store: SqliteVerificationStore | None = None
+
+    def _opened(self) -> SqliteVerificationStore:
+        if self._store is None:
+            self._store = SqliteVerificationStore(self.path)
+        return self._store
+
+    def save(
+        self,
+        request: EligibilityRequest,
+        result: VerificationResult,
+        performed_by: str,
+        plan_id: str | None = None,
+        now: dt.datetime | None = None,
+    ) -> int:
+        return self._opened().save(request, result, performed_by, plan_id, now)
+
+    def get(self, record_id: int) -> VerificationRecord | None:
+        return self._opened().get(record_id)
+
+    def list_recent(self, limit: int = 25, offset: int = 0) -> VerificationPage:
+        return self._opened().list_recent(limit, offset)
+
+
+def opened_on_first_use(path: Path) -> VerificationStore:
+    return _OnFirstUse(path)

@@ -18,9 +18,9 @@ from litestar import Request, Response, post
 from litestar.exceptions.http_exceptions import RequestEntityTooLarge
 from litestar.params import Parameter
 
-from coverage.batch import BatchInputError, BatchResult, run_batch
+from coverage.batch import BatchResult, run_batch
 from coverage.plans import PlanCatalog
-from coverage.web.shared import Catalog, FieldError, RequestErrors, StaffController
+from coverage.web.shared import Catalog, HttpError, Problem, StaffController
 
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 _TOO_LARGE = (
@@ -42,15 +42,6 @@ def _priced_zip(body: bytes, catalog: PlanCatalog, monthly: bool) -> tuple[bytes
     return archive.getvalue(), result
 
 
-def _input_errors(exc: BatchInputError) -> list[FieldError]:
-    if exc.missing_columns:
-        return [
-            FieldError(name, "is a required CSV column and is missing from the header")
-            for name in exc.missing_columns
-        ]
-    return [FieldError(None, str(exc))]
-
-
 class BatchApi(StaffController):
     tags = ["staff API"]  # noqa: RUF012
 
@@ -63,10 +54,10 @@ class BatchApi(StaffController):
     ) -> Response[bytes]:
         """Estimates for every client row of a CSV body (Content-Type: text/csv), as a zip of CSVs."""
         if request.headers.get("content-type", "").startswith("multipart/"):
-            raise RequestErrors(
+            raise HttpError(
                 415,
                 [
-                    FieldError(
+                    Problem(
                         None, "send the CSV itself as the body (Content-Type: text/csv), not a form upload"
                     )
                 ],
@@ -74,15 +65,12 @@ class BatchApi(StaffController):
         try:
             body = await request.body()
         except RequestEntityTooLarge:
-            raise RequestErrors(413, [FieldError(None, _TOO_LARGE)]) from None
+            raise HttpError(413, [Problem(None, _TOO_LARGE)]) from None
         if not body.strip():
-            raise RequestErrors(
-                422, [FieldError(None, "the body is empty: send the CSV with its header row")]
+            raise HttpError(
+                422, [Problem(None, "the body is empty: send the CSV with its header row")]
             )
-        try:
-            archive, result = await anyio.to_thread.run_sync(_priced_zip, body, catalog, monthly)
-        except BatchInputError as exc:
-            raise RequestErrors(422, _input_errors(exc)) from None
+        archive, result = await anyio.to_thread.run_sync(_priced_zip, body, catalog, monthly)
         return Response(
             archive,
             media_type="application/zip",

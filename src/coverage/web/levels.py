@@ -9,7 +9,8 @@ from __future__ import annotations
 from litestar import post
 from litestar.params import JSONBody
 
-from coverage.levels import LevelRecommendation, ScreeningAnswers, recommend_level
+from coverage.screening.answers import ScreeningAnswers
+from coverage.screening.rubric import LevelRecommendation, recommend_level
 from coverage.web.errors import StrictJSON
 from coverage.web.shared import StaffController
 

@@ -16,16 +16,23 @@ from litestar.datastructures import CacheControlHeader, Cookie
 from litestar.params import QueryParameter, URLEncodedBody
 from litestar.response import Redirect, Template
 
-from coverage.errors import EstimateInputError, UnknownPlanError
+from coverage.errors import InputError, NotFound, Problem
 from coverage.estimate import Estimate, estimate, estimate_for_plan
 from coverage.levels import LEVEL_ORDER, LEVELS
 from coverage.plain_language import plain_scenarios
 from coverage.plans import PlanCatalog
 from coverage.quick_plan import NOTES as QUICK_PLAN_NOTES
-from coverage.quick_plan import QUICK_PLAN_ID, QuickPlanError, quick_plan
+from coverage.quick_plan import QUICK_PLAN_ID, quick_plan
 from coverage.web.api import run_estimate
-from coverage.web.forms import FormErrors, form_name, request_from_form, screened_request_from_form
-from coverage.web.shared import SESSION_COOKIE, Catalog, StaffController, service_of, session_token
+from coverage.web.forms import form_errors, request_from_form, screened_request_from_form
+from coverage.web.shared import (
+    SESSION_COOKIE,
+    Catalog,
+    StaffController,
+    Verifications,
+    service_of,
+    session_token,
+)
 from coverage.web.views import (
     HANDOUT_LEVEL_NAMES,
     SCENARIO_COLORS,
@@ -45,13 +52,13 @@ def _plans(catalog: PlanCatalog) -> list[Any]:
 
 
 def _run(compute: Callable[[], Estimate]) -> Estimate:
-    """The estimate, with core errors turned into form-field messages."""
+    """The estimate; an unknown plan is said as the form's plan list says it."""
     try:
         return compute()
-    except UnknownPlanError:
-        raise FormErrors({"plan_id": "choose a plan from the list"}) from None
-    except EstimateInputError as exc:
-        raise FormErrors({form_name(exc.field): exc.message}) from None
+    except NotFound as exc:
+        if exc.field != "plan_id":
+            raise
+        raise InputError.at("plan_id", "choose a plan from the list") from None
 
 
 def _results(result: Estimate) -> dict[str, Any]:
@@ -84,12 +91,12 @@ def _compare_estimate(catalog: PlanCatalog, form: Mapping[str, str]) -> Estimate
     if form.get("plan_source") != "typed":
         request = request_from_form(form, verification_id=None)
         return _run(lambda: estimate(catalog, request))  # never a stored verification: those are PHI
-    errors: dict[str, str] = {}
+    problems: list[Problem] = []
     request = None
     try:
         request = request_from_form(form, plan_id=QUICK_PLAN_ID, network="in", verification_id=None)
-    except FormErrors as exc:
-        errors |= exc.errors
+    except InputError as exc:
+        problems += exc.problems
     try:
         loaded = quick_plan(
             copay=form.get("copay", ""),
@@ -98,10 +105,10 @@ def _compare_estimate(catalog: PlanCatalog, form: Mapping[str, str]) -> Estimate
             oop_max=form.get("oop_max", ""),
             start_date=request.start_date if request else dt.date.today(),
         )
-    except QuickPlanError as exc:
-        errors |= {error.field: error.message for error in exc.errors}
-    if errors or request is None:
-        raise FormErrors(errors)
+    except InputError as exc:
+        problems += exc.problems
+    if problems or request is None:
+        raise InputError(problems)
     return _run(lambda: estimate_for_plan(loaded, request))
 
 
@@ -115,8 +122,8 @@ def compare_form(catalog: Catalog) -> Template:
 def compare_submit(catalog: Catalog, data: FormData) -> Template:
     try:
         result = _compare_estimate(catalog, data)
-    except FormErrors as exc:
-        return _page("compare.html", _compare_context(catalog, data, exc.errors), status_code=400)
+    except InputError as exc:
+        return _page("compare.html", _compare_context(catalog, data, form_errors(exc)), status_code=400)
     context = _compare_context(catalog, data, {}) | _results(result) | {"plain": plain_scenarios(result)}
     if result.plan_id == QUICK_PLAN_ID:  # say how the typed numbers were used
         context["quick_plan_notes"] = QUICK_PLAN_NOTES
@@ -146,14 +153,14 @@ class AdmissionsPages(StaffController):
         return _page("admissions.html", self._context(catalog, form, {}))
 
     @post("/admissions", sync_to_thread=False, cache_control=NO_STORE)
-    def admissions_submit(self, catalog: Catalog, data: FormData) -> Template:
+    def admissions_submit(self, catalog: Catalog, verifications: Verifications, data: FormData) -> Template:
         """The comparison, led by the screening's recommended scenario when the screening was
         filled in; the "print" button renders the family handout instead, without the screening."""
         try:
             request, recommendation = screened_request_from_form(data)
-            result = _run(lambda: run_estimate(catalog, request))
-        except FormErrors as exc:
-            return _page("admissions.html", self._context(catalog, data, exc.errors), status_code=400)
+            result = _run(lambda: run_estimate(catalog, request, verifications))
+        except InputError as exc:
+            return _page("admissions.html", self._context(catalog, data, form_errors(exc)), status_code=400)
         if data.get("view") == "print":  # no form values: the screening answers are sensitive
             context = self._context(catalog, {}, {}) | _results(result)
             handout = {"level_names": HANDOUT_LEVEL_NAMES, "unit_count": unit_count}

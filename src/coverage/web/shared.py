@@ -1,7 +1,8 @@
-"""What every web area shares: staff guard, error bodies, templates, the plan catalog.
+"""What every web area shares: staff guard, error bodies, templates, the plan catalog and the
+verification store.
 
 An area module (`coverage.web.<area>`) imports from here and exposes `ROUTES`; the app
-factory lists it once. Staff-only handlers live on a `StaffController` subclass (or pass
+factory imports it and lists it once. Staff-only handlers live on a `StaffController` subclass (or pass
 `guards=[staff_only], security=STAFF_SECURITY`); everything else is public.
 """
 
@@ -25,10 +26,13 @@ from litestar.response import Redirect
 from litestar.template import TemplateConfig
 from msgspec import Struct
 
-from coverage.errors import EstimateInputError, UnknownPlanError
+from coverage.errors import InputError, Problem
+from coverage.levels import CATEGORY_LABELS
 from coverage.money import format_usd
 from coverage.plans import PlanCatalog
-from coverage.web.errors import ErrorBody, FieldError, RequestErrors, error_response, human_message
+from coverage.pricing import parts
+from coverage.stores import VerificationStore
+from coverage.web.errors import ErrorBody, HttpError, error_response, human_message, status_of
 
 __all__ = [  # re-exported so an area module needs only this import
     "API_KEY_HEADER",
@@ -36,11 +40,13 @@ __all__ = [  # re-exported so an area module needs only this import
     "STAFF_SECURITY",
     "Catalog",
     "ErrorBody",
-    "FieldError",
-    "RequestErrors",
+    "HttpError",
+    "Problem",
     "StaffController",
+    "Verifications",
     "error_response",
     "provide_catalog",
+    "provide_verifications",
     "service_of",
     "staff_only",
     "template_config",
@@ -60,24 +66,17 @@ def _wants_html(request: Request[Any, Any, Any]) -> bool:
     return "text/html" in request.headers.get("accept", "")
 
 
-def _on_request_errors(_: Request[Any, Any, Any], exc: RequestErrors) -> Response[ErrorBody]:
-    return error_response(exc.status_code, exc.errors)
+def _on_input_error(_: Request[Any, Any, Any], exc: InputError) -> Response[ErrorBody]:
+    """The one handler for input problems, from the core or a handler: every problem listed."""
+    return error_response(status_of(exc), exc.problems)
 
 
-def _on_estimate_input(_: Request[Any, Any, Any], exc: EstimateInputError) -> Response[ErrorBody]:
-    return error_response(422, [FieldError(exc.field, exc.message)])
-
-
-def _on_unknown_plan(_: Request[Any, Any, Any], exc: UnknownPlanError) -> Response[ErrorBody]:
-    return error_response(404, [FieldError("plan_id", f"no plan with id {exc.plan_id!r} is loaded")])
-
-
-def _validation_error(item: dict[str, Any]) -> FieldError:
+def _validation_error(item: dict[str, Any]) -> Problem:
     """One item of Litestar's ValidationException.extra; key "data" is the missing body itself."""
     key = item.get("key")
     if key == "data":
-        return FieldError(None, "a JSON request body is required")
-    return FieldError(key, human_message(str(item.get("message", "")), key))
+        return Problem(None, "a JSON request body is required")
+    return Problem(key, human_message(str(item.get("message", "")), key))
 
 
 def _on_http_exception(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
@@ -86,15 +85,13 @@ def _on_http_exception(request: Request[Any, Any, Any], exc: HTTPException) -> R
         return Redirect("/login", query_params={"next": request.url.path}, status_code=303)
     if isinstance(exc, LitestarValidationException) and isinstance(exc.extra, list):
         errors = [_validation_error(item) for item in exc.extra if isinstance(item, dict)]
-        return error_response(exc.status_code, errors or [FieldError(None, exc.detail)])
+        return error_response(exc.status_code, errors or [Problem(None, exc.detail)])
     field = API_KEY_HEADER if isinstance(exc, NotAuthorizedException | PermissionDeniedException) else None
-    return error_response(exc.status_code, [FieldError(field, exc.detail)])
+    return error_response(exc.status_code, [Problem(field, exc.detail)])
 
 
 EXCEPTION_HANDLERS: dict[type[Exception], Any] = {
-    RequestErrors: _on_request_errors,
-    EstimateInputError: _on_estimate_input,
-    UnknownPlanError: _on_unknown_plan,
+    InputError: _on_input_error,
     HTTPException: _on_http_exception,
 }
 
@@ -131,6 +128,7 @@ class Service(Struct, frozen=True):
 
     catalog: PlanCatalog
     staff: StaffAuth
+    verifications: VerificationStore
 
 
 def service_of(connection: ASGIConnection[Any, Any, Any, Any]) -> Service:
@@ -168,12 +166,23 @@ def provide_catalog(state: State) -> PlanCatalog:
     return state.service.catalog
 
 
+Verifications = NamedDependency[VerificationStore]  # `verifications: Verifications`
+
+
+def provide_verifications(state: State) -> VerificationStore:
+    """Dependency `verifications`: the store the app was built with."""
+    return state.service.verifications
+
+
 def _register_filters(engine: JinjaTemplateEngine) -> None:
     engine.engine.filters["usd"] = format_usd
+    engine.engine.globals["cost_parts"] = parts  # the cost parts and their labels, declared once
+    engine.engine.globals["category_labels"] = CATEGORY_LABELS
 
 
 def template_config() -> TemplateConfig[JinjaTemplateEngine]:
-    """Jinja2 over top-level `templates/` (autoescaped), with the `usd` filter: cents -> "$1,234.56"."""
+    """Jinja2 over top-level `templates/` (autoescaped), with the `usd` filter (cents -> "$1,234.56")
+    and `cost_parts` (coverage.pricing.parts)."""
     return TemplateConfig(
         directory=TEMPLATES_DIR, engine=JinjaTemplateEngine, engine_callback=_register_filters
     )

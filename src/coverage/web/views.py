@@ -13,21 +13,18 @@ from markupsafe import Markup, escape
 from msgspec import Struct
 
 from coverage.estimate import Estimate, EstimateRequest
-from coverage.levels import (
-    ASAM_LEVELS,
-    BASIS_NAMES,
-    LEVELS,
-    SCREENING_ALLOWED,
-    SCREENING_QUESTIONS,
-    Level,
-    LevelRecommendation,
-    Recommendation,
-    ScreeningAnswers,
-    recommendation_label,
-)
+from coverage.levels import LEVEL_ORDER, LEVELS, Level
 from coverage.money import format_usd
 from coverage.plain_language import month_name
-from coverage.report import MonthSummary
+from coverage.pricing.report import MonthSummary
+from coverage.screening.answers import SCREENING_ALLOWED, SCREENING_QUESTIONS, ScreeningAnswers
+from coverage.screening.rubric import (
+    ASAM_LEVELS,
+    BASIS_NAMES,
+    LevelRecommendation,
+    Recommendation,
+    recommendation_label,
+)
 from coverage.web.errors import literal_choices
 
 SCENARIO_COLORS = ("#2b6cb0", "#c05621", "#6b46c1", "#2f855a")
@@ -106,7 +103,7 @@ def monthly_cost_chart(result: Estimate) -> Markup:
 
 # --- the family handout --------------------------------------------------------------------
 
-HANDOUT_LEVEL_NAMES: dict[Level, str] = {"op": "Weekly therapy", "iop": "IOP", "php": "PHP"}
+HANDOUT_LEVEL_NAMES: dict[Level, str] = {level: LEVELS[level].short_label for level in LEVEL_ORDER}
 
 
 def unit_count(level: Level, count: int) -> str:
