@@ -16,11 +16,14 @@ import argparse
 import asyncio
 import secrets
 import statistics
+import sys
 import time
+from pathlib import Path
 
 import httpx
 
-from coverage.web.local_server import local_server
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository: tests/ helpers
+from tests.local_server import local_server
 
 BODY = {"plan_id": "acme-ppo-gold-2026", "start_date": "2026-03-02", "network": "in", "category": "mh"}
 WARM_UP = 50

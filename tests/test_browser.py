@@ -8,8 +8,7 @@ from typing import Any
 
 import pytest
 from tests.conftest import PLANS_DIR
-
-from coverage.web.local_server import CHROMIUM, launch_chromium, local_server
+from tests.local_server import CHROMIUM, launch_chromium, local_server
 
 pytestmark = pytest.mark.skipif(
     not CHROMIUM.exists(), reason=f"{CHROMIUM} is absent (install it with scripts/install-browser.sh)"

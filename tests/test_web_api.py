@@ -269,7 +269,7 @@ def test_estimate_reads_a_named_verification_from_the_store(
             {"deductible_met_cents": 2_000_00},
             422,
             "deductible_met_cents",
-            "$2,000.00 is more than the plan's $1,500.00",
+            "$2,000.00 is more than the plan's individual deductible $1,500.00",
         ),
         (
             {"start_date": "2027-01-04"},

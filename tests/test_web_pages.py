@@ -11,7 +11,8 @@ import pytest
 from litestar.testing import TestClient
 from tests.conftest import PLANS_DIR
 
-from coverage.levels import CRISIS_RESOURCES, LEVELS, SCREENING_DISCLAIMER, SCREENING_QUESTIONS
+from coverage.levels import LEVELS
+from coverage.screening.answers import CRISIS_RESOURCES, SCREENING_DISCLAIMER, SCREENING_QUESTIONS
 from coverage.web import create_app
 from coverage.web.views import unit_count
 
@@ -231,7 +232,7 @@ def test_admissions_errors_re_render_the_form(staff: TestClient) -> None:
     again = admissions(staff, deductible_met="2000")
     assert (
         field_error(again.text, "deductible_met")
-        == "Deductible met: $2,000.00 is more than the plan's $1,500.00"
+        == "Deductible met: $2,000.00 is more than the plan's individual deductible $1,500.00"
     )
     assert 'value="2000"' in again.text
 

@@ -9,13 +9,14 @@ Later stores (sessions, issued estimates) follow the same shape.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from coverage.eligibility.benefits import VerificationResult
 from coverage.eligibility.inquiry import EligibilityRequest
 from coverage.eligibility.record import VerificationPage, VerificationRecord
 
 
+@runtime_checkable
 class VerificationStore(Protocol):
     """Save a verification, read one back, list them newest first."""
 

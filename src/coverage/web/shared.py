@@ -26,7 +26,7 @@ from litestar.response import Redirect
 from litestar.template import TemplateConfig
 from msgspec import Struct
 
-from coverage.errors import InputError, Problem
+from coverage.errors import InputError, NotFound, Problem
 from coverage.levels import CATEGORY_LABELS
 from coverage.money import format_usd
 from coverage.plans import PlanCatalog
@@ -91,7 +91,8 @@ def _on_http_exception(request: Request[Any, Any, Any], exc: HTTPException) -> R
 
 
 EXCEPTION_HANDLERS: dict[type[Exception], Any] = {
-    InputError: _on_input_error,
+    # one handler for the family; the subclasses are listed so that none logs a stack trace
+    **dict.fromkeys((InputError, NotFound, HttpError), _on_input_error),
     HTTPException: _on_http_exception,
 }
 
