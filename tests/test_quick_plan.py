@@ -50,7 +50,12 @@ def test_copay_waives_the_deductible_for_therapy_only() -> None:
 def test_every_unusable_number_is_named() -> None:
     with pytest.raises(InputError) as raised:
         quick_plan(copay="-5", coinsurance="abc", deductible="1.234", oop_max="x", start_date=START)
-    assert [error.field for error in raised.value.problems] == ["copay", "coinsurance", "deductible", "oop_max"]
+    assert [problem.field for problem in raised.value.problems] == [
+        "copay",
+        "coinsurance",
+        "deductible",
+        "oop_max",
+    ]
     with pytest.raises(InputError) as raised:
         quick_plan(copay="", coinsurance="", deductible="2000", oop_max="1000", start_date=START)
     [error] = raised.value.problems

@@ -48,9 +48,8 @@ from coverage.schedule import (
     Phase,
     expand,
     format_pathway,
-    parse_pathway,
     pathway_end,
-    standard_pathways,
+    scenario_pathways,
 )
 
 Cents = Annotated[int, Meta(ge=0, le=10_000_000_00)]
@@ -169,10 +168,7 @@ def _check_met_against_limits(start: StartingAccumulators, terms: CostTerms) -> 
 
 
 def pathways_for(request: EstimateRequest) -> dict[str, list[Phase]]:
-    if request.pathway is None:
-        pathways = standard_pathways(request.horizon_weeks)
-    else:
-        pathways = {"custom": parse_pathway(request.pathway)}
+    pathways = scenario_pathways(request.horizon_weeks, request.pathway)
     recommended = SCENARIO_FOR_LEVEL.get(request.recommended_level or "")
     if recommended in pathways:  # the recommended scenario goes first
         pathways = {recommended: pathways[recommended]} | pathways

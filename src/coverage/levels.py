@@ -26,8 +26,6 @@ NETWORK_LABELS: dict[Network, str] = {"in": "in network", "out": "out of network
 class LevelOfCare(Struct, frozen=True):
     level: Level
     label: str
-    short_label: str  # in a sentence or a column head: "Weekly therapy", "IOP", "PHP"
-    setting: str  # where a benefit for it is billed, as payers' codes say: "office", "IOP", "PHP"
     unit_name: str
     benefit_suffix: str  # plan-file category key is f"{mh|sud}_{benefit_suffix}"
     default_units_per_week: int
@@ -37,13 +35,21 @@ class LevelOfCare(Struct, frozen=True):
     plain_description: str
     default_self_pay_cents: int  # charge when the plan has no benefit for the level
 
+    @property
+    def setting(self) -> str:
+        """Where its benefit is billed, as payers' codes group it: "office", "IOP", "PHP"."""
+        return "office" if self.benefit_suffix == "office" else self.benefit_suffix.upper()
+
+    @property
+    def short_label(self) -> str:
+        """In a sentence or a column head: "Weekly therapy", "IOP", "PHP"."""
+        return self.label if self.level == "op" else self.benefit_suffix.upper()
+
 
 LEVELS: dict[Level, LevelOfCare] = {
     "op": LevelOfCare(
         level="op",
         label="Weekly therapy",
-        short_label="Weekly therapy",
-        setting="office",
         unit_name="session",
         benefit_suffix="office",
         default_units_per_week=1,
@@ -59,8 +65,6 @@ LEVELS: dict[Level, LevelOfCare] = {
     "iop": LevelOfCare(
         level="iop",
         label="Intensive outpatient program (IOP)",
-        short_label="IOP",
-        setting="IOP",
         unit_name="program day",
         benefit_suffix="iop",
         default_units_per_week=3,
@@ -76,8 +80,6 @@ LEVELS: dict[Level, LevelOfCare] = {
     "php": LevelOfCare(
         level="php",
         label="Partial hospitalization program (PHP)",
-        short_label="PHP",
-        setting="PHP",
         unit_name="program day",
         benefit_suffix="php",
         default_units_per_week=5,

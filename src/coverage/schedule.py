@@ -139,6 +139,11 @@ def _defaults_of(level: Level) -> tuple[int, int]:
     return LEVELS[level].default_units_per_week, LEVELS[level].default_minutes_per_unit
 
 
+def scenario_pathways(horizon_weeks: int, pathway: str | None) -> dict[str, list[Phase]]:
+    """The scenarios to price: one custom pathway when given, else the standard comparison."""
+    return standard_pathways(horizon_weeks) if pathway is None else {"custom": parse_pathway(pathway)}
+
+
 def standard_pathways(horizon_weeks: int = DEFAULT_HORIZON_WEEKS) -> dict[str, list[Phase]]:
     """The standard comparison over one horizon: weekly; iop 8 + op; php 3 + iop 6 + op."""
     if not 1 <= horizon_weeks <= MAX_HORIZON_WEEKS:

@@ -8,22 +8,21 @@ import sys
 
 import msgspec
 
+from coverage.cli.common import catalog_of, plan_command, unknown_plan_option
 from coverage.errors import InputError, NotFound
 from coverage.estimate import Estimate, EstimateRequest, estimate
 from coverage.money import format_usd, parse_money
-from coverage.plans import load_catalog
 from coverage.pricing.parts import ALLOWED, CLIENT_PARTS, MEMBER_COST, PLAN_PAID
-from coverage.settings import default_plans_dir
 from coverage.stores.sqlite import SqliteVerificationStore, default_db_path
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
+    parser = plan_command(
+        subparsers,
         "estimate",
-        help="estimate client cost: weekly therapy vs IOP vs PHP",
-        description="Without --pathway: the standard weekly / iop / php comparison over the horizon.",
+        "estimate client cost: weekly therapy vs IOP vs PHP",
+        "Without --pathway: the standard weekly / iop / php comparison over the horizon.",
     )
-    parser.add_argument("--plan", required=True, help="plan id (see `coverage plans list`)")
     parser.add_argument("--start", required=True, help="first day of care, YYYY-MM-DD")
     parser.add_argument("--network", choices=("in", "out"), default="in")
     parser.add_argument("--category", choices=("mh", "sud"), default="mh")
@@ -43,7 +42,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--verification-id", type=int, help="a stored verification (coverage verify) whose values override"
     )
-    parser.add_argument("--plans-dir", default=None)
     parser.add_argument("--json", action="store_true", help="print the estimate as JSON")
     parser.set_defaults(handler=run, options=OPTION_FOR_FIELD)
 
@@ -100,7 +98,7 @@ OPTION_FOR_FIELD = {  # request field -> the option that fills it, so errors nam
 
 def run(args: argparse.Namespace) -> int:
     request = request_from_args(args)
-    catalog = load_catalog(args.plans_dir or default_plans_dir())
+    catalog = catalog_of(args)
     record = None
     if request.verification_id is not None:
         record = SqliteVerificationStore(default_db_path()).get(request.verification_id)
@@ -109,8 +107,7 @@ def run(args: argparse.Namespace) -> int:
     except NotFound as exc:
         if exc.field != "plan_id":
             raise
-        known = ", ".join(sorted(catalog.plans)) or "none loaded"
-        raise InputError.at("--plan", f"no plan {args.plan!r} (known: {known})") from None
+        raise unknown_plan_option(args, catalog) from None
     if args.json:
         sys.stdout.write(msgspec.json.format(msgspec.json.encode(result)).decode() + "\n")
     else:

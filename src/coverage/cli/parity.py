@@ -7,33 +7,23 @@ import sys
 
 import msgspec
 
-from coverage.errors import InputError
+from coverage.cli.common import catalog_of, plan_command, plan_of
 from coverage.money import format_usd
 from coverage.parity.findings import ParityReport
 from coverage.parity.report import build_parity_report
-from coverage.plans import load_catalog
-from coverage.settings import default_plans_dir
+
+SUMMARY = "MHPAEA parity report: MH/SUD cost sharing against med/surg"
+DESCRIPTION = "Runs the 29 CFR 2590.712(c)(3) tests on the plan file's [parity] projections."
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
-        "parity",
-        help="MHPAEA parity report: MH/SUD cost sharing against med/surg",
-        description="Runs the 29 CFR 2590.712(c)(3) tests on the plan file's [parity] projections.",
-    )
-    parser.add_argument("--plan", required=True, help="plan id (see `coverage plans list`)")
-    parser.add_argument("--plans-dir", default=None)
+    parser = plan_command(subparsers, "parity", SUMMARY, DESCRIPTION)
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     parser.set_defaults(handler=run, options={"plan_id": "--plan"})
 
 
 def run(args: argparse.Namespace) -> int:
-    catalog = load_catalog(args.plans_dir or default_plans_dir())
-    loaded = catalog.get(args.plan)
-    if loaded is None:
-        known = ", ".join(sorted(catalog.plans)) or "none loaded"
-        raise InputError.at("--plan", f"no plan {args.plan!r} (known: {known})")
-    report = build_parity_report(loaded.plan)  # NotFound names plan_id: the --plan option
+    report = build_parity_report(plan_of(args, catalog_of(args)).plan)  # NotFound: plan_id, --plan
     if args.json:
         sys.stdout.write(msgspec.json.format(msgspec.json.encode(report)).decode() + "\n")
     else:

@@ -279,14 +279,9 @@ class _Mapper:
         if any(e.coverage_level_code is None for e in tier.entries):
             sources[field] += "; coverage level not stated, read as individual"
 
-    def map_visit_limit(
-        self,
-        category: Category,
-        level: Level,
-        network: Network,
-        where: str,
-        sources: dict[str, str],
-        values: dict[str, object],
+    def map_visit_limit(  # the same slot as map_accumulator fills
+        self, category: Category, level: Level, network: Network, where: str,
+        sources: dict[str, str], values: dict[str, object],
     ) -> None:
         """Limitations (F) counted in visits or days, per plan year, and what remains."""
         tier = self.tier(category, level, network, lambda e: e.code == "F")

@@ -21,8 +21,7 @@ from coverage.schedule import (
     Phase,
     expand,
     format_pathway,
-    parse_pathway,
-    standard_pathways,
+    scenario_pathways,
 )
 
 # --- plan tables ---------------------------------------------------------------------------------
@@ -163,6 +162,14 @@ def _benefit_rows(terms_id: int, terms: CostTerms) -> list[dict[str, object]]:
 # --- pathways ------------------------------------------------------------------------------------
 
 
+_SCENARIO_SCHEMA = dict(
+    spec_id=pl.Int32, scenario=pl.String, scenario_order=pl.Int8, pathway_id=pl.Int32, pathway=pl.String
+)
+_PHASE_SCHEMA = dict(
+    pathway_id=pl.Int32, level=pl.Int8, weeks=pl.Int32, units_per_week=pl.Int8, week_offset=pl.Int32
+) | {"episode": pl.Int32}
+
+
 @dataclass(frozen=True)
 class Resolved:
     """A row's (horizon_weeks, pathway) cells as a scenario set, or the reasons they are rejected."""
@@ -204,13 +211,10 @@ class Pathways:
                     ("horizon_weeks", f"must be a whole number of weeks from 1 to {MAX_HORIZON_WEEKS}")
                 )
         scenarios: dict[str, list[Phase]] = {}
-        if pathway_text is None:
-            scenarios = standard_pathways(horizon)
-        else:
-            try:
-                scenarios = {"custom": parse_pathway(pathway_text)}
-            except InputError as exc:
-                errors.append(("pathway", exc.message))
+        try:
+            scenarios = scenario_pathways(horizon, pathway_text)
+        except InputError as exc:
+            errors.append(("pathway", exc.message))
         if errors:
             return Resolved(None, tuple(errors))
         return Resolved(self._spec_id(scenarios))
@@ -256,16 +260,7 @@ class Pathways:
 
     def scenarios(self) -> pl.DataFrame:
         """spec_id -> one row per scenario (name, output order, pathway_id and its canonical text)."""
-        return pl.DataFrame(
-            self._scenario_rows,
-            schema={
-                "spec_id": pl.Int32,
-                "scenario": pl.String,
-                "scenario_order": pl.Int8,
-                "pathway_id": pl.Int32,
-                "pathway": pl.String,
-            },
-        )
+        return pl.DataFrame(self._scenario_rows, schema=_SCENARIO_SCHEMA)
 
     def pathways(self) -> pl.DataFrame:
         """pathway_id -> canonical text and length in weeks."""
@@ -275,17 +270,7 @@ class Pathways:
 
     def phases(self) -> pl.DataFrame:
         """One row per phase: level, weeks, units a week, the week it starts and its episode."""
-        return pl.DataFrame(
-            self._phase_rows,
-            schema={
-                "pathway_id": pl.Int32,
-                "level": pl.Int8,
-                "weeks": pl.Int32,
-                "units_per_week": pl.Int8,
-                "week_offset": pl.Int32,
-                "episode": pl.Int32,
-            },
-        )
+        return pl.DataFrame(self._phase_rows, schema=_PHASE_SCHEMA)
 
 
 @cache

@@ -219,6 +219,10 @@ def _episodes(phases: list[Phase], start_date: dt.date) -> list[tuple[Level, dt.
     return episodes
 
 
+def _warning(code: str, message: str) -> Flag:
+    return Flag(code=code, severity="warning", message=message)
+
+
 def scenario_flags(
     phases: list[Phase], priced: list[PricedUnit], terms: CostTerms, loaded: LoadedPlan
 ) -> list[Flag]:
@@ -227,10 +231,9 @@ def scenario_flags(
         rule = getattr(terms.program_rules, phase.level, None)
         if rule is not None and rule.min_hours_per_week and phase.hours_per_week < rule.min_hours_per_week:
             flags.append(
-                Flag(
-                    code=f"{phase.level}_hours_below_minimum",
-                    severity="warning",
-                    message=(
+                _warning(
+                    f"{phase.level}_hours_below_minimum",
+                    (
                         f"{phase.describe()} is {_hours(phase.hours_per_week)} hours a week; "
                         f"{loaded.plan.name} requires at least {rule.min_hours_per_week} hours a week "
                         f"for {LEVELS[phase.level].label}, so it would not qualify ({rule.citation}). "
@@ -249,10 +252,9 @@ def scenario_flags(
     beyond = [unit for unit in priced if unit.date > effective_end]
     if beyond:
         flags.append(
-            Flag(
-                code="beyond_plan_effective_end",
-                severity="warning",
-                message=(
+            _warning(
+                "beyond_plan_effective_end",
+                (
                     f"{len(beyond)} unit(s) from {beyond[0].date} fall after the plan's effective end "
                     f"{effective_end}; they are priced as if the plan renews unchanged."
                 ),
@@ -273,20 +275,18 @@ def _status_flag(status: str, units: list[PricedUnit], terms: CostTerms) -> Flag
     key = category_key(terms.category, first.level)
     total = sum(unit.member_cost_cents for unit in units)
     if status == "not_covered":
-        return Flag(
-            code="not_covered",
-            severity="warning",
-            message=(
+        return _warning(
+            "not_covered",
+            (
                 f"{count} unit(s) from {first.date} have no benefit in this network "
                 f"({', '.join(sorted({category_key(terms.category, unit.level) for unit in units}))}); "
                 f"priced at the self-pay rate, {format_usd(total)} in all."
             ),
         )
     if status == "over_visit_limit":
-        return Flag(
-            code="visit_limit_reached",
-            severity="warning",
-            message=(
+        return _warning(
+            "visit_limit_reached",
+            (
                 f"The plan-year visit limit for {key} is used up from {first.date}: {count} unit(s) "
                 f"are not covered and cost {format_usd(total)} at the self-pay rate."
             ),
@@ -294,10 +294,9 @@ def _status_flag(status: str, units: list[PricedUnit], terms: CostTerms) -> Flag
     if status == "denied_no_auth":
         exposure = sum(unit.denied_exposure_cents for unit in units)
         absorbed = sum(unit.provider_absorbs_cents for unit in units)
-        return Flag(
-            code="denied_no_auth",
-            severity="warning",
-            message=(
+        return _warning(
+            "denied_no_auth",
+            (
                 f"{count} unit(s) from {first.date} would be denied for lack of authorization. "
                 + (
                     f"In network the provider usually absorbs them ({format_usd(absorbed)}); "
@@ -309,10 +308,9 @@ def _status_flag(status: str, units: list[PricedUnit], terms: CostTerms) -> Flag
         )
     if status == "penalty_no_auth":
         penalty = sum(unit.penalty_cents for unit in units)
-        return Flag(
-            code="no_auth_penalty",
-            severity="warning",
-            message=(
+        return _warning(
+            "no_auth_penalty",
+            (
                 f"{count} unit(s) from {first.date} lack authorization: the plan cuts its payment "
                 f"and the client owes {format_usd(penalty)} more in penalties."
             ),

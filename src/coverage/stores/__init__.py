@@ -20,13 +20,9 @@ from coverage.eligibility.record import VerificationPage, VerificationRecord
 class VerificationStore(Protocol):
     """Save a verification, read one back, list them newest first."""
 
-    def save(
-        self,
-        request: EligibilityRequest,
-        result: VerificationResult,
-        performed_by: str,
-        plan_id: str | None = None,
-        now: dt.datetime | None = None,
+    def save(  # `now`: the record's time (tests); default the current time
+        self, request: EligibilityRequest, result: VerificationResult, performed_by: str,
+        plan_id: str | None = None, now: dt.datetime | None = None
     ) -> int: ...
 
     def get(self, record_id: int) -> VerificationRecord | None: ...

@@ -72,8 +72,14 @@ def default_db_path(environ: Mapping[str, str] | None = None) -> Path:
 class SqliteVerificationStore:
     """Verification records in one SQLite file; a short-lived connection per call keeps it thread-safe."""
 
-    def __init__(self, path: Path | str) -> None:
+    def __init__(self, path: Path | str, *, open_now: bool = True) -> None:
         self.path = Path(path)
+        self._opened = False
+        if open_now:
+            self._open()
+
+    def _open(self) -> None:
+        self._opened = True
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with self._connect() as connection:
             connection.execute("PRAGMA journal_mode=WAL")
@@ -81,6 +87,8 @@ class SqliteVerificationStore:
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
+        if not self._opened:
+            self._open()
         connection = sqlite3.connect(self.path, isolation_level=None, timeout=10)
         try:
             connection.row_factory = sqlite3.Row
@@ -220,35 +228,8 @@ class SqliteVerificationStore:
         return VerificationPage(summaries, total, limit, offset)
 
 
-class _OnFirstUse:
-    """The SQLite store at `path`, opened (and migrated) by its first call: a service that never
-    reads or saves a verification never creates the database."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._store: SqliteVerificationStore | None = None
-
-    def _opened(self) -> SqliteVerificationStore:
-        if self._store is None:
-            self._store = SqliteVerificationStore(self.path)
-        return self._store
-
-    def save(
-        self,
-        request: EligibilityRequest,
-        result: VerificationResult,
-        performed_by: str,
-        plan_id: str | None = None,
-        now: dt.datetime | None = None,
-    ) -> int:
-        return self._opened().save(request, result, performed_by, plan_id, now)
-
-    def get(self, record_id: int) -> VerificationRecord | None:
-        return self._opened().get(record_id)
-
-    def list_recent(self, limit: int = 25, offset: int = 0) -> VerificationPage:
-        return self._opened().list_recent(limit, offset)
-
 
 def opened_on_first_use(path: Path) -> VerificationStore:
-    return _OnFirstUse(path)
+    """The store at `path`, opened (and migrated) by its first call: a service that never reads
+    or saves a verification never creates the database."""
+    return SqliteVerificationStore(path, open_now=False)
