@@ -6,7 +6,6 @@ import subprocess
 import sys
 
 import pytest
-
 from tests.conftest import REPO
 
 SRC = REPO / "src"

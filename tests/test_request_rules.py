@@ -13,12 +13,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from litestar.testing import TestClient
+from tests.conftest import PLANS_DIR
 
 from coverage.batch import INPUT_COLUMNS, run_batch, usd
 from coverage.money import format_usd
 from coverage.plans import PlanCatalog
 from coverage.web import create_app
-from tests.conftest import PLANS_DIR
 
 KEY = {"X-API-Key": "test-staff-key"}
 ROW = {  # acme-ppo-gold-2026: deductible $1,500 / family $3,000; OOP max $6,000 / family $12,000
