@@ -4,9 +4,10 @@
 
 Starts its own uvicorn on loopback (a throwaway staff key), fills the forms for the sample
 plan acme-ppo-gold-2026 from 2026-03-02 and saves full-page PNGs: the Compare page with
-results, the same page's form errors, the Admissions workspace, the same with a screening
-(crises weekly, 4 months without progress, passive thoughts of death: IOP, crisis resources),
-and the family handout as printed (print media).
+results (also in Spanish, and on a 390 px phone), the same page's form errors, the Admissions
+workspace, the same with a screening (crises weekly, 4 months without progress, passive
+thoughts of death: IOP, crisis resources), and the family handout as printed (print media,
+English and Spanish).
 """
 
 from __future__ import annotations
@@ -46,11 +47,11 @@ def fill_screening(page: Page) -> None:
             field.fill(answer)
 
 
-def fill_compare(page: Page, base_url: str) -> None:
-    page.goto(f"{base_url}/compare")
+def fill_compare(page: Page, base_url: str, lang: str = "en") -> None:
+    page.goto(f"{base_url}/compare?lang={lang}")
     page.select_option("#plan_id", "acme-ppo-gold-2026")
     page.fill("#start_date", "2026-03-02")
-    page.click("button:has-text('Compare costs')")
+    page.click("button[type=submit]:not(.link)")
 
 
 def main() -> None:
@@ -67,8 +68,15 @@ def main() -> None:
         fill_compare(page, base_url)
         page.screenshot(path=out / "compare.png", full_page=True)
 
-        page.goto(f"{base_url}/compare")
-        page.check("input[name=plan_source][value=typed]")
+        fill_compare(page, base_url, "es")
+        page.screenshot(path=out / "compare-es.png", full_page=True)
+
+        phone = browser.new_page(viewport={"width": 390, "height": 844})
+        fill_compare(phone, base_url)
+        phone.screenshot(path=out / "compare-390.png", full_page=True)
+        phone.close()
+
+        page.goto(f"{base_url}/compare?source=typed")
         page.fill("#copay", "-30")
         page.fill("#coinsurance", "120")
         page.fill("#start_date", "2026-03-02")
@@ -92,6 +100,13 @@ def main() -> None:
         page.emulate_media(media="print")
         page.screenshot(path=out / "admissions-print.png", full_page=True)
         page.pdf(path=str(out / "admissions-print.pdf"), format="Letter", print_background=True)
+        page.emulate_media(media="screen")
+        page.goto(f"{base_url}/admissions")
+        page.select_option("#plan_id", "acme-ppo-gold-2026")
+        page.fill("#start_date", "2026-03-02")
+        page.click("button:has-text('Hoja para la familia')")
+        page.emulate_media(media="print")
+        page.screenshot(path=out / "admissions-print-es.png", full_page=True)
         browser.close()
     for path in sorted(out.iterdir()):
         print(path)

@@ -46,8 +46,10 @@ def test_json_comparison_for_the_ppo(capsys: pytest.CaptureFixture[str]) -> None
     # = 15 x $900 + 4 x $450 = $15,300 allowed; client $3,900 + 4 x $90 = $4,260
     assert (march["units"], march["allowed_cents"], march["member_cost_cents"]) == (19, 1530000, 426000)
     # then April 13 IOP days x $90; May 1 IOP day + 4 sessions x $30; June 5 x $30; July 4 x $30;
-    # August: $90 left to the OOP max = 3 sessions (Aug 3, 10, 17), then Aug 24 and 31 are $0.
+    # August: $90 left to the OOP max = 3 sessions (Aug 3, 10, 17), then Aug 24 is $0 (the 26
+    # weeks end Sunday 2026-08-30, so there is no Aug 31 session): 4 units, $90.
     assert [m["member_cost_cents"] for m in php["months"]] == [426000, 117000, 21000, 15000, 12000, 9000]
+    assert php["months"][-1]["units"] == 4
     assert php["months"][-1]["accumulators"]["oop_remaining_cents"] == 0
     assert php["flags"] and php["assumptions"]
 
@@ -82,7 +84,9 @@ def test_custom_pathway_is_one_scenario(capsys: pytest.CaptureFixture[str]) -> N
     ("argv", "message"),
     [
         (["--plan", "nope", "--start", "2026-03-02"], "--plan: no plan 'nope'"),
-        (["--plan", "harbor-hmo-2026", "--start", "2026-13-01"], "--start: must be a date"),
+        (["--plan", "harbor-hmo-2026", "--start", "2026-13-01"], "--start: 2026-13-01 is not a date"),
+        (["--plan", "harbor-hmo-2026", "--start", "2026-02-30"], "--start: 2026-02-30 is not a date"),
+        (["--plan", "harbor-hmo-2026", "--start", "2026-3-2"], "--start: write the date as YYYY-MM-DD"),
         (["--plan", "harbor-hmo-2026", "--start", "2025-03-02"], "--start: 2025-03-02 is outside"),
         (
             ["--plan", "harbor-hmo-2026", "--start", "2026-03-02", "--deductible-met", "-1"],
@@ -90,6 +94,10 @@ def test_custom_pathway_is_one_scenario(capsys: pytest.CaptureFixture[str]) -> N
         ),
         (["--plan", "harbor-hmo-2026", "--start", "2026-03-02", "--deductible-met", "501"], "more than"),
         (["--plan", "harbor-hmo-2026", "--start", "2026-03-02", "--horizon-weeks", "0"], "--horizon-weeks"),
+        (
+            ["--plan", "harbor-hmo-2026", "--start", "2026-03-02", "--horizon-weeks", "157"],
+            "--horizon-weeks: must be at most 156",  # words, never msgspec's "Expected `int` <= 156"
+        ),
         (["--plan", "harbor-hmo-2026", "--start", "2026-03-02", "--pathway", "x:1"], "--pathway: phase 1"),
     ],
 )
@@ -99,3 +107,18 @@ def test_bad_arguments_exit_2_with_one_line(
     code, out, err = run_cli(capsys, "estimate", *argv)
     assert code == 2 and out == ""
     assert message in err and err.count("\n") == 1
+
+
+def test_version_and_header_wording(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--version"])
+    assert exit_info.value.code == 0 and capsys.readouterr().out == "coverage 0.1.0\n"
+    code, out, _ = run_cli(capsys, "estimate", "--plan", "acme-ppo-gold-2026", "--start", "2026-03-02",
+                           "--network", "out")
+    assert code == 0 and ", out-of-network, MH," in out.splitlines()[0]
+
+
+def test_parity_exit_code_follows_the_verdict(capsys: pytest.CaptureFixture[str]) -> None:
+    # lakeside's 20-visit MH therapy limit fails parity; acme's cost sharing passes
+    assert run_cli(capsys, "parity", "--plan", "lakeside-employer-limit-2026")[0] == 1
+    assert run_cli(capsys, "parity", "--plan", "acme-ppo-gold-2026")[0] == 0

@@ -103,6 +103,7 @@ def test_unconfigured_verification_is_503_and_nothing_is_stored(
     client: TestClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv("COVERAGE_ELIGIBILITY_URL")
+    monkeypatch.delenv("COVERAGE_PROVIDER_NPI")  # a fresh clone: nothing configured at all
     response = post(client, canned("out_of_network.json"))
     assert response.status_code == 503
     assert response.json()["errors"][0]["message"].startswith("benefit verification is not configured")

@@ -485,7 +485,7 @@ def test_harbor_office_copays_combine_past_exactly_one_half() -> None:
 
 def test_cli_json_shape(capsys: pytest.CaptureFixture[str]) -> None:
     code = main(["parity", "--plan", "lakeside-employer-limit-2026", "--plans-dir", str(PLANS_DIR), "--json"])
-    assert code == 0
+    assert code == 1  # the verdict is FAIL
     report = json.loads(capsys.readouterr().out)
     assert report["plan_id"] == "lakeside-employer-limit-2026"
     assert report["verdict"] == "fail"

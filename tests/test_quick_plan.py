@@ -8,7 +8,8 @@ import pytest
 
 from coverage.errors import InputError
 from coverage.estimate import Estimate, EstimateRequest, estimate_with_terms
-from coverage.plain_language import about_monthly, plain_scenarios
+from coverage.i18n import translations
+from coverage.plain_language import about_monthly, plain_estimate
 from coverage.pricing.terms import build_terms
 from coverage.quick_plan import ENTERED, QUICK_PLAN_ID, quick_plan
 
@@ -57,7 +58,7 @@ def test_every_unusable_number_is_named() -> None:
         "oop_max",
     ]
     with pytest.raises(InputError) as raised:
-        quick_plan(copay="", coinsurance="", deductible="2000", oop_max="1000", start_date=START)
+        quick_plan(copay="", coinsurance="0", deductible="2000", oop_max="1000", start_date=START)
     [error] = raised.value.problems
     assert (error.field, error.message) == (
         "oop_max",
@@ -79,18 +80,44 @@ def test_about_monthly(cents: int, weeks: int, expected: str) -> None:
     assert about_monthly(cents, weeks) == expected
 
 
-def test_plain_scenarios_say_monthly_or_exact() -> None:
+def test_blank_deductible_or_coinsurance_is_never_free_care() -> None:
+    with pytest.raises(InputError) as raised:
+        quick_plan(copay="", coinsurance="", deductible="", oop_max="", start_date=START)
+    assert [(e.field, e.message) for e in raised.value.problems] == [
+        ("coinsurance", "is required: your share after the deductible, 0 if none"),
+        ("deductible", "is required: 0 if the plan has none"),
+    ]
+
+
+def test_plain_words_name_the_real_months() -> None:
     result = priced(copay="30", coinsurance="20", deductible="1500", oop_max="6000")
-    weekly, iop, php = plain_scenarios(result)
-    assert (
-        weekly.summary == "About $130 a month for 26 weeks of weekly therapy; $780.00 in total over 26 weeks."
+    weekly, iop, php = plain_estimate(result, "en", translations("en")).scenarios
+    # weekly: Mondays from 03-02: 5 in March x $30 = $150; after that $30 a week x 52/12 = $130 a month
+    assert weekly.summary == "$150 in March, then about $130 a month; $780.00 in total over 26 weeks."
+    # iop at the standard $500/day, Mon/Wed/Fri from 03-02: March has 13 days (2..30): $1,500 +
+    # 20% x ($6,500 - $1,500) = $2,500; April 11 days (1..24) x $100 + the 04-27 session $30 = $1,130;
+    # then $30 sessions, about $130 a month; total $2,500 + $1,100 + 18 x $30 = $4,140
+    assert iop.summary == (
+        "$2,500 in March, $1,130 in April, then about $130 a month; $4,140.00 in total over 26 weeks."
     )
-    # iop weeks: $1,500 + 20% x ($12,000 - $1,500) = $3,600 over 8 weeks = $450 a week x 52/12 = $1,950
-    assert iop.summary.startswith(
-        "About $1,950 a month for 8 weeks of the intensive outpatient program (IOP)"
-    )
-    # php weeks (3, shorter than a month) are said exactly: $1,500 + 20% x $12,000 = $3,900.00
-    assert php.summary.startswith("$3,900.00 for 3 weeks of the partial hospitalization program (PHP), then")
-    assert php.summary.endswith("$6,000.00 in total over 26 weeks.")
-    # March: 15 PHP days ($3,900) + 4 IOP days x $100 = $4,300.00
-    assert php.highest_month == "The most expensive month is March 2026: $4,300.00."
+    assert iop.label == "IOP, then weekly therapy"
+    assert iop.steps == [
+        "Intensive outpatient program (IOP): 8 weeks, 24 program days",
+        "Weekly therapy: 18 weeks, 18 sessions",
+    ]
+    # php: March 15 PHP days ($1,500 + 20% x $12,000 = $3,900) + 4 IOP days x $100 = $4,300
+    assert php.summary.startswith("$4,300 in March, ")
+    assert php.summary.endswith("; $6,000.00 in total over 26 weeks.")
+    assert "about $0" not in php.summary
+
+
+def test_plain_words_in_spanish() -> None:
+    result = priced(copay="30", coinsurance="20", deductible="1500", oop_max="")
+    plain = plain_estimate(result, "es", translations("es"))
+    weekly = plain.scenarios[0]
+    assert weekly.summary == "$150 en marzo, y después unos $130 al mes; $780.00 en total en 26 semanas."
+    assert plain.start_date == "2 de marzo de 2026"
+    assert plain.up_front == [
+        "Su plan no tiene un límite anual de lo que usted paga (no hay máximo de gastos de bolsillo): "
+        "su parte sigue sumando mientras dure la atención."
+    ]

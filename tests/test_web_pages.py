@@ -11,10 +11,8 @@ import pytest
 from litestar.testing import TestClient
 from tests.conftest import PLANS_DIR
 
-from coverage.levels import LEVELS
 from coverage.screening.answers import CRISIS_RESOURCES, SCREENING_DISCLAIMER, SCREENING_QUESTIONS
 from coverage.web import create_app
-from coverage.web.views import unit_count
 
 KEY = "test-staff-key"
 HTML = {"accept": "text/html"}
@@ -60,7 +58,8 @@ def test_compare_page_is_public_and_asks_for_no_identity(client: TestClient) -> 
     page = client.get("/compare")
     assert page.status_code == 200
     names = set(re.findall(r'name="(\w+)"', page.text))
-    assert {"plan_source", "plan_id", "copay", "coinsurance", "deductible", "oop_max", "start_date"} <= names
+    expected = {"plan_source", "plan_id", "network", "category", "start_date", "deductible_met", "oop_met"}
+    assert expected <= names
     assert not any(word in name for name in names for word in ("name_", "member", "dob", "birth", "ssn"))
     assert "nothing you enter here is saved" in page.text
     assert page.text.count("What each level of care involves") == 1
@@ -75,23 +74,37 @@ def test_compare_a_listed_plan(client: TestClient) -> None:
     assert "set-cookie" not in response.headers
     # 26 x $30; $1,500 + 20% x $9,300 + 18 x $30; $6,030 capped at the $6,000 OOP max (see test_web_api)
     assert card_totals(response.text) == {"weekly": "$780.00", "iop": "$3,900.00", "php": "$6,000.00"}
-    assert response.text.count("What each level of care involves") == 1
-    assert "IOP and PHP: deductible, then coinsurance." not in response.text  # the typed-plan notes
-    # IOP weeks cost $1,500 + $1,860 = $3,360 over 8 weeks: $420 a week x 52/12 = $1,820 a month
+    text = html_text.unescape(response.text)
+    assert text.count("What each level of care involves") == 1
+    # IOP Mon/Wed/Fri from 03-02: March 13 days x $450 = $5,850: $1,500 + 20% x $4,350 = $2,370;
+    # April 11 days x $90 + the 04-27 session $30 = $1,020; then $30 a week x 52/12 = $130 a month
+    assert "$2,370 in March, $1,020 in April, then about $130 a month; $3,900.00 in total" in text
+    # PHP: March 15 PHP days $3,900 + 4 IOP days x $90 = $4,260; ... August 3 sessions x $30 = $90
     assert (
-        "About $1,820 a month for 8 weeks of the intensive outpatient program (IOP), then about $130 a month "
-        "for 18 weeks of weekly therapy; $3,900.00 in total over 26 weeks." in response.text
+        "$4,260 in March, $1,170 in April, $210 in May, $150 in June, $120 in July and $90 in August" in text
     )
-    # PHP is shorter than a month, so its exact cost: 15 days, $1,500 + 20% x $12,000 = $3,900
-    assert (
-        "$3,900.00 for 3 weeks of the partial hospitalization program (PHP), then about $1,170"
-        in response.text
-    )
+    assert "about $0" not in text
+    # prior authorization is said before the numbers, in the visitor's words
+    assert text.index("Your plan must approve IOP and PHP before it starts") < text.index('id="results"')
     assert response.text.count('<svg class="chart"') == 1
-    # the chart's tallest bar is PHP in March: $3,900 + 4 IOP days x $90 = $4,260
-    assert "PHP, then IOP, then weekly therapy, March 2026: $4,260.00" in response.text
-    for level in LEVELS.values():
-        assert level.plain_description in response.text
+    assert "PHP, then IOP, then weekly therapy, Mar 2026: $4,260.00" in text
+    for jargon in (
+        "mh_iop",
+        "plans/",
+        "unit(s)",
+        "Accumulators",
+        "CPT",
+        "half-up",
+        "the client",
+        "[benefits",
+    ):
+        assert jargon not in text, jargon
+
+
+def test_compare_medicare_says_no_yearly_cap_up_front(client: TestClient) -> None:
+    form = {"plan_source": "list", **ACME_FORM, "plan_id": "medicare-part-b-2026"}
+    text = html_text.unescape(client.post("/compare", data=form).text)
+    assert text.index("Original Medicare has no yearly limit on what you pay") < text.index('id="results"')
 
 
 def test_compare_a_typed_in_plan(client: TestClient) -> None:
@@ -103,36 +116,49 @@ def test_compare_a_typed_in_plan(client: TestClient) -> None:
     # php: 15 x $900 -> $1,500 + 20% x $12,000 = $3,900; 18 x $500 x 20% = $1,800; 17 x $30 = $510
     #      -> $6,210 capped at the typed $6,000 maximum -> $6,000.00
     assert card_totals(response.text) == {"weekly": "$780.00", "iop": "$4,140.00", "php": "$6,000.00"}
-    assert "Plan entered on the Compare page" in response.text
-    assert "IOP and PHP: deductible, then coinsurance." in response.text  # how the typed numbers were used
-    assert '<td>mh_iop.coinsurance</td><td class="num">20%</td><td>entered on the Compare page</td>' in (
-        response.text
+    text = html_text.unescape(response.text)
+    assert "The plan you typed in" in text
+    assert "With the numbers you typed: weekly therapy costs your copay per session" in text
+
+
+def test_compare_shows_only_the_chosen_plan_source(client: TestClient) -> None:
+    """No script hides the other source's fields: they are simply not on the page."""
+    listed = client.get("/compare").text
+    assert 'name="plan_id"' in listed and 'name="deductible"' not in listed
+    typed = client.get("/compare?source=typed").text
+    assert 'name="deductible"' in typed and 'name="plan_id"' not in typed
+    assert 'placeholder="20"' not in typed  # a placeholder must not look like a value
+
+
+def test_compare_typed_plan_left_blank_is_refused_not_free(client: TestClient) -> None:
+    form = {"plan_source": "typed", "start_date": "2026-03-02", "category": "mh"}
+    response = client.post("/compare", data=form)
+    assert response.status_code == 400
+    assert (
+        field_error(response.text, "deductible")
+        == "Enter your yearly deductible, or 0 if your plan has none."
     )
-    assert "Weekly therapy: the copay per session with the deductible waived" in response.text
-
-
-def test_compare_never_uses_a_stored_verification(client: TestClient) -> None:
-    """Stored verifications hold PHI; the public page ignores a verification_id slipped into the form."""
-    response = client.post("/compare", data={"plan_source": "list", **ACME_FORM, "verification_id": "1"})
-    assert response.status_code == 200
-    assert card_totals(response.text) == {"weekly": "$780.00", "iop": "$3,900.00", "php": "$6,000.00"}
-    assert "verification" not in response.text.lower()
+    assert field_error(response.text, "coinsurance").startswith("Enter your coinsurance")
+    assert 'class="amount"' not in response.text
 
 
 def test_compare_errors_sit_next_to_their_fields(client: TestClient) -> None:
     form = TYPED_FORM | {
         "copay": "-30",
         "coinsurance": "150",
-        "start_date": "2026-02-31",
+        "start_date": "2026-02-30",
         "oop_met": "12.345",
     }
     response = client.post("/compare", data=form)
     assert response.status_code == 400
     html = response.text
-    assert field_error(html, "copay") == "Therapy visit copay: the amount must not be negative, got '-30'"
-    assert field_error(html, "coinsurance").startswith("Coinsurance (%): must be a percentage from 0 to 100")
-    assert "must be a date written YYYY-MM-DD" in field_error(html, "start_date")
-    assert "more than two decimal places" in field_error(html, "oop_met")
+    assert field_error(html, "copay") == "Write an amount in dollars, such as 1500.00, or 0."
+    assert field_error(html, "coinsurance") == "Enter your share as a percentage from 0 to 100, such as 20."
+    assert field_error(html, "start_date") == "2026-02-30 is not a date: check the month and day."
+    assert field_error(html, "oop_met") == "Write an amount in dollars, such as 1500.00, or 0."
+    summary = html_text.unescape(re.search(r'<div class="form-errors".*?</div>', html, re.S)[0])
+    assert "Please fix these 4 fields:" in summary
+    assert "When would care start?" in summary and "start date" not in summary
     assert 'value="-30"' in html  # the form keeps what was typed
     assert 'class="amount"' not in html
 
@@ -140,9 +166,23 @@ def test_compare_errors_sit_next_to_their_fields(client: TestClient) -> None:
 def test_compare_a_plan_outside_its_dates(client: TestClient) -> None:
     response = client.post("/compare", data={"plan_source": "list", **ACME_FORM, "start_date": "2027-03-01"})
     assert response.status_code == 400
-    assert "outside the plan's effective period 2026-01-01 to 2026-12-31" in field_error(
-        response.text, "start_date"
+    assert field_error(response.text, "start_date") == "Choose a start date within your plan's current year."
+
+
+def test_compare_in_spanish_by_switch_and_by_accept_language(client: TestClient) -> None:
+    page = client.get("/compare", headers={"accept-language": "es-MX,es;q=0.9,en;q=0.5"}).text
+    assert '<html lang="es">' in page and "Comparar mis costos" in page
+    assert '<html lang="en">' in client.get("/compare?lang=en", headers={"accept-language": "es"}).text
+    response = client.post("/compare", data={"plan_source": "list", **ACME_FORM, "lang": "es"})
+    text = html_text.unescape(response.text)
+    assert '<html lang="es">' in text
+    assert (
+        "$2,370 en marzo, $1,020 en abril, y después unos $130 al mes; $3,900.00 en total en 26 semanas."
+        in text
     )
+    assert "Su plan debe aprobar IOP y PHP antes de empezar (autorización previa)." in text
+    # the switch re-posts the same form in the other language
+    assert '<input type="hidden" name="lang" value="en">' in response.text
 
 
 # --- staff login ---------------------------------------------------------------------------
@@ -194,7 +234,7 @@ def test_admissions_three_scenarios_side_by_side(staff: TestClient) -> None:
     assert totals == [("weekly", "$780.00"), ("iop", "$3,900.00"), ("php", "$6,000.00")]
     # per month, iop column: March 13 IOP days -> $2,370.00; April 11 days + 1 session -> $1,020.00
     assert re.search(
-        r"<th>Mar 2026</th>\s*<td[^>]*>\$150.00</td><td[^>]*>\$2,370.00</td><td[^>]*>\$4,260.00", html
+        r"<th[^>]*>Mar 2026</th>\s*<td[^>]*>\$150.00</td><td[^>]*>\$2,370.00</td><td[^>]*>\$4,260.00", html
     )
     # authorization needs: IOP reviews on day 13 and day 19, 12 days at risk; if denied $6,060.00
     assert "2026-03-30, 2026-04-13" in html
@@ -263,15 +303,17 @@ def test_printable_handout(staff: TestClient) -> None:
         "$3,900.00 ",
         "$6,000.00 ",
     ]
-    assert "IOP needs your plan's approval in advance" in html
+    text = html_text.unescape(html)
+    assert "Your plan must approve IOP and PHP before it starts (prior authorization)." in text
+    for staff_word in ("concurrent review", "unit", "Allowed", "Plan pays"):
+        assert staff_word not in text, staff_word
     assert "@media print" in staff.get("/static/coverage.css").text
 
 
-def test_handout_counts_each_level_in_its_own_units() -> None:
-    """Weekly therapy is authorized in sessions, programs in days."""
-    assert unit_count("op", 1) == "1 session"
-    assert unit_count("op", 6) == "6 sessions"
-    assert unit_count("iop", 12) == "12 days"
+def test_handout_in_spanish(staff: TestClient) -> None:
+    text = html_text.unescape(admissions(staff, view="print-es").text)
+    assert '<html lang="es">' in text and "Su costo estimado de atención" in text
+    assert "Su plan debe aprobar IOP y PHP antes de empezar" in text
 
 
 # --- Admissions screening (issue 7) --------------------------------------------------------
@@ -340,7 +382,7 @@ def test_screening_recommends_iop_and_leads_the_comparison_with_it(staff: TestCl
     # the same numbers as without a screening, IOP first and marked in the totals, month table and card
     assert re.findall(TOTALS, html) == [("iop", "$3,900.00"), ("weekly", "$780.00"), ("php", "$6,000.00")]
     assert badge_heads(html) == ["IOP, then weekly therapy"] * 3
-    assert '<section class="card recommended"' in html
+    assert '<section class="card scenario-0 recommended">' in html  # IOP leads, so it is the first card
     assert '<option value="weekly" selected>weekly</option>' in html and 'value="3"' in html  # answers kept
 
 
@@ -435,7 +477,7 @@ def test_handout_shows_the_recommended_scenario_but_not_the_screening(staff: Tes
     html = response.text
     assert re.findall(r'<p class="total">([^<]+)<small>in total', html)[0] == "$3,900.00 "
     assert badge_heads(html)[0] == "IOP, then weekly therapy"
-    assert "is the one our admissions staff suggest" in " ".join(html.split())
+    assert "is the one our admissions team suggests" in " ".join(html_text.unescape(html).split())
     for private in [*answers, "passive", "ideation", "co-occurring", "crises", "Screening", "988", "suicide"]:
         assert private not in html, private
     for question in SCREENING_QUESTIONS.values():

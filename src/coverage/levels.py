@@ -40,10 +40,6 @@ class LevelOfCare(Struct, frozen=True):
         """Where its benefit is billed, as payers' codes group it: "office", "IOP", "PHP"."""
         return "office" if self.benefit_suffix == "office" else self.benefit_suffix.upper()
 
-    @property
-    def short_label(self) -> str:
-        """In a sentence or a column head: "Weekly therapy", "IOP", "PHP"."""
-        return self.label if self.level == "op" else self.benefit_suffix.upper()
 
 
 LEVELS: dict[Level, LevelOfCare] = {

@@ -55,8 +55,12 @@ class EnteredPlan(LoadedPlan, frozen=True):
         return "Compare page rule (not asked; see how the typed numbers were used)"
 
 
-def _money(field: str, text: str, errors: list[Problem], *, blank: int | None) -> int | None:
+def _money(
+    field: str, text: str, errors: list[Problem], *, blank: int | None, required: str = ""
+) -> int | None:
     if not text.strip():
+        if required:  # a blank the plan cannot be priced without: never silently $0
+            errors.append(Problem(field, required))
         return blank
     try:
         return parse_money(text)
@@ -66,7 +70,10 @@ def _money(field: str, text: str, errors: list[Problem], *, blank: int | None) -
 
 
 def _percent(field: str, text: str, errors: list[Problem]) -> Percent | None:
-    cleaned = text.strip() or "0"
+    cleaned = text.strip()
+    if not cleaned:
+        errors.append(Problem(field, "is required: your share after the deductible, 0 if none"))
+        return None
     try:
         return Percent.parse(cleaned if cleaned.endswith("%") else cleaned + "%")
     except (TypeError, ValueError):
@@ -81,13 +88,17 @@ def quick_plan(
 ) -> EnteredPlan:
     """The plan the typed numbers describe (dollars as text, coinsurance as "20" or "20%").
 
-    Blank copay, coinsurance or deductible mean zero; a blank out-of-pocket maximum means
-    the plan has none. Raises InputError naming each field that cannot be used.
+    Deductible and coinsurance are required (a blank must never price care as free; 0 is an
+    answer); a blank copay means therapy is deductible then coinsurance, and a blank
+    out-of-pocket maximum means the plan has none: the page says both in words.
+    Raises InputError naming each field that cannot be used.
     """
     errors: list[Problem] = []
     copay_cents = _money("copay", copay, errors, blank=0)
     share = _percent("coinsurance", coinsurance, errors)
-    deductible_cents = _money("deductible", deductible, errors, blank=0)
+    deductible_cents = _money(
+        "deductible", deductible, errors, blank=None, required="is required: 0 if the plan has none"
+    )
     oop_cents = _money("oop_max", oop_max, errors, blank=None)
     if oop_cents is not None and deductible_cents is not None and oop_cents < deductible_cents:
         errors.append(

@@ -10,6 +10,7 @@ option and the rule, and exits 2.
 from __future__ import annotations
 
 import argparse
+import importlib.metadata
 import sys
 from collections.abc import Mapping, Sequence
 
@@ -25,8 +26,17 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"coverage: error: {message}\n")
 
 
+def _version() -> str:
+    """The installed distribution's version (pyproject.toml), so there is one place to bump it."""
+    try:
+        return importlib.metadata.version("coverage-estimator")
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown (not installed)"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="coverage", description="Behavioral-health benefit and cost estimates.")
+    parser.add_argument("--version", action="version", version=f"coverage {_version()}")
     subparsers = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     for module in COMMAND_MODULES:
         module.register(subparsers)

@@ -9,11 +9,13 @@ import sys
 import msgspec
 
 from coverage.cli.common import catalog_of, plan_command, unknown_plan_option
+from coverage.dates import parse_date
 from coverage.errors import InputError, NotFound
 from coverage.estimate import Estimate, EstimateRequest, estimate
 from coverage.money import format_usd, parse_money
 from coverage.pricing.parts import ALLOWED, CLIENT_PARTS, MEMBER_COST, PLAN_PAID
 from coverage.stores.sqlite import SqliteVerificationStore, default_db_path
+from coverage.web.errors import field_errors
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -57,11 +59,9 @@ def _dollars(argument: str, text: str | None) -> int | None:
 
 def _date(argument: str, text: str) -> dt.date:
     try:
-        if len(text) != 10:  # fromisoformat also takes 20260302 and week dates; we say YYYY-MM-DD
-            raise ValueError(text)
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        raise InputError.at(argument, f"must be a date YYYY-MM-DD, got {text!r}") from None
+        return parse_date(text)
+    except ValueError as exc:
+        raise InputError.at(argument, str(exc)) from None
 
 
 def request_from_args(args: argparse.Namespace) -> EstimateRequest:
@@ -78,11 +78,10 @@ def request_from_args(args: argparse.Namespace) -> EstimateRequest:
         "recommended_level": args.recommended_level,
         "verification_id": args.verification_id,
     }
-    try:
-        return msgspec.convert(fields, EstimateRequest, from_attributes=False)
-    except msgspec.ValidationError as exc:
-        message, _, at = str(exc).partition(" - at `$.")
-        raise InputError.at(at.removesuffix("`") or None, message) from None
+    if errors := field_errors(fields, EstimateRequest):  # the rule in words, not msgspec's types
+        first = errors[0]
+        raise InputError.at((first.field or "").split(".")[0] or None, first.message)
+    return msgspec.convert(fields, EstimateRequest, from_attributes=False)
 
 
 OPTION_FOR_FIELD = {  # request field -> the option that fills it, so errors name what was typed
@@ -116,13 +115,14 @@ def run(args: argparse.Namespace) -> int:
 
 
 _LABEL_WIDTH = max(len(part.label) for part in CLIENT_PARTS) + 4
+_NETWORK_WORDS = {"in": "in-network", "out": "out-of-network"}
 
 
 def render_text(result: Estimate) -> str:
     """A readable comparison: client cost per month, one column per scenario, then details."""
     lines = [
-        f"{result.plan_name} ({result.plan_id}), {result.network}-network, {result.category.upper()}, "
-        f"from {result.start_date}, {result.horizon_weeks} weeks"
+        f"{result.plan_name} ({result.plan_id}), {_NETWORK_WORDS[result.network]}, "
+        f"{result.category.upper()}, from {result.start_date}, {result.horizon_weeks} weeks"
         + (" [illustrative sample plan]" if result.sample_data else ""),
         "",
     ]

@@ -13,7 +13,10 @@ from coverage.parity.findings import ParityReport
 from coverage.parity.report import build_parity_report
 
 SUMMARY = "MHPAEA parity report: MH/SUD cost sharing against med/surg"
-DESCRIPTION = "Runs the 29 CFR 2590.712(c)(3) tests on the plan file's [parity] projections."
+DESCRIPTION = (
+    "Runs the 29 CFR 2590.712(c)(3) tests on the plan file's [parity] projections. "
+    "Exit 0 when the verdict is PASS (or needs review), 1 when it is FAIL, 2 on a bad argument."
+)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -28,7 +31,7 @@ def run(args: argparse.Namespace) -> int:
         sys.stdout.write(msgspec.json.format(msgspec.json.encode(report)).decode() + "\n")
     else:
         sys.stdout.write(render_text(report))
-    return 0
+    return 1 if report.verdict == "fail" else 0  # scripts can gate on a failing plan
 
 
 def _row(cells: list[str], widths: list[int]) -> str:

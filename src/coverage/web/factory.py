@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 from collections.abc import Iterable
 from pathlib import Path
@@ -11,6 +12,7 @@ from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.logging import LoggingConfig
 from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.static_files import create_static_files_router
 
@@ -41,6 +43,24 @@ ROUTE_MODULES = (
 )
 
 log = logging.getLogger("coverage.web")
+
+# /schema renders Swagger UI from the files the swagger-ui-py package ships, served here, so the
+# API docs work with no internet (Litestar's default loads them from a CDN).
+SCHEMA_ASSETS = "/schema-assets"
+
+
+def _swagger_ui_dir() -> Path:
+    return Path(importlib.util.find_spec("swagger_ui").origin).parent / "static"  # type: ignore[union-attr, arg-type]
+
+
+def _offline_swagger() -> SwaggerRenderPlugin:
+    return SwaggerRenderPlugin(
+        path="/",
+        js_url=f"{SCHEMA_ASSETS}/swagger-ui-bundle.js",
+        css_url=f"{SCHEMA_ASSETS}/swagger-ui.css",
+        standalone_preset_js_url=f"{SCHEMA_ASSETS}/swagger-ui-standalone-preset.js",
+        favicon=f"<link rel='icon' type='image/png' href='{SCHEMA_ASSETS}/favicon-32x32.png'>",
+    )
 
 
 def create_app(
@@ -75,6 +95,9 @@ def create_app(
         route_handlers=[
             *route_handlers,
             create_static_files_router(path="/static", directories=[STATIC_DIR]),
+            create_static_files_router(
+                path=SCHEMA_ASSETS, directories=[_swagger_ui_dir()], include_in_schema=False
+            ),
         ],
         state=State({"service": service}),
         dependencies={
@@ -88,6 +111,7 @@ def create_app(
             version="0.1.0",
             description="Behavioral-health benefit and treatment-cost estimates (see docs/api.md).",
             path="/schema",
+            render_plugins=[_offline_swagger()],
             components=Components(
                 security_schemes={
                     "staffApiKey": SecurityScheme(

@@ -7,14 +7,17 @@ form's optional screening questions are named as the ScreeningAnswers fields.
 
 from __future__ import annotations
 
-import datetime as dt
+import gettext
+import re
 from collections.abc import Mapping
 from typing import Any
 
 import msgspec
 
+from coverage.dates import parse_date
 from coverage.errors import InputError, Problem
 from coverage.estimate import EstimateRequest
+from coverage.i18n import N_
 from coverage.money import parse_money
 from coverage.screening.answers import ScreeningAnswers, parse_screening_answers
 from coverage.screening.rubric import LevelRecommendation, recommend_level
@@ -53,10 +56,7 @@ def _parse(field: str, text: str) -> Any:
                 f"{str(exc).replace('money', 'the amount', 1)} (dollars, such as 1500.00)"
             ) from None
     if field == "start_date":
-        try:
-            return dt.date.fromisoformat(text)
-        except ValueError:
-            raise ValueError(f"must be a date written YYYY-MM-DD, such as 2026-03-02; got {text!r}") from None
+        return parse_date(text)
     if field in _WHOLE_NUMBERS:
         if not (text.isascii() and text.isdigit()):
             raise ValueError(f"must be a whole number{_WHOLE_NUMBERS[field]}; got {text!r}")
@@ -125,3 +125,61 @@ def screened_request_from_form(form: Mapping[str, str]) -> tuple[EstimateRequest
     _raise_for(errors)
     assert request is not None  # request_from_form raised otherwise, and so did _raise_for
     return request, recommendation
+
+
+# --- the public Compare page: labels and messages in the visitor's words -------------------
+
+COMPARE_LABELS = {  # form name -> the label the page shows (translated where shown)
+    "plan_id": N_("Your plan"),
+    "network": N_("Is the program in your plan's network?"),
+    "copay": N_("Therapy session copay"),
+    "coinsurance": N_("Coinsurance (percent)"),
+    "deductible": N_("Yearly deductible"),
+    "oop_max": N_("Out-of-pocket maximum"),
+    "category": N_("Care for"),
+    "start_date": N_("When would care start?"),
+    "deductible_met": N_("Already paid toward your deductible this year"),
+    "oop_met": N_("Already paid toward your out-of-pocket maximum this year"),
+}
+_MONEY_FORMAT = N_("Write an amount in dollars, such as 1500.00, or 0.")
+_BLANK = {
+    "deductible": N_("Enter your yearly deductible, or 0 if your plan has none."),
+    "coinsurance": N_(
+        "Enter your coinsurance: your share after the deductible, such as 20, or 0 if you pay none."
+    ),
+    "start_date": N_("Enter the date care would start, such as 2026-03-02."),
+}
+_RULE = {  # the value has the right form but breaks a rule against the plan
+    "plan_id": N_("Choose your plan from the list."),
+    "start_date": N_("Choose a start date within your plan's current year."),
+    "oop_max": N_(
+        "Enter an out-of-pocket maximum at least as large as the deductible, or leave it blank if "
+        "your plan has none."
+    ),
+    "coinsurance": N_("Enter your share as a percentage from 0 to 100, such as 20."),
+    "deductible_met": N_("Enter no more than your plan's yearly deductible."),
+    "oop_met": N_(
+        "Enter at least what you paid toward your deductible, and no more than your out-of-pocket maximum."
+    ),
+}
+
+
+def compare_message(name: str, text: str, t: gettext.NullTranslations) -> str:
+    """What the visitor should do about a field the page refused, in their language."""
+    text = text.strip()
+    if not text and name in _BLANK:
+        return t.gettext(_BLANK[name])
+    if name == "start_date":
+        try:
+            parse_date(text)
+        except ValueError:
+            if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+                return t.gettext("{date} is not a date: check the month and day.").format(date=text)
+            return t.gettext("Write the date as YYYY-MM-DD, such as 2026-03-02.")
+    elif name in ("copay", "deductible", "oop_max", "deductible_met", "oop_met"):
+        try:
+            if parse_money(text) < 0:
+                return t.gettext(_MONEY_FORMAT)
+        except (TypeError, ValueError):
+            return t.gettext(_MONEY_FORMAT)
+    return t.gettext(_RULE.get(name, _MONEY_FORMAT))

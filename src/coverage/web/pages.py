@@ -11,6 +11,7 @@ import datetime as dt
 from collections.abc import Callable, Mapping
 from typing import Annotated, Any
 
+from babel.dates import format_date
 from litestar import Request, get, post
 from litestar.datastructures import CacheControlHeader, Cookie
 from litestar.params import QueryParameter, URLEncodedBody
@@ -18,13 +19,20 @@ from litestar.response import Redirect, Template
 
 from coverage.errors import InputError, NotFound, Problem
 from coverage.estimate import Estimate, estimate, estimate_for_plan
-from coverage.levels import LEVEL_ORDER, LEVELS
-from coverage.plain_language import plain_scenarios
+from coverage.i18n import LANGUAGES, choose_language, translations
+from coverage.levels import LEVEL_ORDER
+from coverage.money import parse_money
+from coverage.plain_language import LEVEL_DESCRIPTIONS, plain_estimate
 from coverage.plans import PlanCatalog
-from coverage.quick_plan import NOTES as QUICK_PLAN_NOTES
 from coverage.quick_plan import QUICK_PLAN_ID, quick_plan
 from coverage.web.api import run_estimate
-from coverage.web.forms import form_errors, request_from_form, screened_request_from_form
+from coverage.web.forms import (
+    COMPARE_LABELS,
+    compare_message,
+    form_errors,
+    request_from_form,
+    screened_request_from_form,
+)
 from coverage.web.shared import (
     SESSION_COOKIE,
     Catalog,
@@ -34,13 +42,11 @@ from coverage.web.shared import (
     session_token,
 )
 from coverage.web.views import (
-    HANDOUT_LEVEL_NAMES,
     SCENARIO_COLORS,
     SCREENING_FORM,
     month_rows,
     monthly_cost_chart,
     screening_view,
-    unit_count,
 )
 
 FormData = URLEncodedBody[dict[str, str]]
@@ -76,13 +82,30 @@ def _page(name: str, context: dict[str, Any], status_code: int = 200) -> Templat
 
 # --- public: Compare my costs --------------------------------------------------------------
 
+PLAN_SOURCES = ("list", "typed")  # pick a listed plan, or type in the plan's numbers
 
-def _compare_context(catalog: PlanCatalog, form: Mapping[str, str], errors: dict[str, str]) -> dict[str, Any]:
+
+def _language(request: Request[Any, Any, Any], asked: str | None) -> str:
+    return choose_language(asked, request.headers.get("accept-language", ""))
+
+
+def _compare_context(
+    catalog: PlanCatalog, form: Mapping[str, str], errors: dict[str, str], language: str
+) -> dict[str, Any]:
+    """Only the chosen plan source's fields are on the page (no script needed to hide the other)."""
+    source = form.get("plan_source") if form.get("plan_source") in PLAN_SOURCES else "list"
+    t = translations(language)
     return {
         "plans": _plans(catalog),
         "form": form,
-        "errors": errors,
-        "levels": [LEVELS[level] for level in LEVEL_ORDER],
+        "source": source,
+        "errors": {name: compare_message(name, form.get(name, ""), t) for name in errors},
+        "labels": COMPARE_LABELS,
+        "sentences": True,  # each field's message is a whole sentence: no "Label:" before it
+        "levels": [LEVEL_DESCRIPTIONS[level] for level in LEVEL_ORDER],
+        "lang": language,
+        "languages": LANGUAGES,
+        "switch_fields": {k: v for k, v in form.items() if k != "lang"},
     }
 
 
@@ -112,25 +135,60 @@ def _compare_estimate(catalog: PlanCatalog, form: Mapping[str, str]) -> Estimate
     return _run(lambda: estimate_for_plan(loaded, request))
 
 
+def _plain_results(result: Estimate, form: Mapping[str, str], language: str) -> dict[str, Any]:
+    """The results in the visitor's words; the chart and table use the same labels."""
+    t = translations(language)
+    plain = plain_estimate(
+        result,
+        language,
+        t,
+        deductible_met_cents=_met(form.get("deductible_met", "")),
+        oop_met_cents=_met(form.get("oop_met", "")),
+    )
+    names = [scenario.label for scenario in plain.scenarios]
+    chart = monthly_cost_chart(
+        result,
+        names=names,
+        month_labels=plain.month_labels,
+        title=t.gettext("Your cost per month for each option"),
+        description=" ".join(f"{s.label}: {s.summary}" for s in plain.scenarios),
+    )
+    return {"estimate": result, "plain": plain, "names": names, "chart": chart, "rows": month_rows(result)}
+
+
+def _met(text: str) -> int:
+    """An amount already validated by request_from_form; blank is $0."""
+    return parse_money(text) if text.strip() else 0
+
+
 @get("/compare", sync_to_thread=False, include_in_schema=False)
-def compare_form(catalog: Catalog) -> Template:
-    form = {"start_date": dt.date.today().isoformat(), "plan_source": "list", "network": "in"}
-    return _page("compare.html", _compare_context(catalog, form, {}))
+def compare_form(
+    catalog: Catalog,
+    request: Request[Any, Any, Any],
+    lang: Annotated[str | None, QueryParameter()] = None,
+    source: Annotated[str | None, QueryParameter()] = None,
+) -> Template:
+    form = {"start_date": dt.date.today().isoformat(), "plan_source": source or "list", "network": "in"}
+    return _page("compare.html", _compare_context(catalog, form, {}, _language(request, lang)))
 
 
 @post("/compare", sync_to_thread=False, include_in_schema=False, cache_control=NO_STORE)
-def compare_submit(catalog: Catalog, data: FormData) -> Template:
+def compare_submit(catalog: Catalog, request: Request[Any, Any, Any], data: FormData) -> Template:
+    language = _language(request, data.get("lang"))
     try:
         result = _compare_estimate(catalog, data)
     except InputError as exc:
-        return _page("compare.html", _compare_context(catalog, data, form_errors(exc)), status_code=400)
-    context = _compare_context(catalog, data, {}) | _results(result) | {"plain": plain_scenarios(result)}
-    if result.plan_id == QUICK_PLAN_ID:  # say how the typed numbers were used
-        context["quick_plan_notes"] = QUICK_PLAN_NOTES
+        errors = form_errors(exc)
+        return _page("compare.html", _compare_context(catalog, data, errors, language), status_code=400)
+    context = _compare_context(catalog, data, {}, language) | _plain_results(result, data, language)
+    context["typed_plan"] = result.plan_id == QUICK_PLAN_ID
     return _page("compare.html", context)
 
 
 # --- staff: Admissions workspace -----------------------------------------------------------
+
+
+HANDOUT_VIEWS = {"print": "en", "print-es": "es"}  # the handout button pressed -> its language
 
 
 class AdmissionsPages(StaffController):
@@ -161,10 +219,11 @@ class AdmissionsPages(StaffController):
             result = _run(lambda: run_estimate(catalog, request, verifications))
         except InputError as exc:
             return _page("admissions.html", self._context(catalog, data, form_errors(exc)), status_code=400)
-        if data.get("view") == "print":  # no form values: the screening answers are sensitive
-            context = self._context(catalog, {}, {}) | _results(result)
-            handout = {"level_names": HANDOUT_LEVEL_NAMES, "unit_count": unit_count}
-            return _page("admissions_print.html", context | handout)
+        if data.get("view") in HANDOUT_VIEWS:  # no form values: the screening answers are sensitive
+            language = HANDOUT_VIEWS[data["view"]]
+            prepared = format_date(dt.date.today(), "long", locale=language)
+            context = self._context(catalog, {}, {}) | _plain_results(result, data, language)
+            return _page("admissions_print.html", context | {"lang": language, "prepared": prepared})
         screening = screening_view(recommendation, request) if recommendation else None
         context = self._context(catalog, data, {}) | _results(result)
         return _page("admissions.html", context | {"screening": screening})

@@ -14,6 +14,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from jinja2 import pass_context
+from jinja2.runtime import Context
 from litestar import Controller, Request, Response
 from litestar.connection import ASGIConnection
 from litestar.datastructures import State
@@ -27,6 +29,7 @@ from litestar.template import TemplateConfig
 from msgspec import Struct
 
 from coverage.errors import InputError, NotFound, Problem
+from coverage.i18n import DEFAULT_LANGUAGE, translations
 from coverage.levels import CATEGORY_LABELS
 from coverage.money import format_usd
 from coverage.plans import PlanCatalog
@@ -173,12 +176,23 @@ Verifications = NamedDependency[VerificationStore]  # `verifications: Verificati
 def provide_verifications(state: State) -> VerificationStore:
     """Dependency `verifications`: the store the app was built with."""
     return state.service.verifications
+@pass_context
+def _gettext(context: Context, message: str) -> str:
+    return translations(context.get("lang", DEFAULT_LANGUAGE)).gettext(message)
+
+
+@pass_context
+def _ngettext(context: Context, singular: str, plural: str, count: int) -> str:
+    return translations(context.get("lang", DEFAULT_LANGUAGE)).ngettext(singular, plural, count)
 
 
 def _register_filters(engine: JinjaTemplateEngine) -> None:
+    """`usd`, and gettext through jinja2.ext.i18n in the language of the context's `lang`."""
     engine.engine.filters["usd"] = format_usd
     engine.engine.globals["cost_parts"] = parts  # the cost parts and their labels, declared once
     engine.engine.globals["category_labels"] = CATEGORY_LABELS
+    engine.engine.add_extension("jinja2.ext.i18n")
+    engine.engine.install_gettext_callables(_gettext, _ngettext, newstyle=True)  # type: ignore[attr-defined]
 
 
 def template_config() -> TemplateConfig[JinjaTemplateEngine]:

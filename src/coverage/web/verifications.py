@@ -178,6 +178,8 @@ class VerificationRoutes(StaffController):
             config = EligibilityConfig.from_env()
         except ValueError as exc:
             raise HttpError(503, [Problem(None, str(exc))]) from None
+        if (problem := config.problem()) is not None:  # before the provider fields it would default
+            raise HttpError(503, [Problem(None, problem)])
         given = {
             "payer_id": data.payer_id,
             "member_id": data.member_id,

@@ -13,7 +13,6 @@ from markupsafe import Markup, escape
 from msgspec import Struct
 
 from coverage.estimate import Estimate, EstimateRequest
-from coverage.levels import LEVEL_ORDER, LEVELS, Level
 from coverage.money import format_usd
 from coverage.plain_language import month_name
 from coverage.pricing.report import MonthSummary
@@ -57,18 +56,30 @@ def _axis_top(cents: int) -> int:
         step *= 10
 
 
-def monthly_cost_chart(result: Estimate) -> Markup:
-    """Grouped bars: client cost per month, one colour per scenario, with a legend and titles."""
+def monthly_cost_chart(
+    result: Estimate,
+    *,
+    names: list[str] | None = None,
+    month_labels: dict[str, str] | None = None,
+    title: str = "Your cost per month in each scenario",
+    description: str = "",
+) -> Markup:
+    """Grouped bars: client cost per month, one colour per scenario, with a legend and titles.
+
+    `names` and `month_labels` say the scenarios and months in the page's language; `description`
+    (the same numbers in sentences) is the chart's text alternative with its title.
+    """
     rows = month_rows(result)
-    names = [scenario.label for scenario in result.scenarios]
+    names = names or [scenario.label for scenario in result.scenarios]
+    month_labels = month_labels or {row.month: row.label for row in rows}
     top = _axis_top(max((cell.member_cost_cents for row in rows for cell in row.cells if cell), default=0))
     height = _TOP + _PLOT_HEIGHT + _BOTTOM
     group = (_WIDTH - _LEFT - 10) // max(1, len(rows))
     bar = max(4, (group - 12) // max(1, len(names)))
     parts = [
         f'<svg class="chart" viewBox="0 0 {_WIDTH} {height}" role="img" '
-        f'aria-labelledby="chart-title" xmlns="http://www.w3.org/2000/svg">',
-        '<title id="chart-title">Your cost per month in each scenario</title>',
+        f'aria-labelledby="chart-title chart-desc" xmlns="http://www.w3.org/2000/svg">',
+        f'<title id="chart-title">{escape(title)}</title><desc id="chart-desc">{escape(description)}</desc>',
     ]
     steps = 4 if str(top).startswith("2") else 5  # round ticks: $500 steps to $2,000, $1,000 to $5,000
     for tick in range(steps + 1):
@@ -82,34 +93,23 @@ def monthly_cost_chart(result: Estimate) -> Markup:
             cost = cell.member_cost_cents if cell else 0
             bar_height = _PLOT_HEIGHT * cost // top  # top is at least $1
             x, y = x0 + position * bar, _TOP + _PLOT_HEIGHT - bar_height
-            tip = escape(f"{names[position]}, {month_name(row.month)}: {format_usd(cost)}")
+            tip = escape(f"{names[position]}, {month_labels[row.month]}: {format_usd(cost)}")
             parts.append(
                 f'<rect x="{x}" y="{y}" width="{bar - 1}" height="{bar_height}" '
                 f'fill="{SCENARIO_COLORS[position % len(SCENARIO_COLORS)]}"><title>{tip}</title></rect>'
             )
         parts.append(
             f'<text x="{x0 + group // 2 - 6}" y="{_TOP + _PLOT_HEIGHT + 18}" class="axis" '
-            f'text-anchor="middle">{escape(row.label)}</text>'
+            f'text-anchor="middle">{escape(month_labels[row.month])}</text>'
         )
     legend_x = _LEFT
     for position, name in enumerate(names):
         color = SCENARIO_COLORS[position % len(SCENARIO_COLORS)]
         parts.append(f'<rect x="{legend_x}" y="12" width="14" height="14" fill="{color}"/>')
         parts.append(f'<text x="{legend_x + 20}" y="24" class="legend">{escape(name)}</text>')
-        legend_x += 34 + 7 * len(name)
+        legend_x += 34 + 8 * len(name)
     parts.append("</svg>")
     return Markup("".join(parts))
-
-
-# --- the family handout --------------------------------------------------------------------
-
-HANDOUT_LEVEL_NAMES: dict[Level, str] = {level: LEVELS[level].short_label for level in LEVEL_ORDER}
-
-
-def unit_count(level: Level, count: int) -> str:
-    """A number of the level's units in a family's words: "1 session", "12 days"."""
-    unit = LEVELS[level].unit_name.removeprefix("program ")
-    return f"{count} {unit}{'s' * (count != 1)}"
 
 
 # --- Admissions screening ------------------------------------------------------------------
