@@ -21,6 +21,8 @@ from msgspec import Meta, Struct, field
 
 from coverage.levels import Network
 from coverage.money import Money, Percent, format_dollars, parse_money
+from coverage.params import Reference
+from coverage.params import resolve as resolve_national
 from coverage.parity.schema import CATEGORY_KEYS, Parity, parity_errors
 
 PlanKind = Literal["commercial", "medicare", "medicare_advantage", "medicaid"]
@@ -209,8 +211,11 @@ class LoadedPlan(Struct, frozen=True):
     plan: Plan
     file: str
     present_keys: frozenset[str]
+    national: dict[str, Reference] = {}  # key path -> the national figure it names
 
     def source_of(self, key_path: str) -> str:
+        if key_path in self.national:
+            return f"{self.national[key_path].describe()}, named in plan file {self.file} [{key_path}]"
         if key_path in self.present_keys:
             return f"plan file {self.file} [{key_path}]"
         return f"plan file {self.file}: [{key_path}] not set, default used"
@@ -370,6 +375,7 @@ def parse_plan(text: str, file: str) -> LoadedPlan:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise PlanFileError([PlanError(file, "(syntax)", f"not valid TOML: {exc}")]) from None
+    raw, national = _with_national_figures(file, raw)
     try:
         plan = msgspec.convert(raw, Plan, dec_hook=_dec_hook)
     except msgspec.ValidationError as exc:
@@ -378,7 +384,22 @@ def parse_plan(text: str, file: str) -> LoadedPlan:
     errors = _semantic_errors(file, plan, raw, present_keys)
     if errors:
         raise PlanFileError(errors)
-    return LoadedPlan(plan=plan, file=file, present_keys=present_keys)
+    return LoadedPlan(plan=plan, file=file, present_keys=present_keys, national=national)
+
+
+def _with_national_figures(file: str, raw: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Reference]]:
+    """The file with its "national:" references resolved for its effective period (coverage.params)."""
+    effective = raw.get("effective")
+    if not isinstance(effective, dict):
+        return raw, {}  # the plan's own validation names the missing period
+    try:  # dates as the file writes them ("2026-01-01"); the plan's own validation names bad ones
+        start, end = (dt.date.fromisoformat(str(effective.get(key))) for key in ("start", "end"))
+    except ValueError:
+        return raw, {}
+    resolved, references, problems = resolve_national(raw, start, end)
+    if problems:
+        raise PlanFileError([PlanError(file, path, message, value) for path, message, value in problems])
+    return resolved, references
 
 
 def load_catalog(plans_dir: Path | str) -> PlanCatalog:
