@@ -70,7 +70,7 @@ def test_the_bundled_medicare_plans_name_their_figures(catalog: PlanCatalog) -> 
 def test_an_unknown_figure_is_a_located_error() -> None:
     [(key_path, message)] = problems(plan_text(deductible="national:medicare.part_c_deductible"))
     assert key_path == "accumulators.in_network.deductible_individual"
-    assert message.startswith("no national figure 'medicare.part_c_deductible' (known: medicare.part_b_deduct")
+    assert message.startswith("no national figure 'medicare.part_c_deductible' (known: medicare.part_b")
 
 
 def test_a_date_with_no_figure_is_a_located_error() -> None:
