@@ -25,7 +25,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from tests.conftest import REPO
 
-from coverage.batch import INPUT_COLUMNS, REQUIRED_COLUMNS, dollars, run_batch
+from coverage.batch import INPUT_COLUMNS, REQUIRED_COLUMNS, TOTALS_HEADER, dollars, run_batch
 from coverage.cli import main
 from coverage.cli.batch import errors_path
 from coverage.errors import InputError, NotFound
@@ -349,6 +349,31 @@ def test_edge_plans_match_the_scalar_engine(seed: int, edge_catalog: PlanCatalog
     assert_same(random_rows(100 + seed, 400, edge_catalog), edge_catalog, chunk_rows=97)
 
 
+def test_per_day_cap_over_the_deductible_matches_the_scalar_engine(edge_catalog: PlanCatalog) -> None:
+    """Medicare's per-day cap limits coinsurance only: sud_iop of edge-no-oop-2026 is $9,000 a day,
+    20%, capped at $1,736, deductible $1,050 (plan year from December 1).
+
+    Nothing met, iop:1x1 from 2026-01-05: $1,050 + min(20% x $7,950 = $1,590, $1,736) = $2,640.00.
+    $900 met: $150 + min(20% x $8,850 = $1,770, $1,736) = $1,886.00.
+    Nothing met, iop:1x2: day 1 $2,640.00, day 2 min(20% x $9,000 = $1,800, $1,736) = $1,736 -> $4,376.00.
+    """
+    base = dict.fromkeys(INPUT_COLUMNS, "") | {
+        "plan_id": "edge-no-oop-2026",
+        "network": "in",
+        "category": "sud",
+        "start_date": "2026-01-05",
+    }
+    rows = [
+        base | {"client_id": "a", "deductible_met": "0", "oop_met": "0", "pathway": "iop:1x1"},
+        base | {"client_id": "b", "deductible_met": "900.00", "oop_met": "900.00", "pathway": "iop:1x1"},
+        base | {"client_id": "c", "deductible_met": "0", "oop_met": "0", "pathway": "iop:1x2"},
+    ]
+    assert_same(rows, edge_catalog)
+    totals, _, _ = batch_outputs(to_csv(rows), edge_catalog)
+    member_cost = TOTALS_HEADER.index("member_cost")
+    assert [row[member_cost] for row in totals] == ["2640.00", "1886.00", "4376.00"]
+
+
 def test_ten_thousand_rows_match_the_scalar_engine(catalog: PlanCatalog) -> None:
     """The big differential case: 10,000 seeded rows, totals and months, cell for cell."""
     assert_same(random_rows(2026, 10_000, catalog), catalog, chunk_rows=2_500)
@@ -464,6 +489,24 @@ GOOD = {
             "family_deductible_met",
             "$3,000.01 is more than the plan's family deductible $3,000.00",
         ),
+        (
+            {"deductible_met": "500.00", "oop_met": "", "family_deductible_met": "400.00"},
+            "family_deductible_met",
+            "$400.00 is less than the client's deductible met $500.00: the family amount includes the "
+            "client's own",
+        ),
+        (
+            {"deductible_met": "500.00", "oop_met": "", "family_oop_met": "499.99"},
+            "family_oop_met",
+            "$499.99 is less than the client's out-of-pocket met $500.00: the family amount includes "
+            "the client's own",
+        ),
+        (
+            {"family_deductible_met": "900.00", "family_oop_met": "800.00"},
+            "family_oop_met",
+            "must be at least the family deductible met: deductible payments count toward the "
+            "out-of-pocket maximum",
+        ),
         ({"horizon_weeks": "157"}, "horizon_weeks", "must be a whole number of weeks from 1 to 156"),
         ({"pathway": "iop:8x9"}, "pathway", "phase 1 'iop:8x9': units per week must be 1-7"),
         ({"auth_status": "maybe"}, "auth_status", "must be one of approved, initial_only, none"),
@@ -479,6 +522,24 @@ def test_a_bad_cell_is_reported_and_the_other_rows_complete(
     assert [(row[0], row[1]) for row in totals] == [("1", "ok")] * 3 + [("3", "ok2")] * 3
 
 
+def test_a_blank_oop_met_is_the_deductible_met(catalog: PlanCatalog) -> None:
+    """Deductible met $500, out-of-pocket blank: priced as out-of-pocket met $500, and the same as
+    the scalar engine. acme PPO Gold, IOP scenario, 26 weeks from 2026-03-02 (README's worked
+    example): $1,000 deductible left + 20% x ($10,800 - $1,000) = $1,960 on the IOP days, then
+    18 sessions x $30 = $540 -> $3,500.00 (the OOP max $6,000 - $500 is not reached)."""
+    blank = {**GOOD, "deductible_met": "500.00", "oop_met": ""}
+    stated = {**GOOD, "deductible_met": "500.00", "oop_met": "500.00"}
+    assert_same([blank, stated], catalog)
+    totals, _, errors = batch_outputs(to_csv([blank, stated]), catalog)
+    assert errors == []
+    assert [row[2:] for row in totals[:3]] == [row[2:] for row in totals[3:]]
+    member_cost = TOTALS_HEADER.index("member_cost")
+    assert totals[1][2] == "iop" and totals[1][member_cost] == "3500.00"
+    # the same row without the oop_met column at all
+    columns = tuple(name for name in INPUT_COLUMNS if name != "oop_met")
+    assert batch_outputs(to_csv([blank], columns), catalog)[0] == totals[:3]
+
+
 def test_every_bad_cell_of_a_row_is_listed_in_column_order(catalog: PlanCatalog) -> None:
     bad = {**GOOD, "network": "x", "start_date": "", "oop_met": "-3"}
     totals, _, errors = batch_outputs(to_csv([bad, GOOD]), catalog)
@@ -487,11 +548,11 @@ def test_every_bad_cell_of_a_row_is_listed_in_column_order(catalog: PlanCatalog)
 
 
 def test_a_missing_required_column_stops_before_any_work(catalog: PlanCatalog) -> None:
-    columns = tuple(name for name in INPUT_COLUMNS if name not in ("network", "oop_met"))
+    columns = tuple(name for name in INPUT_COLUMNS if name not in ("network", "deductible_met"))
     output, errors = io.BytesIO(), io.BytesIO()
-    with pytest.raises(InputError, match="missing required columns network, oop_met") as raised:
+    with pytest.raises(InputError, match="missing required columns network, deductible_met") as raised:
         run_batch(to_csv([GOOD], columns), output, errors, catalog=catalog)
-    assert [problem.field for problem in raised.value.problems] == ["network", "oop_met"]
+    assert [problem.field for problem in raised.value.problems] == ["network", "deductible_met"]
     assert output.getvalue() == errors.getvalue() == b""
 
 

@@ -71,10 +71,14 @@ def test_a_body_over_the_limit_gets_413_saying_so(client: TestClient) -> None:
 
 
 def test_missing_columns_are_named_one_by_one(client: TestClient) -> None:
-    body = b"client_id,plan_id,category,start_date,deductible_met\nc,acme-ppo-gold-2026,mh,2026-03-02,0\n"
+    body = b"client_id,plan_id,category,oop_met\nc,acme-ppo-gold-2026,mh,0\n"
     response = client.post("/batch", content=body, headers=CSV)
     assert response.status_code == 422
-    assert [error["field"] for error in response.json()["errors"]] == ["network", "oop_met"]
+    assert [error["field"] for error in response.json()["errors"]] == [
+        "network",
+        "start_date",
+        "deductible_met",
+    ]
 
 
 @pytest.mark.parametrize(

@@ -125,7 +125,21 @@ def test_request_carries_subscriber_provider_and_mh_sud_service_types() -> None:
         },
         "encounter": {
             "dateOfService": "20260302",
-            "serviceTypeCodes": ["MH", "CF", "CH", "A4", "A6", "A7", "A8", "AI", "AJ", "AK", "CI", "CJ"],
+            "serviceTypeCodes": [
+                "MH",
+                "CF",
+                "CH",
+                "A4",
+                "A6",
+                "A7",
+                "A8",
+                "BB",
+                "AI",
+                "AJ",
+                "AK",
+                "CI",
+                "CJ",
+            ],
         },
     }
     assert list(REQUESTED_STCS) == json.loads(sent.content)["encounter"]["serviceTypeCodes"]

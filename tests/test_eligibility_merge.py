@@ -211,7 +211,7 @@ def test_met_amounts_from_an_earlier_plan_year_are_not_used() -> None:
     assert met == VerifiedMet(
         notes=[
             "verification #7 (2025-12-30) is from an earlier plan year than 2026-03-09; "
-            "its met amounts are not used"
+            "its met amounts and visits remaining are not used"
         ]
     )
 
@@ -222,7 +222,7 @@ def test_met_amounts_from_a_later_plan_year_are_not_used_and_said_to_be_later() 
     assert met == VerifiedMet(
         notes=[
             "verification #7 (2027-01-04) is from a later plan year than 2026-03-09; "
-            "its met amounts are not used"
+            "its met amounts and visits remaining are not used"
         ]
     )
 
@@ -330,6 +330,9 @@ def test_assumptions_keep_the_notes_for_this_category_and_network() -> None:
         "verification #7 (2026-03-02): Mental health, in network: coverage status, individual deductible, "
         "individual out-of-pocket maximum taken from STC 30 (health benefit plan coverage) because the payer "
         "returned nothing more specific",
+        # the payer's 20% (STC 30) replaces the plan's 0% for office therapy; its $40 copay stays
+        "verification #7 (2026-03-02): mh_office: the payer states 20% coinsurance but no copay; the plan "
+        "file's $40.00 copay is kept, so both apply. Confirm with the payer.",
     ]
 
 

@@ -103,27 +103,43 @@ def test_oop_max_reached_mid_month_then_nothing_more() -> None:
     assert "oop_max_reached" in {flag.code for flag in scenario.flags}
 
 
-def test_per_unit_cap_limits_each_day_share() -> None:
-    plan = make_plan(
-        """
+def medicare_php(allowed: str):
+    """Original Medicare 2026: $283 Part B deductible, 20%, the $1,736 per-day cap."""
+    return make_plan(
+        f"""
 [accumulators.in_network]
 deductible_individual = "283.00"
 
 [benefits.mh_php.in_network]
-allowed = "10000.00"
+allowed = "{allowed}"
 coinsurance = "20%"
 deductible_applies = true
 per_unit_member_cap = "1736.00"
 """,
         kind="medicare",
     )
-    units = priced(plan, "php:1", dt.date(2026, 3, 2))
-    # day 1: $283 deductible + 20% x $9,717 = $1,943.40 -> $2,226.40, capped at $1,736:
-    #   the cut comes off coinsurance: deductible $283, coinsurance $1,453.
+
+
+def test_per_unit_cap_limits_each_day_share() -> None:
+    units = priced(medicare_php("10000.00"), "php:1", dt.date(2026, 3, 2))
+    # The cap limits the coinsurance only; the Part B deductible is owed on top
+    # (SSA 1833(t)(8)(C); 42 CFR 419.41).
+    # day 1: $283 deductible + min(20% x $9,717 = $1,943.40, $1,736) = $283 + $1,736 = $2,019.00.
     # day 2: 20% x $10,000 = $2,000 -> capped at $1,736.
-    assert (units[0].deductible_cents, units[0].coinsurance_cents) == (28300, 145300)
-    assert [u.member_cost_cents for u in units] == [173600] * 5
+    assert (units[0].deductible_cents, units[0].coinsurance_cents) == (28300, 173600)
+    assert [u.member_cost_cents for u in units] == [201900] + [173600] * 4
+    assert units[0].plan_paid_cents == 1000000 - 201900
     assert units[1].plan_paid_cents == 1000000 - 173600
+
+
+def test_per_day_cap_leaves_the_part_b_deductible_on_top() -> None:
+    """The issue's worked example: allowed $9,000 on the first day of 2026, nothing met."""
+    units = priced(medicare_php("9000.00"), "php:1x1", dt.date(2026, 1, 1))
+    # $283 deductible + min(20% x ($9,000 - $283) = 20% x $8,717 = $1,743.40, $1,736) = $2,019.00
+    assert (units[0].deductible_cents, units[0].coinsurance_cents) == (28300, 173600)
+    assert units[0].member_cost_cents == 201900
+    assert units[0].plan_paid_cents == 900000 - 201900  # $6,981.00
+    assert units[0].deductible_met_after_cents == 28300
 
 
 OON_PLAN = """

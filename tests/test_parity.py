@@ -307,6 +307,7 @@ total = "1000000.00"
 [parity.medsurg.outpatient_in_network_all_other]
 total = "2000000.00"
 coinsurance = {{ "20%" = "1800000.00" }}
+deductible = {{ "1000.00" = "1800000.00" }}
 {medsurg_flags}
 """
     report = build_parity_report(plan(iop(prior_auth=True), parity))
@@ -325,6 +326,7 @@ total = "1000000.00"
 [parity.medsurg.outpatient_in_network_all_other]
 total = "2000000.00"
 coinsurance = { "20%" = "1800000.00" }
+deductible = { "1000.00" = "1800000.00" }
 """
     report = build_parity_report(plan(iop(prior_auth=False), parity))
     assert not [f for f in report.findings if f.type in ("prior_auth", "concurrent_review")]

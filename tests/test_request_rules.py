@@ -68,6 +68,12 @@ def batch_errors(row: dict[str, str], catalog: PlanCatalog) -> list[tuple[str, s
         ({"deductible_met": "200.00", "oop_met": "100.00"}, "oop_met"),
         ({"family_deductible_met": "3000.01"}, "family_deductible_met"),
         ({"oop_met": "100.00", "family_oop_met": "12000.01"}, "family_oop_met"),
+        (
+            {"deductible_met": "500.00", "oop_met": "500.00", "family_deductible_met": "400.00"},
+            "family_deductible_met",
+        ),
+        ({"oop_met": "500.00", "family_oop_met": "499.99"}, "family_oop_met"),
+        ({"family_deductible_met": "900.00", "family_oop_met": "800.00"}, "family_oop_met"),
         ({"start_date": "2027-01-04"}, "start_date"),
         ({"start_date": "2025-12-31"}, "start_date"),
         ({"pathway": "iop:8x9"}, "pathway"),

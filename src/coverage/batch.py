@@ -34,7 +34,16 @@ from coverage.pricing.batch_engine import (
 )
 from coverage.pricing.batch_runs import RunBook
 from coverage.pricing.batch_tables import Pathways, PlanTables
-from coverage.rules import MET_LIMITS, OOP_BELOW_DEDUCTIBLE, OUTSIDE_EFFECTIVE, OVER_LIMIT, not_one_of
+from coverage.rules import (
+    FAMILY_AMOUNTS,
+    FAMILY_BELOW_OWN,
+    FAMILY_OOP_BELOW_DEDUCTIBLE,
+    MET_LIMITS,
+    OOP_BELOW_DEDUCTIBLE,
+    OUTSIDE_EFFECTIVE,
+    OVER_LIMIT,
+    not_one_of,
+)
 
 REQUIRED_COLUMNS = (
     "client_id",
@@ -43,9 +52,15 @@ REQUIRED_COLUMNS = (
     "category",
     "start_date",
     "deductible_met",
-    "oop_met",
 )
-OPTIONAL_COLUMNS = ("horizon_weeks", "pathway", "auth_status", "family_deductible_met", "family_oop_met")
+OPTIONAL_COLUMNS = (
+    "oop_met",
+    "horizon_weeks",
+    "pathway",
+    "auth_status",
+    "family_deductible_met",
+    "family_oop_met",
+)
 MONEY_INPUTS = ("deductible_met", "oop_met", "family_deductible_met", "family_oop_met")
 INPUT_COLUMNS = (*REQUIRED_COLUMNS, *OPTIONAL_COLUMNS)
 DEFAULT_CHUNK_ROWS = 100_000
@@ -227,6 +242,22 @@ def _limit_rules() -> dict[str, tuple[pl.Expr, pl.Expr]]:
     }
 
 
+def _family_rules() -> dict[str, tuple[pl.Expr, pl.Expr]]:
+    """Per family amount column, its coverage.rules.FAMILY_AMOUNTS rule: not below the client's own."""
+    return {
+        rule.family: (
+            pl.col(f"{rule.family}_cents") < pl.col(f"{rule.own}_cents"),
+            message(
+                FAMILY_BELOW_OWN,
+                family=usd(pl.col(f"{rule.family}_cents")),
+                what=rule.what,
+                own=usd(pl.col(f"{rule.own}_cents")),
+            ),
+        )
+        for rule in FAMILY_AMOUNTS
+    }
+
+
 def _money_rules(name: str) -> list[tuple[pl.Expr, pl.Expr | str]]:
     """Why a dollar cell is rejected, in money.parse_money's spirit (from the columns `_cleaned` made)."""
     amount, whole, fraction = (pl.col(f"{name}_{part}") for part in ("amount", "whole", "fraction"))
@@ -273,9 +304,22 @@ def _cleaned(chunk: pl.LazyFrame) -> pl.LazyFrame:
     )
     frame = frame.with_columns(_money_shape(name).alias(f"{name}_shape") for name in MONEY_INPUTS)
     # Only well-formed amounts take part in the checks against the plan and each other.
-    return frame.with_columns(
+    frame = frame.with_columns(
         pl.when(pl.col(f"{name}_shape").is_null()).then(pl.col(f"{name}_cents")).alias(f"{name}_cents")
         for name in MONEY_INPUTS
+    )
+    # Blank amounts derived as estimate.starting_accumulators derives them.
+    frame = frame.with_columns(
+        oop_met_cents=pl.when(_text("oop_met").is_null())
+        .then(pl.col("deductible_met_cents"))
+        .otherwise(pl.col("oop_met_cents"))
+    )
+    return frame.with_columns(
+        family_oop_met_cents=pl.when(
+            _text("family_oop_met").is_null() & pl.col("family_deductible_met_cents").is_not_null()
+        )
+        .then(pl.max_horizontal("family_deductible_met_cents", "oop_met_cents"))
+        .otherwise(pl.col("family_oop_met_cents"))
     )
 
 
@@ -320,7 +364,7 @@ def _parsed(chunk: pl.LazyFrame, tables: PlanTables, specs: pl.LazyFrame) -> pl.
     def money_reason(name: str, *limit_rules: tuple[pl.Expr, pl.Expr | str]) -> pl.Expr:
         return pl.coalesce(pl.col(f"{name}_shape"), _first_reason(list(limit_rules)))
 
-    limit_rules = _limit_rules()
+    limit_rules, below_own = _limit_rules(), _family_rules()
     reasons = {
         "client_id": _first_reason([_required("client_id")]),
         "plan_id": _first_reason(
@@ -357,8 +401,19 @@ def _parsed(chunk: pl.LazyFrame, tables: PlanTables, specs: pl.LazyFrame) -> pl.
         "horizon_weeks": pl.col("horizon_reason"),
         "pathway": pl.col("pathway_reason"),
         "auth_status": _first_reason([_choice("auth_status", tuple(AUTH_CODES))]),
-        "family_deductible_met": money_reason("family_deductible_met", limit_rules["family_deductible_met"]),
-        "family_oop_met": money_reason("family_oop_met", limit_rules["family_oop_met"]),
+        "family_deductible_met": money_reason(
+            "family_deductible_met", below_own["family_deductible_met"], limit_rules["family_deductible_met"]
+        ),
+        "family_oop_met": money_reason(
+            "family_oop_met",
+            below_own["family_oop_met"],
+            limit_rules["family_oop_met"],
+            (
+                pl.col("has_oop_max")
+                & (pl.col("family_oop_met_cents") < pl.col("family_deductible_met_cents")),
+                FAMILY_OOP_BELOW_DEDUCTIBLE,
+            ),
+        ),
     }
     return frame.with_columns(reasons[name].alias(f"reason_{name}") for name in INPUT_COLUMNS)
 

@@ -33,15 +33,32 @@ from coverage.pricing.report import (
     scenario_flags,
     summarize,
 )
-from coverage.pricing.terms import CostTerms, SourcedValue, StartingAccumulators, build_terms
+from coverage.pricing.terms import (
+    CostTerms,
+    SourcedValue,
+    StartingAccumulators,
+    build_terms,
+    renewal_sources,
+    terms_with_renewals,
+)
 from coverage.pricing.verification import (
     VerifiedMet,
     apply_verification,
+    inactive_terms,
     usable_verification,
     verification_assumptions,
+    verification_label,
     verified_met,
 )
-from coverage.rules import MET_LIMITS, OOP_BELOW_DEDUCTIBLE, outside_effective, over_limit
+from coverage.rules import (
+    FAMILY_AMOUNTS,
+    FAMILY_OOP_BELOW_DEDUCTIBLE,
+    MET_LIMITS,
+    OOP_BELOW_DEDUCTIBLE,
+    family_below_own,
+    outside_effective,
+    over_limit,
+)
 from coverage.schedule import (
     DEFAULT_HORIZON_WEEKS,
     MAX_HORIZON_WEEKS,
@@ -117,15 +134,21 @@ class Estimate(Struct, kw_only=True):
     flags: list[Flag]
 
 
+# --- terms: plan file + request ------------------------------------------------------------
+
+
 _MET_FIELDS = tuple(f"{rule.field}_cents" for rule in MET_LIMITS)
 
 
 def starting_accumulators(
     request: EstimateRequest, terms: CostTerms, verified: VerifiedMet | None = None
-) -> tuple[StartingAccumulators, list[SourcedValue]]:
-    """Amounts already met: the request's, else the verification's, else $0 (family: none).
+) -> tuple[StartingAccumulators, list[SourcedValue], list[str]]:
+    """Amounts already met: the request's, else the verification's, else derived or $0.
 
-    Each is checked against the plan's limits, naming the field that breaks one.
+    Out-of-pocket met not given is taken as the deductible met (deductible payments count toward
+    the out-of-pocket maximum); family out-of-pocket met not given, when the family deductible met
+    is, as the larger of that and the client's out-of-pocket met. Each derivation is returned as an
+    assumption. Every amount is checked against the plan's limits and the others, naming the field.
     """
     values: dict[str, int | None] = {}
     sources: list[SourcedValue] = []
@@ -133,6 +156,7 @@ def starting_accumulators(
         name = field.removesuffix("_cents")
         given = getattr(request, field)
         verified_amount = getattr(verified, field) if verified is not None else None
+        values[field] = None
         if given is not None:
             values[field] = given
             sources.append(
@@ -141,17 +165,52 @@ def starting_accumulators(
         elif verified_amount is not None:
             values[field] = verified_amount
             sources.extend(source for source in verified.sources if source.name == name)  # type: ignore[union-attr]
-        elif field in ("deductible_met_cents", "oop_met_cents"):
-            values[field] = 0
-            sources.append(SourcedValue(name, format_usd(0), "not given: nothing assumed met"))
+    notes: list[str] = []
+    if values["deductible_met_cents"] is None:
+        values["deductible_met_cents"] = 0
+        sources.append(SourcedValue("deductible_met", format_usd(0), "not given: nothing assumed met"))
+    deductible_met = values["deductible_met_cents"]
+    if values["oop_met_cents"] is None:
+        values["oop_met_cents"] = deductible_met
+        if deductible_met:
+            sources.append(
+                SourcedValue("oop_met", format_usd(deductible_met), "not given: taken as the deductible met")
+            )
+            notes.append(
+                f"Out-of-pocket met was not given: taken as the deductible met, {format_usd(deductible_met)} "
+                "(deductible payments count toward the out-of-pocket maximum)."
+            )
         else:
-            values[field] = None
-    start = StartingAccumulators(**values)  # type: ignore[arg-type]
+            sources.append(SourcedValue("oop_met", format_usd(0), "not given: nothing assumed met"))
+    family_deductible = values["family_deductible_met_cents"]
+    if values["family_oop_met_cents"] is None and family_deductible is not None:
+        family_oop = max(family_deductible, values["oop_met_cents"])
+        values["family_oop_met_cents"] = family_oop
+        sources.append(
+            SourcedValue(
+                "family_oop_met",
+                format_usd(family_oop),
+                "not given: the larger of the family deductible met and the client's out-of-pocket met",
+            )
+        )
+        notes.append(
+            f"Family out-of-pocket met was not given: taken as {format_usd(family_oop)}, the larger of the "
+            "family deductible met and the client's out-of-pocket met (both count toward it)."
+        )
+    visits = verified.visits_remaining if verified is not None else {}
+    if verified is not None:
+        sources.extend(source for source in verified.sources if source.name.endswith(".visits_remaining"))
+    start = StartingAccumulators(**values, visits_remaining=visits)  # type: ignore[arg-type]
     _check_met_against_limits(start, terms)
-    return start, sources
+    return start, sources, notes
 
 
 def _check_met_against_limits(start: StartingAccumulators, terms: CostTerms) -> None:
+    """The rules of coverage.rules, in the words the batch uses too."""
+    for rule in FAMILY_AMOUNTS:
+        family, own = getattr(start, f"{rule.family}_cents"), getattr(start, f"{rule.own}_cents")
+        if family is not None and family < own:
+            raise InputError.at(f"{rule.family}_cents", family_below_own(rule, family, own))
     limits = terms.limits
     if limits is None:
         return
@@ -162,6 +221,10 @@ def _check_met_against_limits(start: StartingAccumulators, terms: CostTerms) -> 
             raise InputError.at(f"{rule.field}_cents", over_limit(rule, met, limit))
     if limits.has_oop_max and start.oop_met_cents < start.deductible_met_cents:
         raise InputError.at("oop_met_cents", OOP_BELOW_DEDUCTIBLE)
+    family_deductible, family_oop = start.family_deductible_met_cents, start.family_oop_met_cents
+    family_amounts = family_deductible is not None and family_oop is not None
+    if limits.has_oop_max and family_amounts and family_oop < family_deductible:  # type: ignore[operator]
+        raise InputError.at("family_oop_met_cents", FAMILY_OOP_BELOW_DEDUCTIBLE)
 
 
 # --- scenarios -----------------------------------------------------------------------------
@@ -193,13 +256,14 @@ def common_assumptions(
         f"Accumulators as of {request.start_date}: deductible met {format_usd(start.deductible_met_cents)}, "
         f"out-of-pocket met {format_usd(start.oop_met_cents)} (sources say where each comes from).",
         f"The plan year starts on {plan.plan_year_start} each year; deductible, out-of-pocket and visit "
-        "counts reset then. Visits used earlier in the plan year are taken as zero.",
+        "counts reset then. Visits used earlier in the plan year are taken as zero unless the payer "
+        "states the visits remaining.",
         "Intake evaluation (CPT 90791), psychiatric medication management, labs and transport "
         "are not included.",
     ]
     limits = terms.limits
     has_family_tier = limits is not None and (limits.deductible_family_cents or limits.oop_max_family_cents)
-    if has_family_tier and (start.family_deductible_met_cents is None or start.family_oop_met_cents is None):
+    if has_family_tier and start.family_deductible_met_cents is None and start.family_oop_met_cents is None:
         lines.append(
             "Family accumulators not given: other family members are assumed to have spent nothing "
             "toward the family deductible or out-of-pocket maximum."
@@ -279,12 +343,13 @@ def estimate_with_terms(
     terms: CostTerms,
     verified: VerifiedMet | None = None,
     verification_notes: Sequence[str] = (),
+    verification_flags: Sequence[Flag] = (),
 ) -> Estimate:
     """Price the request's scenarios against already-resolved terms (plan file or verified)."""
     check_dates(request, loaded)
-    start, met_sources = starting_accumulators(request, terms, verified)
+    start, met_sources, met_notes = starting_accumulators(request, terms, verified)
     pathways = pathways_for(request)
-    flags: list[Flag] = []
+    flags: list[Flag] = list(verification_flags)
     if request.recommended_level == "refer_higher":
         flags.append(
             Flag(
@@ -297,6 +362,7 @@ def estimate_with_terms(
             )
         )
     scenarios = [_scenario(name, phases, request, terms, start, loaded) for name, phases in pathways.items()]
+    renewed_sources, renewal_notes = renewal_sources(terms, max(scenario.end_date for scenario in scenarios))
     return Estimate(
         plan_id=loaded.plan.id,
         plan_name=loaded.plan.name,
@@ -310,8 +376,13 @@ def estimate_with_terms(
         recommended_level=request.recommended_level,
         verification_id=request.verification_id,
         scenarios=scenarios,
-        sources=[*terms.sources.values(), *met_sources],
-        assumptions=[*common_assumptions(request, terms, loaded, start), *verification_notes],
+        sources=[*terms.sources.values(), *met_sources, *renewed_sources],
+        assumptions=[
+            *common_assumptions(request, terms, loaded, start),
+            *met_notes,
+            *renewal_notes,
+            *verification_notes,
+        ],
         flags=flags,
     )
 
@@ -324,18 +395,33 @@ def estimate_for_plan(loaded: LoadedPlan, request: EstimateRequest) -> Estimate:
 def estimate(
     catalog: PlanCatalog, request: EstimateRequest, verification: VerificationRecord | None = None
 ) -> Estimate:
-    """The estimate for a request against the plan file it names, and the verification record it
-    names (`request.verification_id`), which the caller has already read from its store."""
+    """The estimate for a request against the plan file it names (and the plans that renew it),
+    and the verification record it names (`request.verification_id`), which the caller has
+    already read from its store."""
     loaded = catalog.get(request.plan_id)
     if loaded is None:
         raise unknown_plan(request.plan_id)
+    terms = terms_with_renewals(catalog, loaded, request.network, request.category)
     if request.verification_id is None:
-        return estimate_for_plan(loaded, request)
+        return estimate_with_terms(loaded, request, terms)
     verified = usable_verification(verification, request.verification_id, request.plan_id)
     assert verification is not None  # usable_verification raised otherwise
-    terms = build_terms(loaded, request.network, request.category)
-    terms = apply_verification(terms, verified, verification.id, verification.verified_on)
-    on = verification.verified_on
-    met = verified_met(terms, verified, verification.id, on, request.start_date)
-    notes = [*verification_assumptions(terms, verified, verification.id, on), *met.notes]
+    record = verification
+    if record.outcome == "inactive":
+        label = verification_label(record.id, record.verified_on)
+        inactive = Flag(
+            code="coverage_inactive",
+            severity="warning",
+            message=f"{label}: {record.message}. Every unit below is priced at the self-pay rate.",
+        )
+        return estimate_with_terms(
+            loaded,
+            request,
+            inactive_terms(terms, record.id, record.verified_on),
+            verification_notes=[f"{label}: coverage inactive; nothing is covered, every unit is self-pay."],
+            verification_flags=[inactive],
+        )
+    terms = apply_verification(terms, verified, record.id, record.verified_on)
+    met = verified_met(terms, verified, record.id, record.verified_on, request.start_date)
+    notes = [*verification_assumptions(terms, verified, record.id, record.verified_on), *met.notes]
     return estimate_with_terms(loaded, request, terms, met, notes)

@@ -183,6 +183,7 @@ class Plan(Struct, forbid_unknown_fields=True, frozen=True):
     notes: str = ""
     program_rules: ProgramRules = ProgramRules()
     parity: Parity | None = None
+    renewed_by: str | None = None  # the plan id whose file prices the next plan year
 
     def benefit(self, category_key: str, network: Network) -> Benefit | None:
         category: CategoryBenefits | None = getattr(self.benefits, category_key)
@@ -426,4 +427,52 @@ def load_catalog(plans_dir: Path | str) -> PlanCatalog:
             )
             continue
         plans[loaded.plan.id] = loaded
-    return PlanCatalog(plans, errors)
+    return PlanCatalog(*_checked_renewals(plans, errors))
+
+
+def renewal_error(plan: Plan, successor: Plan | None) -> str | None:
+    """Why `renewed_by` cannot name `successor` (None: it can).
+
+    The successor must start the day after the plan ends, on a plan-year start of the same
+    MM-DD, so every plan year is priced by exactly one file and accumulators reset at the switch.
+    """
+    if successor is None:
+        return "names no plan loaded from the catalog"
+    if successor.id == plan.id:
+        return "names the plan itself"
+    if successor.effective.start != plan.effective.end + dt.timedelta(days=1):
+        return (
+            f"names {successor.id!r}, which starts {successor.effective.start}, not the day after this "
+            f"plan's effective end {plan.effective.end}"
+        )
+    if successor.plan_year_start != plan.plan_year_start:
+        return (
+            f"names {successor.id!r}, whose plan year starts {successor.plan_year_start}, "
+            f"not {plan.plan_year_start}"
+        )
+    if plan.plan_year_start.plan_year_of(successor.effective.start) != successor.effective.start:
+        return f"names {successor.id!r}, which starts mid plan year ({successor.effective.start})"
+    return None
+
+
+def _successor(plans: dict[str, LoadedPlan], plan_id: str) -> Plan | None:
+    found = plans.get(plan_id)
+    return found.plan if found is not None else None
+
+
+def _checked_renewals(
+    plans: dict[str, LoadedPlan], errors: list[PlanError]
+) -> tuple[dict[str, LoadedPlan], list[PlanError]]:
+    """Drop plans whose `renewed_by` is unusable (repeatedly: a dropped plan may be a successor)."""
+    while True:
+        bad = {
+            plan_id: reason
+            for plan_id, loaded in plans.items()
+            if loaded.plan.renewed_by is not None
+            and (reason := renewal_error(loaded.plan, _successor(plans, loaded.plan.renewed_by)))
+        }
+        if not bad:
+            return plans, errors
+        for plan_id, reason in bad.items():
+            loaded = plans.pop(plan_id)
+            errors.append(PlanError(loaded.file, "renewed_by", reason, repr(loaded.plan.renewed_by)))

@@ -28,19 +28,45 @@ MET_LIMITS: tuple[MetLimit, ...] = (
     MetLimit("family_oop_met", "oop_max_family", "family out-of-pocket maximum"),
 )
 
-# With an out-of-pocket maximum, oop_met must be at least deductible_met.
+
+
+class FamilyAmount(NamedTuple):
+    """A family amount met includes the client's own, so it is never less than it."""
+
+    family: str  # the CSV column; the request field is f"{family}_cents"
+    own: str
+    what: str  # the client's amount in words
+
+
+FAMILY_AMOUNTS: tuple[FamilyAmount, ...] = (
+    FamilyAmount("family_deductible_met", "deductible_met", "deductible met"),
+    FamilyAmount("family_oop_met", "oop_met", "out-of-pocket met"),
+)
+
+# With an out-of-pocket maximum, oop_met must be at least deductible_met (and the family amounts too).
 OOP_BELOW_DEDUCTIBLE = (
     "must be at least the deductible met: deductible payments count toward the out-of-pocket maximum"
+)
+FAMILY_OOP_BELOW_DEDUCTIBLE = (
+    "must be at least the family deductible met: deductible payments count toward the out-of-pocket "
+    "maximum"
 )
 
 
 # Message templates: `estimate` fills them with str.format, the batch with columns (batch.message).
 OVER_LIMIT = "{met} is more than the plan's {what} {limit}"
 OUTSIDE_EFFECTIVE = "{start} is outside the plan's effective period {effective_start} to {effective_end}"
+FAMILY_BELOW_OWN = (
+    "{family} is less than the client's {what} {own}: the family amount includes the client's own"
+)
 
 
 def over_limit(rule: MetLimit, met_cents: int, limit_cents: int) -> str:
     return OVER_LIMIT.format(met=format_usd(met_cents), what=rule.what, limit=format_usd(limit_cents))
+
+
+def family_below_own(rule: FamilyAmount, family_cents: int, own_cents: int) -> str:
+    return FAMILY_BELOW_OWN.format(family=format_usd(family_cents), what=rule.what, own=format_usd(own_cents))
 
 
 def outside_effective(start: dt.date, effective_start: dt.date, effective_end: dt.date) -> str:

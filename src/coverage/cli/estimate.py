@@ -31,7 +31,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--deductible-met", help="dollars met this plan year, e.g. 250.00 (default: verified amount, else 0)"
     )
-    parser.add_argument("--oop-met", help="out-of-pocket dollars met this plan year (default as above)")
+    parser.add_argument(
+        "--oop-met",
+        help="out-of-pocket dollars met this plan year (default: verified amount, else deductible met)",
+    )
+    parser.add_argument(
+        "--family-deductible-met", help="family deductible dollars met (default: verified, else the client's)"
+    )
+    parser.add_argument(
+        "--family-oop-met", help="family out-of-pocket dollars met (default: verified, else derived)"
+    )
     parser.add_argument("--horizon-weeks", type=int, default=26)
     parser.add_argument("--pathway", help='custom phases, e.g. "php:3,iop:6,op:17" or "iop:8x4@3h"')
     parser.add_argument(
@@ -72,6 +81,8 @@ def request_from_args(args: argparse.Namespace) -> EstimateRequest:
         "category": args.category,
         "deductible_met_cents": _dollars("--deductible-met", args.deductible_met),
         "oop_met_cents": _dollars("--oop-met", args.oop_met),
+        "family_deductible_met_cents": _dollars("--family-deductible-met", args.family_deductible_met),
+        "family_oop_met_cents": _dollars("--family-oop-met", args.family_oop_met),
         "horizon_weeks": args.horizon_weeks,
         "pathway": args.pathway,
         "auth_status": args.auth,
@@ -88,6 +99,8 @@ OPTION_FOR_FIELD = {  # request field -> the option that fills it, so errors nam
     "horizon_weeks": "--horizon-weeks",
     "deductible_met_cents": "--deductible-met",
     "oop_met_cents": "--oop-met",
+    "family_deductible_met_cents": "--family-deductible-met",
+    "family_oop_met_cents": "--family-oop-met",
     "start_date": "--start",
     "plan_id": "--plan",
     "pathway": "--pathway",

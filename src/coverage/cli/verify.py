@@ -38,7 +38,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="verify MH/SUD benefits with the payer (real-time 270/271) and record the VOB",
         description="Sends a real-time eligibility inquiry through the configured clearinghouse "
         "(COVERAGE_ELIGIBILITY_URL, COVERAGE_ELIGIBILITY_API_KEY), prints the mapped benefits and "
-        "stores the verification in COVERAGE_DB. Exit 0 when verified, 1 otherwise.",
+        "stores the verification in COVERAGE_DB. Exit 0 when verified, 1 otherwise (inactive coverage "
+        "included).",
     )
     parser.add_argument("--payer", required=True, help="clearinghouse payer id (trading partner service id)")
     parser.add_argument("--member-id", required=True, help="member ID from the insurance card")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import msgspec
 
 from coverage.eligibility.benefits import PayerRejection, VerificationResult
-from coverage.eligibility.codes import AAA_MESSAGES
+from coverage.eligibility.codes import AAA_MESSAGES, INACTIVE_CODES
 from coverage.eligibility.mapping import map_benefits
 from coverage.eligibility.payers import PayerAdapter
 from coverage.eligibility.wire import PayerError, Response271
@@ -72,5 +72,17 @@ def read_answer(
             "invalid_response", "the response has neither benefitsInformation nor errors", **common
         )
     benefits = map_benefits(response, adapter)
+    if benefits.active is False:
+        return VerificationResult("inactive", _inactive_message(response), benefits=benefits, **common)
     return VerificationResult("verified", "benefits verified", benefits=benefits, **common)
+
+
+def _inactive_message(response: Response271) -> str:
+    """Staff wording for a 271 whose only eligibility entries are inactive (EB01 6, 7 or 8)."""
+    codes = sorted({e.code for e in response.benefits_information or [] if e.code in INACTIVE_CODES})
+    stated = "; ".join(f"{INACTIVE_CODES[code]} (EB {code})" for code in codes)
+    return (
+        f"coverage is NOT active: the payer reports {stated} and no active coverage. Do not quote "
+        "benefits: confirm the client's current insurance, or estimate at the self-pay rate"
+    )
 

@@ -13,7 +13,7 @@ from msgspec import Struct
 
 from coverage.levels import Category, Level, Network
 
-Outcome = Literal["verified", "rejected", "unavailable", "invalid_response", "not_configured"]
+Outcome = Literal["verified", "inactive", "rejected", "unavailable", "invalid_response", "not_configured"]
 # How a verification's fields are named for people (tables, notes).
 FIELD_LABELS: dict[str, str] = {
     "active": "coverage status",

@@ -21,7 +21,7 @@ STC_NAMES: dict[str, str] = {
     "CI": "Substance Abuse Facility - Inpatient",
     "CJ": "Substance Abuse Facility - Outpatient",
 }
-MENTAL_HEALTH_STCS = ("MH", "CF", "CH", "A4", "A6", "A7", "A8")
+MENTAL_HEALTH_STCS = ("MH", "CF", "CH", "A4", "A6", "A7", "A8", "BB")  # BB: partial hospitalization
 SUBSTANCE_USE_STCS = ("AI", "AJ", "AK", "CI", "CJ")
 REQUESTED_STCS = MENTAL_HEALTH_STCS + SUBSTANCE_USE_STCS
 PLAN_WIDE_STC = "30"
@@ -66,6 +66,13 @@ TIME_QUALIFIERS = {
 ACTIVE_CODES = {"1": True, "2": True, "3": True, "4": True, "5": True, "6": False, "7": False, "8": False}
 NOT_COVERED = "I"
 UNIT_QUANTITIES = {"VS": "visits", "DY": "days"}
+
+# Staff-facing wording for the AAA reject reasons an admissions desk actually meets.
+INACTIVE_CODES = {
+    "6": "Inactive",
+    "7": "Inactive - Pending Eligibility Update",
+    "8": "Inactive - Pending Investigation",
+}
 
 # Staff-facing wording for the AAA reject reasons an admissions desk actually meets.
 AAA_MESSAGES: dict[str, str] = {

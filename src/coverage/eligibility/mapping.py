@@ -207,12 +207,15 @@ class _Mapper:
                 ),
             },
         )
+        # The indicator is read in the most specific tier that says anything about the level, as
+        # amounts are: a Y on A8 (psychiatric outpatient) does not reach office therapy when the
+        # CF/A6 entries state no indicator.
         resolve(
-            lambda e: e.auth_or_cert_indicator in ("Y", "N"),
+            lambda e: True,
             {
                 "prior_auth": (
                     "prior authorization indicators",
-                    lambda e: e.auth_or_cert_indicator == "Y",
+                    lambda e: {"Y": True, "N": False}.get(e.auth_or_cert_indicator or ""),
                     None,
                 )
             },
@@ -400,11 +403,11 @@ def map_benefits(response: Response271, adapter: PayerAdapter = DEFAULT_ADAPTER)
         for network in NETWORKS
     ]
     mapper.summary_notes(levels)
-    coverage = [e for e in entries if e.code in ACTIVE_CODES and e.service_type_codes]
+    coverage = [e for e in entries if e.code in ACTIVE_CODES]
     active = None
     if any(ACTIVE_CODES[e.code] for e in coverage):
         active = True
-    elif any(PLAN_WIDE_STC in e.service_type_codes for e in coverage):
+    elif coverage:  # only inactive codes (6-8): no active entry anywhere
         active = False
     plan_coverage = next((e.plan_coverage for e in coverage if e.plan_coverage), None)
     start, end = _coverage_dates(response.plan_date_information)

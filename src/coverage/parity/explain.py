@@ -20,10 +20,14 @@ from coverage.parity.tests import (
     RULE_NQTL,
     RULE_PREDOMINANT,
     RULE_SUBSTANTIALLY_ALL,
+    FindingType,
     Placement,
     QuantitativeTest,
     RequirementLevel,
     Verdict,
+    benefit_of,
+    deductible_of,
+    mhsud_level,
     share_words,
 )
 from coverage.plans import Benefit, Plan, PlanKind
@@ -56,22 +60,46 @@ TYPE_NOUNS: dict[RequirementType, str] = {
     "copay": "a copay",
     "coinsurance": "coinsurance",
     "visit_limit": "a visit or day limit",
+    "deductible": "a deductible",
 }
 # The word that says a level is more restrictive than another of its type.
 MORE_RESTRICTIVE_WORD: dict[RequirementType, str] = {
     "copay": "higher",
     "coinsurance": "higher",
     "visit_limit": "lower",
+    "deductible": "higher",
 }
 LESS_RESTRICTIVE_WORD: dict[RequirementType, str] = {
     "copay": "lower",
     "coinsurance": "lower",
     "visit_limit": "higher",
+    "deductible": "lower",
 }
 MORE_RESTRICTIVE_MEANS = (
-    "More restrictive means a higher copay, a higher coinsurance rate, or a lower visit or day "
-    "limit; any visit or day limit is more restrictive than none."
+    "More restrictive means a higher copay, a higher coinsurance rate, a higher deductible, or a "
+    "lower visit or day limit; any visit or day limit is more restrictive than none."
 )
+
+
+def needs_review(
+    placement: Placement,
+    kind: FindingType,
+    rule: str,
+    explanation: str,
+    level: tuple[str, str] | None = None,  # the MH/SUD level, plan-file spelling and for people
+) -> ParityFinding:
+    """A finding arithmetic cannot settle, about one placed MH/SUD benefit."""
+    return ParityFinding(
+        classification=placement.classification,
+        type=kind,
+        verdict="needs_review",
+        rule=rule,
+        explanation=explanation,
+        mhsud_category=placement.category,
+        mhsud_network=placement.network,
+        mhsud_level=level[0] if level else None,
+        mhsud_level_label=level[1] if level else None,
+    )
 
 
 def benefit_words(placement: Placement) -> str:
@@ -173,17 +201,27 @@ def nqtl_finding(
         f"behind it are comparable to, and applied no more stringently than, those for med/surg benefits "
         f"in the classification ({RULE_NQTL}). Needs review."
     )
-    return ParityFinding(
-        classification=placement.classification,
-        type=nqtl,
-        verdict="needs_review",
-        rule=RULE_NQTL,
-        explanation=explanation,
-        mhsud_category=placement.category,
-        mhsud_network=placement.network,
-        mhsud_level="required",
-        mhsud_level_label="required",
-    )
+    return needs_review(placement, nqtl, RULE_NQTL, explanation, ("required", "required"))
+
+
+def unprojected_deductible_findings(
+    plan: Plan, classification: ParityClassification, here: list[Placement]
+) -> list[ParityFinding]:
+    """Benefits that apply the deductible where the plan file does not say which med/surg payments do."""
+    findings = []
+    for placement in here:
+        level = mhsud_level("deductible", benefit_of(plan, placement), deductible_of(plan, placement))
+        if level is None:
+            continue
+        explanation = (
+            f"The {benefit_words(placement)} applies the {level.label}, but the plan file does not project "
+            f"which med/surg payments in {CLASSIFICATION_LABELS[classification].lower()} are subject to a "
+            f"deductible ([parity.medsurg.{classification}] deductible), so the substantially-all and "
+            f"predominant tests cannot be run ({RULE_SUBSTANTIALLY_ALL}). Needs review."
+        )
+        shown = (level.key, level.label)
+        findings.append(needs_review(placement, "deductible", RULE_SUBSTANTIALLY_ALL, explanation, shown))
+    return findings
 
 
 def missing_data_finding(placement: Placement) -> ParityFinding:
@@ -194,15 +232,7 @@ def missing_data_finding(placement: Placement) -> ParityFinding:
         f"coinsurance and visit-limit tests cannot be run. Add the projected med/surg plan payments for "
         f"that classification. Needs review."
     )
-    return ParityFinding(
-        classification=placement.classification,
-        type="medsurg_data",
-        verdict="needs_review",
-        rule=RULE_CLASSIFICATIONS,
-        explanation=explanation,
-        mhsud_category=placement.category,
-        mhsud_network=placement.network,
-    )
+    return needs_review(placement, "medsurg_data", RULE_CLASSIFICATIONS, explanation)
 
 
 def cumulative_findings(plan: Plan) -> list[ParityFinding]:
@@ -269,6 +299,9 @@ CAVEATS = (
     "med/surg services in the classification have none. Every nonquantitative treatment limitation "
     "still needs the documented comparative analysis of 29 CFR 2590.712(c)(4), which this report "
     "does not perform.",
-    "Deductibles are tested only for being separate, not as a type of financial requirement.",
+    "A deductible is a financial requirement (29 CFR 2590.712(a)): an MH/SUD benefit that applies the "
+    "plan's deductible is tested like a copay, against the med/surg payments the plan file projects as "
+    "subject to a deductible; where the plan file projects none for the classification "
+    "([parity.medsurg.<classification>] deductible absent) it needs review.",
 )
 

@@ -20,6 +20,7 @@ from coverage.parity.explain import (
     explain_medsurg,
     missing_data_finding,
     nqtl_finding,
+    unprojected_deductible_findings,
 )
 from coverage.parity.findings import (
     ClassificationSummary,
@@ -38,6 +39,7 @@ from coverage.parity.tests import (
     Verdict,
     benefit_of,
     decimal_text,
+    deductible_of,
     mhsud_level,
     placements,
     quantitative_verdict,
@@ -92,6 +94,9 @@ def _classification_findings(
         return [missing_data_finding(placement) for placement in here]
     findings: list[ParityFinding] = []
     for requirement in REQUIREMENT_TYPES:
+        if requirement == "deductible" and data.deductible is None:
+            findings.extend(unprojected_deductible_findings(plan, classification, here))
+            continue
         test = run_quantitative_test(classification, requirement, data)
         table = medsurg_table(test)
         tables.append(table)
@@ -110,7 +115,7 @@ def _classification_findings(
             )
             findings.append(ParityFinding(verdict="not_applicable", explanation=explanation, **common))
         for placement in here:
-            level = mhsud_level(requirement, benefit_of(plan, placement))
+            level = mhsud_level(requirement, benefit_of(plan, placement), deductible_of(plan, placement))
             findings.append(
                 ParityFinding(
                     verdict=quantitative_verdict(test, level),

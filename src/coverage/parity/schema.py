@@ -28,8 +28,8 @@ ParityClassification = Literal[
     "prescription_drugs",
 ]
 PARITY_CLASSIFICATIONS: tuple[ParityClassification, ...] = get_args(ParityClassification)
-RequirementType = Literal["copay", "coinsurance", "visit_limit"]
-REQUIREMENT_TYPES: tuple[RequirementType, ...] = ("copay", "coinsurance", "visit_limit")
+RequirementType = Literal["copay", "coinsurance", "visit_limit", "deductible"]
+REQUIREMENT_TYPES: tuple[RequirementType, ...] = ("copay", "coinsurance", "visit_limit", "deductible")
 ParityLevelValue = Money | Percent | int
 
 
@@ -47,7 +47,7 @@ def parse_parity_level(requirement: RequirementType, text: str) -> ParityLevelVa
     """
     if requirement == "visit_limit":
         return _parse_visit_limit_level(text)
-    value = parse_money(text) if requirement == "copay" else Percent.parse(text)
+    value = parse_money(text) if requirement in ("copay", "deductible") else Percent.parse(text)
     if (value.fraction if isinstance(value, Percent) else value) == 0:
         raise ValueError(
             f"a zero {requirement} level counts as not subject to {requirement} at all "
@@ -68,12 +68,15 @@ class MedSurgClassification(Struct, forbid_unknown_fields=True, frozen=True):
     copay: dict[str, Money] = {}
     coinsurance: dict[str, Money] = {}
     visit_limit: dict[str, Money] = {}
+    # A deductible is a financial requirement too (29 CFR 2590.712(a), (c)(3)(i)): the level is the
+    # deductible amount ("1500.00"). None: not projected, so the test cannot run (needs review).
+    deductible: dict[str, Money] | None = None
     prior_auth: bool = False
     concurrent_review: bool = False
 
     def levels(self, requirement: RequirementType) -> list[tuple[ParityLevelValue, Money]]:
         """(level, projected payments) pairs of one type; call only on a validated plan."""
-        table: dict[str, Money] = getattr(self, requirement)
+        table: dict[str, Money] = getattr(self, requirement) or {}
         return [(parse_parity_level(requirement, text), payments) for text, payments in table.items()]
 
 
@@ -138,7 +141,7 @@ def parity_errors(parity: Parity) -> list[tuple[str, str, str | None]]:
         if data.total_cents == 0:
             error(f"{prefix}.total", "must be more than 0.00", '"0.00"')
         for requirement in REQUIREMENT_TYPES:
-            table: dict[str, Money] = getattr(data, requirement)
+            table: dict[str, Money] = getattr(data, requirement) or {}
             seen: dict[ParityLevelValue, str] = {}
             for text in table:
                 path = f'{prefix}.{requirement}."{text}"'

@@ -30,7 +30,7 @@ from typing import Literal
 
 from msgspec import Struct
 
-from coverage.money import Percent, format_dollars, format_usd
+from coverage.money import Money, Percent, format_dollars, format_usd
 from coverage.parity.schema import (
     CATEGORY_KEYS,
     MedSurgClassification,
@@ -125,15 +125,22 @@ def requirement_level(requirement: RequirementType, value: ParityLevelValue) -> 
     """The level of a copay (cents), a coinsurance (Percent) or a visit or day limit (units)."""
     if isinstance(value, Percent):
         return RequirementLevel(requirement, str(value), f"{value} coinsurance", value.fraction)
-    if requirement == "copay":
+    if requirement in ("copay", "deductible"):
         return RequirementLevel(
-            requirement, format_dollars(value), f"{format_usd(value)} copay", Decimal(value)
+            requirement, format_dollars(value), f"{format_usd(value)} {requirement}", Decimal(value)
         )
     return RequirementLevel(requirement, str(value), f"limit of {value} visits/days a year", Decimal(-value))
 
 
-def mhsud_level(requirement: RequirementType, benefit: Benefit) -> RequirementLevel | None:
-    """The MH/SUD benefit's level of a type; None when it carries none (a zero level is none)."""
+def mhsud_level(
+    requirement: RequirementType, benefit: Benefit, deductible_cents: int = 0
+) -> RequirementLevel | None:
+    """The MH/SUD benefit's level of a type; None when it carries none (a zero level is none).
+
+    `deductible_cents` is the plan's individual deductible in the benefit's network."""
+    if requirement == "deductible":
+        applies = benefit.deductible_applies and deductible_cents
+        return requirement_level("deductible", Money(deductible_cents)) if applies else None
     if requirement == "copay":
         return requirement_level("copay", benefit.copay_cents) if benefit.copay_cents else None
     if requirement == "coinsurance":
@@ -251,6 +258,11 @@ def placements(plan: Plan) -> list[Placement]:
             if plan.benefit(category, "in" if network == "in_network" else "out") is not None:
                 found.append(Placement(category, network, classify(chosen, network, medsurg), source))
     return found
+
+
+def deductible_of(plan: Plan, placement: Placement) -> int:
+    limits = plan.network_accumulators("in" if placement.network == "in_network" else "out")
+    return limits.deductible_individual_cents if limits is not None else 0
 
 
 def benefit_of(plan: Plan, placement: Placement) -> Benefit:

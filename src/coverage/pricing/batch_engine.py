@@ -44,6 +44,7 @@ CLIENT_START_COLUMNS = ("deductible_remaining", "oop_remaining", "deductible_met
 PRICED_COLUMNS = ("deductible", "copay", "coinsurance", "penalty")  # what a client's accumulators change
 # Every other part is fixed by the key alone, whatever the client has met.
 FIXED_COLUMNS = ("units", "allowed", *(part.name for part in COST_PARTS if part.name not in PRICED_COLUMNS))
+MONTH_LIMITS = ("month_has_limits", "month_deductible_individual", "month_oop_max_individual")
 POSITION_COLUMNS = ("plan_year_start", "deductible_met", "deductible_remaining", "oop_met", "oop_remaining")
 MONEY_COLUMNS = AMOUNT_NAMES
 TOTAL_COLUMNS = ("units", *MONEY_COLUMNS)
@@ -169,14 +170,14 @@ def price_runs(clients: pl.LazyFrame, runs: pl.LazyFrame) -> pl.LazyFrame:
         part_copay=pl.min_horizontal(pl.col("unit_copay"), allowed - pl.col("part_ded")),
     ).with_columns(
         zero=pl.col("priced_units") - pl.col("full") - pl.col("part"),
-        part_share=pl.min_horizontal(
-            pl.col("part_ded")
-            + pl.col("part_copay")
+        part_share=pl.col("part_ded")
+        + pl.min_horizontal(
+            pl.col("part_copay")
             + share_of(allowed - pl.col("part_ded") - pl.col("part_copay"), "coi_num", "coi_den"),
             pl.col("cap"),
         ),
     )
-    # The per-unit cap may cut the finishing unit: engine.split_share keeps deductible, then copay.
+    # The per-unit cap cuts only the finishing unit's copay and coinsurance (engine.per_unit_capped).
     part_ded = pl.min_horizontal(pl.col("part_ded"), pl.col("part_share"))
     part_cop = pl.min_horizontal(pl.col("part_copay"), pl.col("part_share") - part_ded)
     frame = frame.with_columns(part_ded_kept=part_ded, part_cop_kept=part_cop).with_columns(
@@ -282,10 +283,10 @@ def scenario_months(
             oop_met=pl.when(reset).then(0).otherwise(pl.col("oop_met_after")),
         )
         .with_columns(
-            deductible_remaining=pl.when(pl.col("has_limits")).then(
-                (pl.col("deductible_individual") - pl.col("deductible_met")).clip(lower_bound=0)
+            deductible_remaining=pl.when(pl.col("month_has_limits")).then(
+                (pl.col("month_deductible_individual") - pl.col("deductible_met")).clip(lower_bound=0)
             ),
-            oop_remaining=(pl.col("oop_max_individual") - pl.col("oop_met")).clip(lower_bound=0),
+            oop_remaining=(pl.col("month_oop_max_individual") - pl.col("oop_met")).clip(lower_bound=0),
         )
         .pipe(with_derived)
         .select(*CARRY, *keep, "month_no", *TOTAL_COLUMNS, *POSITION_COLUMNS)

@@ -14,6 +14,7 @@ from coverage.pricing.batch_engine import (
     FIXED_COLUMNS,
     IN_MEMORY,
     KEY_COLUMNS,
+    MONTH_LIMITS,
     NO_LIMIT,
     PRICED_COLUMNS,
     PRICED_STATUS,
@@ -72,12 +73,10 @@ def classify_units(keyed_units: pl.LazyFrame) -> pl.LazyFrame:
 
 
 def compress_runs(units: pl.LazyFrame, by_month: bool) -> pl.LazyFrame:
-    """Consecutive identical units of a key become one run; a unit the per-unit cap can bind stays alone."""
+    """Consecutive identical units of a key become one run."""
     split_on = ["key_id", "py_idx", "level", "status", *(["month_no"] if by_month else [])]
-    priced = pl.col("status") <= PRICED_STATUS
-    alone = priced & (pl.col("cap") < pl.col("unit_allowed"))
     return (
-        units.with_columns(run_no=(new_segment(*split_on) | alone).cum_sum())
+        units.with_columns(run_no=new_segment(*split_on).cum_sum())
         .group_by("run_no", maintain_order=True)
         .agg(
             pl.col("key_id", "terms_id", "level", "status", "py_idx", "py_start", "month_no").first(),
@@ -100,8 +99,8 @@ def _run_constants(runs: pl.LazyFrame, tables: PlanTables) -> pl.LazyFrame:
     penalized = status == STATUS_CODES["penalty_no_auth"]
     denied = status == STATUS_CODES["denied_no_auth"]
     takes_deductible = priced & pl.col("deductible_applies") & (allowed > 0)
-    # A unit takes min(allowed, remaining) capped per unit: min(min(allowed, cap), remaining).
-    deductible_take = pl.when(takes_deductible).then(n * pl.min_horizontal(allowed, cap)).otherwise(0)
+    # A unit takes min(allowed, remaining); the per-unit cap never cuts the deductible.
+    deductible_take = pl.when(takes_deductible).then(n * allowed).otherwise(0)
     not_covered_each = (
         pl.when(status == STATUS_CODES["not_covered"])
         .then(pl.col("default_self_pay"))
@@ -121,7 +120,7 @@ def _run_constants(runs: pl.LazyFrame, tables: PlanTables) -> pl.LazyFrame:
             fresh_oop=pl.min_horizontal("oop_max_individual", "oop_max_family").fill_null(NO_LIMIT),
             pen_num=pl.when(penalized).then(pl.col("pen_num")).otherwise(0),
             pen_den=pl.when(penalized).then(pl.col("pen_den")).otherwise(1),
-            full_share=pl.min_horizontal(allowed, cap),
+            full_share=allowed,
             copay0=pl.min_horizontal(pl.col("unit_copay"), allowed),
             allowed=pl.when(priced).then(n * allowed).otherwise(0),
             balance_bill=pl.when(priced).then(n * pl.col("balance")).otherwise(0),
@@ -234,6 +233,7 @@ class RunBook:
         keyed_units = (
             keys.join(units, on=["start_date", "pathway_id"])
             .join(terms, on="terms_id")
+            .pipe(_terms_on, self._tables.renewals.lazy(), pl.col("date"))
             .join(_unit_benefits(self._tables), on=["terms_id", "level"])
         )
         runs = _run_constants(
@@ -253,16 +253,36 @@ class RunBook:
         """Every calendar month a key's pathway touches, with the plan year its last day falls in."""
         end = pl.col("start_date") + pl.duration(days=7 * pl.col("weeks") - 1)
         month_end = pl.date(pl.col("month_no") // 12, pl.col("month_no") % 12 + 1, 1).dt.month_end()
+        limits = self._tables.terms.lazy().select(
+            "terms_id",
+            *(
+                pl.col(name).alias(f"month_{name}")
+                for name in ("has_limits", "deductible_individual", "oop_max_individual")
+            ),
+        )
         return (
             keys.join(self._pathways.pathways().lazy(), on="pathway_id")
             .join(terms, on="terms_id")
             .with_columns(month_no=pl.int_ranges(month_number(pl.col("start_date")), month_number(end) + 1))
             .explode("month_no")
             .with_columns(
-                month_end_py_start=pl.date(plan_year(month_end), pl.col("py_month"), pl.col("py_day"))
+                month_end=month_end,
+                month_end_py_start=pl.date(plan_year(month_end), pl.col("py_month"), pl.col("py_day")),
             )
-            .select("key_id", "month_no", "month_end_py_start")
+            .pipe(_terms_on, self._tables.renewals.lazy(), pl.col("month_end"))
+            .join(limits, on="terms_id")
+            .select("key_id", "month_no", "month_end_py_start", *MONTH_LIMITS)
         )
+
+
+def _terms_on(frame: pl.LazyFrame, renewals: pl.LazyFrame, day: pl.Expr) -> pl.LazyFrame:
+    """`terms_id` replaced by the terms that price `day` (the key's plan, or a successor's)."""
+    return (
+        frame.join(renewals, on="terms_id")
+        .filter((day >= pl.col("valid_from")) & (day <= pl.col("valid_to")))
+        .drop("terms_id", "valid_from", "valid_to")
+        .rename({"unit_terms_id": "terms_id"})
+    )
 
 
 def _key_sums(keys: pl.LazyFrame, runs: pl.LazyFrame, fixed_runs: pl.LazyFrame) -> pl.LazyFrame:

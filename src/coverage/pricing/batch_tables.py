@@ -29,15 +29,18 @@ from coverage.schedule import (
 
 @dataclass(frozen=True)
 class PlanTables:
-    """The catalog as three small frames: plans, terms per (plan, network, category), benefits per level."""
+    """The catalog as small frames: plans, terms per (plan, network, category), benefits per level,
+    and which terms price which dates (a plan's own, then its successors' by `renewed_by`)."""
 
     plans: pl.DataFrame
     terms: pl.DataFrame
     benefits: pl.DataFrame
+    renewals: pl.DataFrame
 
     @classmethod
     def from_catalog(cls, catalog: PlanCatalog) -> PlanTables:
         plans, terms, benefits = [], [], []
+        terms_ids: dict[tuple[str, str, str], int] = {}
         for plan_id, loaded in sorted(catalog.plans.items()):
             plan = loaded.plan
             plans.append(
@@ -49,7 +52,7 @@ class PlanTables:
             )
             for network in ("in", "out"):
                 for category in ("mh", "sud"):
-                    terms_id = len(terms)
+                    terms_id = terms_ids[(plan_id, network, category)] = len(terms)
                     cost_terms = build_terms(loaded, network, category)
                     terms.append(_terms_row(terms_id, plan_id, cost_terms))
                     benefits.extend(_benefit_rows(terms_id, cost_terms))
@@ -57,7 +60,42 @@ class PlanTables:
             plans=pl.DataFrame(plans, schema=_PLAN_SCHEMA),
             terms=pl.DataFrame(terms, schema=_TERMS_SCHEMA),
             benefits=pl.DataFrame(benefits, schema=_BENEFIT_SCHEMA),
+            renewals=pl.DataFrame(_renewal_rows(catalog, terms_ids), schema=_RENEWAL_SCHEMA),
         )
+
+
+_RENEWAL_SCHEMA = {
+    "terms_id": pl.Int32,
+    "valid_from": pl.Date,
+    "valid_to": pl.Date,
+    "unit_terms_id": pl.Int32,
+}
+
+
+def _renewal_rows(
+    catalog: PlanCatalog, terms_ids: dict[tuple[str, str, str], int]
+) -> list[dict[str, object]]:
+    """Per terms_id, the terms pricing each span of dates: CostTerms.on as rows (the last plan of
+    the chain prices everything after its end, as renewing unchanged)."""
+    rows: list[dict[str, object]] = []
+    for (plan_id, network, category), terms_id in terms_ids.items():
+        loaded = catalog.plans[plan_id]
+        valid_from = loaded.plan.effective.start
+        while True:
+            successor = catalog.get(loaded.plan.renewed_by) if loaded.plan.renewed_by else None
+            valid_to = loaded.plan.effective.end if successor is not None else dt.date.max
+            rows.append(
+                {
+                    "terms_id": terms_id,
+                    "valid_from": valid_from,
+                    "valid_to": valid_to,
+                    "unit_terms_id": terms_ids[(loaded.plan.id, network, category)],
+                }
+            )
+            if successor is None:
+                break
+            loaded, valid_from = successor, valid_to + dt.timedelta(days=1)
+    return rows
 
 
 _PLAN_SCHEMA = {"plan_id": pl.String, "effective_start": pl.Date, "effective_end": pl.Date}

@@ -36,6 +36,8 @@ class PricedUnit(UnitAmounts, kw_only=True, frozen=True):  # type: ignore[misc, 
     plan_year: dt.date
     deductible_met_after_cents: int = 0
     oop_met_after_cents: int = 0
+    family_deductible_met_after_cents: int = 0
+    family_oop_met_after_cents: int = 0
 
     @property
     def member_cost_cents(self) -> int:
@@ -61,6 +63,7 @@ class AccumulatorState:
     oop_met_cents: int = 0
     family_oop_met_cents: int = 0
     visits_used: Counter[Level] = field(default_factory=Counter)
+    visits_allowed: dict[Level, int] = field(default_factory=dict)  # overrides the plan's limit
 
     @classmethod
     def starting(cls, plan_year: dt.date, start: StartingAccumulators) -> AccumulatorState:
@@ -74,7 +77,13 @@ class AccumulatorState:
             ),
             oop_met_cents=start.oop_met_cents,
             family_oop_met_cents=start.oop_met_cents if family_oop is None else family_oop,
+            visits_allowed=dict(start.visits_remaining),
         )
+
+    def over_visit_limit(self, level: Level, benefit: Benefit) -> bool:
+        """Whether this plan year's visits for the level are used up (payer's count, else the plan's)."""
+        limit = self.visits_allowed.get(level, benefit.visit_limit or None)
+        return limit is not None and self.visits_used[level] >= limit
 
     def deductible_remaining(self, limits: NetworkAccumulators) -> int:
         remaining = _tightest(
@@ -116,12 +125,22 @@ def coinsurance_portion(benefit: Benefit, after_copay_cents: int) -> int:
     return benefit.coinsurance.of(after_copay_cents)
 
 
-def capped_share(share_cents: int, oop_remaining_cents: int | None, per_unit_cap_cents: int | None) -> int:
-    """Steps 5 and 7: the client's share stops at the OOP remaining and any per-unit cap."""
-    for cap in (oop_remaining_cents, per_unit_cap_cents):
-        if cap is not None:
-            share_cents = min(share_cents, cap)
-    return share_cents
+def per_unit_capped(after_deductible_cents: int, per_unit_cap_cents: int | None) -> int:
+    """Step 7: a per-unit cap limits the copay and coinsurance of one unit, not its deductible.
+
+    Medicare's OPPS per-day cap (Social Security Act 1833(t)(8)(C), 42 CFR 419.41) limits the
+    copayment for a day to the Part A inpatient deductible; the Part B deductible is owed on top.
+    """
+    return (
+        after_deductible_cents
+        if per_unit_cap_cents is None
+        else min(after_deductible_cents, per_unit_cap_cents)
+    )
+
+
+def capped_share(share_cents: int, oop_remaining_cents: int | None) -> int:
+    """Step 5: the client's share stops at the out-of-pocket maximum remaining."""
+    return share_cents if oop_remaining_cents is None else min(share_cents, oop_remaining_cents)
 
 
 def split_share(share_cents: int, deductible_cents: int, copay_cents: int) -> tuple[int, int, int]:
@@ -170,16 +189,19 @@ def price_units(
     units_in_episode: Counter[int] = Counter()
     priced: list[PricedUnit] = []
     for unit in units:
-        plan_year = terms.plan_year_start.plan_year_of(unit.date)
+        unit_terms = terms.on(unit.date)  # a successor starts on a plan-year start (plans.renewal_error)
+        plan_year = unit_terms.plan_year_start.plan_year_of(unit.date)
         if plan_year != state.plan_year:
             state = AccumulatorState(plan_year=plan_year)
         units_in_episode[unit.episode_index] += 1
-        priced_unit = _price_one(unit, units_in_episode[unit.episode_index], terms, state, auth_status)
+        priced_unit = _price_one(unit, units_in_episode[unit.episode_index], unit_terms, state, auth_status)
         priced.append(
             msgspec.structs.replace(
                 priced_unit,
                 deductible_met_after_cents=state.deductible_met_cents,
                 oop_met_after_cents=state.oop_met_cents,
+                family_deductible_met_after_cents=state.family_deductible_met_cents,
+                family_oop_met_after_cents=state.family_oop_met_cents,
             )
         )
     return priced
@@ -203,7 +225,7 @@ def _price_one(
             not_covered_cents=terms.self_pay_cents[unit.level],
         )
     auth = auth_state(benefit, unit_number_in_episode)
-    if benefit.visit_limit and state.visits_used[unit.level] >= benefit.visit_limit:
+    if state.over_visit_limit(unit.level, benefit):
         return PricedUnit(
             **common, status="over_visit_limit", auth=auth, not_covered_cents=benefit.self_pay_cents
         )
@@ -225,7 +247,8 @@ def _price_one(
     copay = copay_portion(benefit, allowed - deductible)
     coinsurance = coinsurance_portion(benefit, allowed - deductible - copay)
     share = capped_share(
-        deductible + copay + coinsurance, state.oop_remaining(limits), benefit.per_unit_member_cap_cents
+        deductible + per_unit_capped(copay + coinsurance, benefit.per_unit_member_cap_cents),
+        state.oop_remaining(limits),
     )
     deductible, copay, coinsurance = split_share(share, deductible, copay)
     state.accrue(deductible, share)

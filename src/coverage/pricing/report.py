@@ -34,6 +34,12 @@ class AccumulatorPosition(Struct, kw_only=True):
     deductible_remaining_cents: int | None  # None: the client has no coverage in this network
     oop_met_cents: int
     oop_remaining_cents: int | None  # None: no out-of-pocket maximum
+    # Family tier, only when the plan has one (None otherwise): a met family deductible must not
+    # read as the client's own deductible left.
+    family_deductible_met_cents: int | None = None
+    family_deductible_remaining_cents: int | None = None
+    family_oop_met_cents: int | None = None
+    family_oop_remaining_cents: int | None = None
 
 
 class MonthSummary(CostBreakdown, kw_only=True):
@@ -121,10 +127,14 @@ def monthly(
 ) -> list[MonthSummary]:
     """Per calendar month of the pathway, with the accumulators as they stand at month end."""
     months = []
+    family_deductible = start.family_deductible_met_cents
+    family_oop = start.family_oop_met_cents
     position = (
         terms.plan_year_start.plan_year_of(start_date),
         start.deductible_met_cents,
         start.oop_met_cents,
+        start.deductible_met_cents if family_deductible is None else family_deductible,
+        start.oop_met_cents if family_oop is None else family_oop,
     )
     by_month: dict[str, list[PricedUnit]] = {}
     for unit in priced:
@@ -133,17 +143,47 @@ def monthly(
         units = by_month.get(key, [])
         if units:
             last = units[-1]
-            position = (last.plan_year, last.deductible_met_after_cents, last.oop_met_after_cents)
+            position = (
+                last.plan_year,
+                last.deductible_met_after_cents,
+                last.oop_met_after_cents,
+                last.family_deductible_met_after_cents,
+                last.family_oop_met_after_cents,
+            )
         plan_year = terms.plan_year_start.plan_year_of(_month_end(key))
         if plan_year != position[0]:  # a reset with no unit yet in the new plan year
-            position = (plan_year, 0, 0)
-        months.append(summarize(units, MonthSummary(month=key, accumulators=_position(terms, *position))))
+            position = (plan_year, 0, 0, 0, 0)
+        month_terms = terms.on(_month_end(key))
+        months.append(
+            summarize(units, MonthSummary(month=key, accumulators=_position(month_terms, *position)))
+        )
     return months
 
 
-def _position(terms: CostTerms, plan_year: dt.date, deductible_met: int, oop_met: int) -> AccumulatorPosition:
+def _left(limit: int | None, met: int) -> int | None:
+    return None if limit is None else max(0, limit - met)
+
+
+def _position(
+    terms: CostTerms,
+    plan_year: dt.date,
+    deductible_met: int,
+    oop_met: int,
+    family_deductible_met: int,
+    family_oop_met: int,
+) -> AccumulatorPosition:
     limits = terms.limits
+    family: dict[str, int | None] = {}
+    if limits is not None and limits.deductible_family_cents is not None:
+        family["family_deductible_met_cents"] = family_deductible_met
+        family["family_deductible_remaining_cents"] = _left(
+            limits.deductible_family_cents, family_deductible_met
+        )
+    if limits is not None and limits.oop_max_family_cents is not None:
+        family["family_oop_met_cents"] = family_oop_met
+        family["family_oop_remaining_cents"] = _left(limits.oop_max_family_cents, family_oop_met)
     return AccumulatorPosition(
+        **family,
         plan_year_start=plan_year,
         deductible_met_cents=deductible_met,
         deductible_remaining_cents=(
@@ -161,7 +201,7 @@ def _position(terms: CostTerms, plan_year: dt.date, deductible_met: int, oop_met
 def authorization_needs(priced: list[PricedUnit], terms: CostTerms) -> list[AuthorizationNeed]:
     """One entry per episode (a run of units at one level) that needs prior auth."""
     episodes = groupby(priced, key=attrgetter("level"))
-    needs = (_authorization_need(list(episode), terms) for _, episode in episodes)
+    needs = (_authorization_need(units, terms.on(units[0].date)) for units in (list(e) for _, e in episodes))
     return [need for need in needs if need is not None]
 
 
@@ -248,14 +288,16 @@ def scenario_flags(
         flag = _status_flag(status, units, terms)
         if flag is not None:
             flags.append(flag)
-    effective_end = loaded.plan.effective.end
+    last = terms.last()  # flag only units no successor plan file prices
+    effective_end = last.effective_end or loaded.plan.effective.end
     beyond = [unit for unit in priced if unit.date > effective_end]
     if beyond:
+        whose = "the plan's" if last is terms else f"the last renewing plan's ({last.plan_id})"
         flags.append(
             _warning(
                 "beyond_plan_effective_end",
                 (
-                    f"{len(beyond)} unit(s) from {beyond[0].date} fall after the plan's effective end "
+                    f"{len(beyond)} unit(s) from {beyond[0].date} fall after {whose} effective end "
                     f"{effective_end}; they are priced as if the plan renews unchanged."
                 ),
             )
@@ -323,10 +365,11 @@ def _milestone_flags(priced: list[PricedUnit], terms: CostTerms) -> list[Flag]:
     limits = terms.limits
     if limits is None:
         return flags
+    own = [unit for unit in priced if terms.on(unit.date) is terms]  # this plan file's plan years
     deductible_met_on = next(
         (
             unit.date
-            for unit in priced
+            for unit in own
             if unit.deductible_cents and unit.deductible_met_after_cents >= limits.deductible_individual_cents
         ),
         None,
@@ -340,7 +383,7 @@ def _milestone_flags(priced: list[PricedUnit], terms: CostTerms) -> list[Flag]:
         reached = next(
             (
                 unit
-                for unit in priced
+                for unit in own
                 if unit.oop_met_after_cents >= oop_max and unit.status in ("covered", "penalty_no_auth")
             ),
             None,
@@ -352,7 +395,13 @@ def _milestone_flags(priced: list[PricedUnit], terms: CostTerms) -> list[Flag]:
                     severity="info",
                     message=(
                         f"Out-of-pocket maximum {format_usd(oop_max)} reached on {reached.date}; "
-                        "covered units after that cost the client nothing until the plan year resets."
+                        + (
+                            "covered units after that cost the client nothing until the plan year resets."
+                            if terms.network == "in"
+                            else "covered units after that carry no deductible, copay or coinsurance "
+                            "until the plan year resets, but the out-of-network balance bill (the "
+                            "provider's charge above the allowed amount) continues."
+                        )
                     ),
                 )
             )

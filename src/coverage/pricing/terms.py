@@ -6,11 +6,14 @@ stated (`coverage.pricing.verification`). Both engines price from these terms al
 
 from __future__ import annotations
 
+import datetime as dt
+
+import msgspec
 from msgspec import Struct
 
 from coverage.levels import LEVEL_ORDER, LEVELS, Category, Level, Network, category_key
 from coverage.money import format_usd
-from coverage.plans import Benefit, LoadedPlan, MonthDay, NetworkAccumulators, ProgramRules
+from coverage.plans import Benefit, LoadedPlan, MonthDay, NetworkAccumulators, PlanCatalog, ProgramRules
 
 
 class SourcedValue(Struct, frozen=True):
@@ -32,6 +35,26 @@ class CostTerms(Struct, frozen=True):
     self_pay_cents: dict[Level, int]  # charge for a unit with no benefit at all
     program_rules: ProgramRules
     sources: dict[str, SourcedValue]
+    plan_id: str = ""
+    effective_end: dt.date | None = None  # None: no end known (a plan typed in on a page)
+    renewal: CostTerms | None = None  # the successor plan's terms, from the day after effective_end
+
+    def on(self, day: dt.date) -> CostTerms:
+        """The terms that price a unit on `day`: this plan's, or a successor's after its end.
+
+        Past the last plan in the chain, that plan's terms (it is priced as renewing unchanged).
+        """
+        terms = self
+        while terms.renewal is not None and terms.effective_end is not None and day > terms.effective_end:
+            terms = terms.renewal
+        return terms
+
+    def last(self) -> CostTerms:
+        """The last plan of the renewal chain."""
+        terms = self
+        while terms.renewal is not None:
+            terms = terms.renewal
+        return terms
 
 
 class StartingAccumulators(Struct, frozen=True):
@@ -41,6 +64,9 @@ class StartingAccumulators(Struct, frozen=True):
     oop_met_cents: int = 0
     family_deductible_met_cents: int | None = None  # None: no other family member's spending
     family_oop_met_cents: int | None = None
+    # Visits the payer states remain this plan year, per level: authoritative over the plan
+    # file's limit until the plan year resets.
+    visits_remaining: dict[Level, int] = {}
 
 
 def build_terms(loaded: LoadedPlan, network: Network, category: Category) -> CostTerms:
@@ -111,4 +137,39 @@ def build_terms(loaded: LoadedPlan, network: Network, category: Category) -> Cos
         self_pay_cents=self_pay,
         program_rules=plan.program_rules,
         sources=sources,
+        plan_id=plan.id,
+        effective_end=plan.effective.end,
     )
+
+
+def terms_with_renewals(
+    catalog: PlanCatalog, loaded: LoadedPlan, network: Network, category: Category
+) -> CostTerms:
+    """build_terms, chained to the terms of the plans that renew it (`renewed_by`, checked at load)."""
+    terms = build_terms(loaded, network, category)
+    successor = catalog.get(loaded.plan.renewed_by) if loaded.plan.renewed_by else None
+    if successor is None:
+        return terms
+    return msgspec.structs.replace(terms, renewal=terms_with_renewals(catalog, successor, network, category))
+
+
+def renewal_sources(terms: CostTerms, end_date: dt.date) -> tuple[list[SourcedValue], list[str]]:
+    """The successor plans' values (named after their plan) and an assumption, for those reached."""
+    sources: list[SourcedValue] = []
+    notes: list[str] = []
+    current = terms
+    while (
+        current.renewal is not None and current.effective_end is not None and end_date > current.effective_end
+    ):
+        successor = current.renewal
+        sources.extend(
+            SourcedValue(f"{successor.plan_id}: {source.name}", source.value, source.source)
+            for source in successor.sources.values()
+        )
+        notes.append(
+            f"Units from {current.effective_end + dt.timedelta(days=1)} are priced with the terms of "
+            f"{successor.plan_id}, the plan file that renews {current.plan_id} (its deductible, "
+            "out-of-pocket and visit counts start from zero on that plan-year start)."
+        )
+        current = successor
+    return sources, notes

@@ -46,7 +46,7 @@ def usable_verification(
     """The benefits of a stored verification an estimate may use; else a 4xx-style error."""
     if record is None or record.id != verification_id:
         raise InputError.at("verification_id", f"no verification #{verification_id} is stored")
-    if record.outcome != "verified" or record.benefits is None:
+    if record.outcome not in ("verified", "inactive") or record.benefits is None:
         raise InputError.at(
             "verification_id", f"verification #{verification_id} did not verify benefits: {record.message}"
         )
@@ -56,6 +56,29 @@ def usable_verification(
             f"verification #{verification_id} was for plan {record.plan_id!r}, not {plan_id!r}",
         )
     return record.benefits
+
+
+def inactive_terms(terms: CostTerms, verification_id: int, verified_on: dt.date) -> CostTerms:
+    """Terms for coverage the payer reports inactive: nothing is covered, every unit is self-pay
+    (the plan file's billed charge, else its allowed amount, else the default self-pay rate)."""
+    label = verification_label(verification_id, verified_on)
+    sources = dict(terms.sources)
+    self_pay: dict[Level, int] = {}
+    for level in LEVEL_ORDER:
+        benefit = terms.benefits[level]
+        self_pay[level] = terms.self_pay_cents[level] if benefit is None else benefit.self_pay_cents
+        name = f"{category_key(terms.category, level)}.self_pay"
+        sources[name] = SourcedValue(
+            name, format_usd(self_pay[level]), f"{label}: coverage inactive, priced at the self-pay rate"
+        )
+    return msgspec.structs.replace(  # no renewal either: nothing says the next plan year is active
+        terms,
+        benefits=dict.fromkeys(LEVEL_ORDER),
+        limits=None,
+        self_pay_cents=self_pay,
+        sources=sources,
+        renewal=None,
+    )
 
 
 def _agreed(values: list[int | None]) -> int | None:
@@ -138,7 +161,7 @@ def _apply_level(
     if stated.visit_limit is not None:
         changes["visit_limit"] = stated.visit_limit
         remaining = (
-            f"; {stated.visits_remaining} remaining when verified (visits already used are not deducted)"
+            f"; {stated.visits_remaining} remaining when verified (applied to this plan year)"
             if stated.visits_remaining is not None
             else ""
         )
@@ -172,6 +195,7 @@ class VerifiedMet(Struct, frozen=True):
     oop_met_cents: int | None = None
     family_deductible_met_cents: int | None = None
     family_oop_met_cents: int | None = None
+    visits_remaining: dict[Level, int] = {}
     sources: list[SourcedValue] = []
     notes: list[str] = []
 
@@ -195,7 +219,10 @@ def verified_met(
     if verified_year != start_year:
         when = "an earlier" if verified_year < start_year else "a later"
         return VerifiedMet(
-            notes=[f"{label} is from {when} plan year than {start_date}; its met amounts are not used"]
+            notes=[
+                f"{label} is from {when} plan year than {start_date}; its met amounts and visits "
+                "remaining are not used"
+            ]
         )
     limits: NetworkAccumulators | None = terms.limits
     levels = _category_levels(terms, verified)
@@ -225,7 +252,28 @@ def verified_met(
         sources.append(
             SourcedValue(name, format_usd(met), f"{label}: {how}, as of {verified_on.isoformat()}")
         )
-    return VerifiedMet(**values, sources=sources)
+    visits: dict[Level, int] = {}
+    notes: list[str] = []
+    for level, stated in zip(LEVEL_ORDER, levels, strict=True):
+        benefit = terms.benefits[level]
+        if stated.visits_remaining is None or benefit is None:
+            continue
+        visits[level] = stated.visits_remaining
+        key = category_key(terms.category, level)
+        sources.append(
+            SourcedValue(
+                f"{key}.visits_remaining",
+                str(stated.visits_remaining),
+                f"{label}: {stated.sources['visits_remaining']}",
+            )
+        )
+        fallback = f"the limit of {benefit.visit_limit}" if benefit.visit_limit else "no limit"
+        notes.append(
+            f"{label}: the payer states {stated.visits_remaining} {key} visit(s) remaining as of "
+            f"{verified_on.isoformat()}; only that many more are covered until the plan year resets, "
+            f"then {fallback} applies."
+        )
+    return VerifiedMet(**values, visits_remaining=visits, sources=sources, notes=notes)
 
 
 def verification_assumptions(
@@ -235,8 +283,19 @@ def verification_assumptions(
     label = verification_label(verification_id, verified_on)
     category = CATEGORY_LABELS[terms.category]
     other_network = NETWORK_LABELS["out" if terms.network == "in" else "in"]
-    return [
+    notes = [
         f"{label}: {note}"
         for note in verified.notes
         if note.startswith(category) and other_network not in note
     ]
+    for level, stated in zip(LEVEL_ORDER, _category_levels(terms, verified), strict=True):
+        benefit = terms.benefits[level]
+        if benefit is None or stated.coinsurance is None or stated.copay_cents is not None:
+            continue
+        if benefit.copay_cents:
+            notes.append(
+                f"{label}: {category_key(terms.category, level)}: the payer states "
+                f"{Percent(stated.coinsurance)} coinsurance but no copay; the plan file's "
+                f"{format_usd(benefit.copay_cents)} copay is kept, so both apply. Confirm with the payer."
+            )
+    return notes

@@ -28,20 +28,24 @@ from coverage.eligibility.record import VerificationPage, VerificationRecord, Ve
 from coverage.stores import VerificationStore
 
 DEFAULT_DB = Path("var") / "coverage.sqlite"
-STORED_OUTCOMES: tuple[Outcome, ...] = ("verified", "rejected", "unavailable", "invalid_response")
+STORED_OUTCOMES: tuple[Outcome, ...] = ("verified", "inactive", "rejected", "unavailable", "invalid_response")
+_COLUMNS = (
+    "id, created_at, performed_by, plan_id, payer_id, outcome, message, control_number, trace_number, "
+    "http_status, attempts, request_json, raw_response, benefits_json, rejections_json"
+)
 
-# Ordered forward migrations: entry n (1-based) moves a database from version n-1 to n.
-MIGRATIONS: tuple[tuple[str, ...], ...] = (
-    (
-        """
-        CREATE TABLE verifications (
+
+
+def _verifications_table(name: str, outcomes: str) -> str:
+    """The verifications table, as every migration that (re)creates it lays it out."""
+    return f"""
+        CREATE TABLE {name} (
             id INTEGER PRIMARY KEY AUTOINCREMENT,
             created_at TEXT NOT NULL,              -- ISO 8601, UTC
             performed_by TEXT NOT NULL,
             plan_id TEXT,
             payer_id TEXT NOT NULL,
-            outcome TEXT NOT NULL
-                CHECK (outcome IN ('verified', 'rejected', 'unavailable', 'invalid_response')),
+            outcome TEXT NOT NULL CHECK (outcome IN ({outcomes})),
             message TEXT NOT NULL,
             control_number TEXT,
             trace_number TEXT,
@@ -52,8 +56,27 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             benefits_json TEXT,
             rejections_json TEXT NOT NULL
         )
-        """,
-        "CREATE INDEX verifications_newest ON verifications (created_at DESC, id DESC)",
+        """
+
+
+_NEWEST_FIRST = "CREATE INDEX verifications_newest ON verifications (created_at DESC, id DESC)"
+
+# Ordered forward migrations: entry n (1-based) moves a database from version n-1 to n.
+MIGRATIONS: tuple[tuple[str, ...], ...] = (
+    (
+        _verifications_table("verifications", "'verified', 'rejected', 'unavailable', 'invalid_response'"),
+        _NEWEST_FIRST,
+    ),
+    # 2: the `inactive` outcome (a 271 reporting coverage inactive). SQLite cannot change a CHECK
+    # constraint in place, so the table is rebuilt with the wider one and every row copied.
+    (
+        _verifications_table(
+            "verifications_v2", "'verified', 'inactive', 'rejected', 'unavailable', 'invalid_response'"
+        ),
+        f"INSERT INTO verifications_v2 ({_COLUMNS}) SELECT {_COLUMNS} FROM verifications",
+        "DROP TABLE verifications",
+        "ALTER TABLE verifications_v2 RENAME TO verifications",
+        _NEWEST_FIRST,
     ),
 )
 

@@ -169,8 +169,8 @@ class VerificationRoutes(StaffController):
     ) -> VerificationRecord:
         """Verify benefits with the payer now and store the record (docs/eligibility.md).
 
-        201 whatever the payer answered: `outcome` is verified, rejected, unavailable or
-        invalid_response, with `message` saying why. 503 when no clearinghouse is configured.
+        201 whatever the payer answered: `outcome` is verified, inactive, rejected,
+        unavailable or invalid_response, with `message` saying why. 503 when no clearinghouse is configured.
         """
         if data.plan_id is not None and catalog.get(data.plan_id) is None:
             raise InputError.at("plan_id", f"no plan with id {data.plan_id!r} is loaded")
