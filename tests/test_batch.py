@@ -32,22 +32,11 @@ from coverage.errors import InputError, NotFound
 from coverage.estimate import EstimateRequest, estimate
 from coverage.money import format_dollars, parse_money
 from coverage.plans import LoadedPlan, PlanCatalog, load_catalog
+from coverage.pricing.parts import AMOUNT_NAMES
 
 DATA = REPO / "tests" / "data"
 SAMPLE = DATA / "batch_sample.csv"
-MONEY_FIELDS = (
-    "allowed_cents",
-    "member_cost_cents",
-    "deductible_cents",
-    "copay_cents",
-    "coinsurance_cents",
-    "penalty_cents",
-    "balance_bill_cents",
-    "not_covered_cents",
-    "plan_paid_cents",
-    "provider_absorbs_cents",
-    "denied_exposure_cents",
-)
+MONEY_FIELDS = tuple(f"{name}_cents" for name in AMOUNT_NAMES)  # the cost parts, declared once
 MONEY_INPUTS = ("deductible_met", "oop_met", "family_deductible_met", "family_oop_met")
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 

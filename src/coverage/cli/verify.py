@@ -1,4 +1,4 @@
-"""`coverage verify`: ask the payer for MH/SUD benefits now and keep the VOB record."""
+"""`coverage verify`: ask the payer for MH/SUD benefits now and keep the verification record."""
 
 from __future__ import annotations
 
@@ -35,7 +35,7 @@ OPTION_FOR_FIELD = {
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "verify",
-        help="verify MH/SUD benefits with the payer (real-time 270/271) and record the VOB",
+        help="verify MH/SUD benefits with the payer (real-time 270/271) and keep the verification record",
         description="Sends a real-time eligibility inquiry through the configured clearinghouse "
         "(COVERAGE_ELIGIBILITY_URL, COVERAGE_ELIGIBILITY_API_KEY), prints the mapped benefits and "
         "stores the verification in COVERAGE_DB. Exit 0 when verified, 1 otherwise (inactive coverage "

@@ -95,7 +95,7 @@ class PayerRejection(Struct, frozen=True):
 
 
 class VerificationResult(Struct, frozen=True):
-    """Everything one verification produced; the VOB store keeps all of it."""
+    """Everything one verification produced; the verification store keeps all of it."""
 
     outcome: Outcome
     message: str

@@ -25,7 +25,7 @@ ServiceTypeCode = Annotated[str, Meta(pattern=r"^[0-9A-Z]{1,2}$")]
 
 
 class EligibilityRequest(Struct, frozen=True, forbid_unknown_fields=True):
-    """One 270 inquiry. It holds PHI: it is stored with the VOB record and never logged."""
+    """One 270 inquiry. It holds PHI: it is stored with the verification record and never logged."""
 
     payer_id: PayerId  # the clearinghouse's trading partner service id
     member_id: MemberId

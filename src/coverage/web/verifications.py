@@ -1,4 +1,4 @@
-"""Benefit verification over the web (staff): run one, list them, print a VOB.
+"""Benefit verification over the web (staff): run one, list them, print one.
 
 JSON: `POST /verifications` runs a real-time 270/271 through the configured clearinghouse
 and stores the record (201 with the record, whatever the payer's outcome; 503 when
@@ -237,7 +237,7 @@ class VerificationRoutes(StaffController):
     def verifications_page(
         self, verifications: Verifications, page: Annotated[int, QueryParameter(ge=1)] = 1
     ) -> Template:
-        """Recent verifications, 25 a page, each linking to its printable VOB."""
+        """Recent verifications, 25 a page, each linking to its printable page."""
         listing = verifications.list_recent(limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
         pages = max(1, -(-listing.total // PAGE_SIZE))
         return Template("verifications.html", context={"listing": listing, "page": page, "pages": pages})
