@@ -19,9 +19,10 @@ import sqlite3
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Annotated
 
 import msgspec
-from msgspec import Struct
+from msgspec import Meta, Struct
 
 from coverage.eligibility import (
     EligibilityRequest,
@@ -32,6 +33,8 @@ from coverage.eligibility import (
 )
 
 DEFAULT_DB = Path("var") / "coverage.sqlite"
+MAX_RECORD_ID = 2**63 - 1  # SQLite's largest INTEGER: a bigger id is a 400, never an OverflowError
+RecordId = Annotated[int, Meta(ge=1, le=MAX_RECORD_ID)]
 STORED_OUTCOMES: tuple[Outcome, ...] = ("verified", "rejected", "unavailable", "invalid_response")
 
 # Ordered forward migrations: entry n (1-based) moves a database from version n-1 to n.
@@ -216,6 +219,8 @@ class VobStore:
             return cursor.lastrowid
 
     def get(self, record_id: int) -> VobRecord | None:
+        if not 1 <= record_id <= MAX_RECORD_ID:  # SQLite cannot even be asked
+            return None
         with self._connect() as connection:
             row = connection.execute("SELECT * FROM verifications WHERE id = ?", (record_id,)).fetchone()
         if row is None:

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import IO
 
 from coverage.batch import DEFAULT_CHUNK_ROWS, BatchInputError, BatchResult, run_batch
-from coverage.cli import CliArgumentError
+from coverage.cli import CliArgumentError, whole_number
 from coverage.plans import load_catalog
 from coverage.settings import default_plans_dir
 
@@ -34,7 +34,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--monthly", metavar="MONTHLY.csv", help="also write the per-month table")
     parser.add_argument("--plans-dir", default=None)
     parser.add_argument(
-        "--chunk-rows", type=int, default=DEFAULT_CHUNK_ROWS, help="rows priced at a time (bounds memory)"
+        "--chunk-rows",
+        type=whole_number,
+        default=DEFAULT_CHUNK_ROWS,
+        help="rows priced at a time (bounds memory)",
     )
     parser.set_defaults(handler=run)
 

@@ -8,7 +8,7 @@ import sys
 
 import msgspec
 
-from coverage.cli import CliArgumentError
+from coverage.cli import CliArgumentError, whole_number
 from coverage.errors import EstimateInputError, UnknownPlanError
 from coverage.estimate import Estimate, EstimateRequest, estimate
 from coverage.money import format_usd, parse_money
@@ -31,7 +31,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--deductible-met", help="dollars met this plan year, e.g. 250.00 (default: verified amount, else 0)"
     )
     parser.add_argument("--oop-met", help="out-of-pocket dollars met this plan year (default as above)")
-    parser.add_argument("--horizon-weeks", type=int, default=26)
+    parser.add_argument("--horizon-weeks", type=whole_number, default=26)
     parser.add_argument("--pathway", help='custom phases, e.g. "php:3,iop:6,op:17" or "iop:8x4@3h"')
     parser.add_argument(
         "--auth",
@@ -41,7 +41,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--recommended-level", choices=("op", "iop", "php", "refer_higher"))
     parser.add_argument(
-        "--verification-id", type=int, help="a stored verification (coverage verify) whose values override"
+        "--verification-id",
+        type=whole_number,
+        help="a stored verification (coverage verify) whose values override",
     )
     parser.add_argument("--plans-dir", default=None)
     parser.add_argument("--json", action="store_true", help="print the estimate as JSON")
