@@ -17,6 +17,7 @@ from litestar.static_files import create_static_files_router
 
 from coverage.plans import load_catalog
 from coverage.settings import DEV_STAFF_KEY, default_plans_dir, staff_api_keys
+from coverage.web.security import quiet_access_log, security_headers
 from coverage.web.shared import (
     API_KEY_HEADER,
     EXCEPTION_HANDLERS,
@@ -60,6 +61,7 @@ def create_app(plans_dir: Path | str | None = None, api_keys: Iterable[str] | No
                 DEV_STAFF_KEY,
             )
 
+    quiet_access_log()
     route_handlers = [
         handler
         for name in ROUTE_MODULES
@@ -88,6 +90,7 @@ def create_app(plans_dir: Path | str | None = None, api_keys: Iterable[str] | No
             ),
         ),
         on_startup=[report_configuration],
+        before_send=[security_headers],
         logging_config=LoggingConfig(
             configure_root_logger=False,  # leave the root logger to uvicorn (and to pytest's caplog)
             log_exceptions="always",  # a 500's traceback reaches the log...
