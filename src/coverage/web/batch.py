@@ -35,7 +35,7 @@ from coverage.web.shared import Catalog, FieldError, RequestErrors, StaffControl
 
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 MAX_OUTPUT_BYTES = 2 * 1024 * 1024 * 1024  # uncompressed CSV, all result files together
-WEB_CHUNK_ROWS = 20_000  # rows priced at a time: bounds the server's memory per request
+WEB_CHUNK_ROWS = 5_000  # rows priced at a time: bounds the server's memory per request
 _TOO_LARGE = (
     f"the CSV body is larger than {MAX_UPLOAD_BYTES // (1024 * 1024)} MB, the limit of POST /batch "
     "(about 250,000 rows); split the file, or run `coverage batch` on the command line, which streams"
