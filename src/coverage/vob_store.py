@@ -62,6 +62,15 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         """,
         "CREATE INDEX verifications_newest ON verifications (created_at DESC, id DESC)",
     ),
+    (  # staff login sessions (coverage.sessions): hashes only, never a session id or a key
+        """
+        CREATE TABLE staff_sessions (
+            token_hash TEXT PRIMARY KEY,           -- SHA-256 of the session id
+            key_fingerprint TEXT NOT NULL,         -- SHA-256 of the staff key that signed in
+            expires_at TEXT NOT NULL               -- ISO 8601, UTC
+        )
+        """,
+    ),
 )
 
 

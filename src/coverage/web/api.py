@@ -11,7 +11,7 @@ from msgspec import Struct
 from coverage.estimate import Estimate, EstimateRequest, UnknownPlanError, estimate
 from coverage.plans import Effective, PlanCatalog, PlanError, PlanKind, plan_to_builtins
 from coverage.web.errors import StrictJSON
-from coverage.web.shared import Catalog, StaffController
+from coverage.web.shared import Catalog, StaffController, json_only
 from coverage.web.verifications import vob_store
 
 
@@ -77,7 +77,12 @@ class StaffApi(StaffController):
         return plan_to_builtins(loaded.plan)
 
     @post(
-        "/estimates", dto=StrictJSON[EstimateRequest], return_dto=None, status_code=200, sync_to_thread=False
+        "/estimates",
+        dto=StrictJSON[EstimateRequest],
+        return_dto=None,
+        status_code=200,
+        sync_to_thread=False,
+        guards=[json_only],
     )
     def create_estimate(self, catalog: Catalog, data: JSONBody[EstimateRequest]) -> Estimate:
         """Weekly / IOP / PHP comparison (or one custom pathway), as `coverage estimate --json`."""

@@ -46,7 +46,7 @@ from coverage.levels import LEVEL_ORDER
 from coverage.money import format_usd
 from coverage.vob_store import MAX_RECORD_ID, VobPage, VobRecord, VobStore, default_db_path
 from coverage.web.errors import StrictJSON
-from coverage.web.shared import Catalog, FieldError, RequestErrors, StaffController
+from coverage.web.shared import Catalog, FieldError, RequestErrors, StaffController, json_only
 
 NO_STORE = CacheControlHeader(no_store=True)  # pages and answers carry PHI
 PAGE_SIZE = 25
@@ -184,6 +184,7 @@ class VerificationRoutes(StaffController):
         return_dto=None,
         status_code=201,
         cache_control=NO_STORE,
+        guards=[json_only],
     )
     async def create_verification(self, catalog: Catalog, data: JSONBody[VerificationInput]) -> VobRecord:
         """Verify benefits with the payer now and store the record (docs/eligibility.md).
