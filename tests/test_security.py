@@ -122,3 +122,28 @@ def test_access_log_drops_query_strings() -> None:
     assert DropQueryString().filter(record)
     assert record.getMessage() == '127.0.0.1:5000 - "GET /login HTTP/1.1" 200'
     assert any(isinstance(f, DropQueryString) for f in logging.getLogger("uvicorn.access").filters)
+
+
+# --- item 9: the schema tells the truth -----------------------------------------------------------
+
+
+def test_a_405_names_the_allowed_methods(client: TestClient) -> None:
+    response = client.delete("/plans", headers=KEY)
+    assert response.status_code == 405
+    assert set(response.headers["allow"].replace(" ", "").split(",")) == {"GET", "OPTIONS"}
+    assert response.json()["errors"][0]["field"] is None
+
+
+def test_schema_documents_error_bodies_and_the_batch_body(client: TestClient) -> None:
+    schema = client.get("/schema/openapi.json").json()
+    estimates = schema["paths"]["/estimates"]["post"]["responses"]
+    assert set(estimates) == {"200", "400", "401", "403", "404", "415", "422", "429"}
+    error_body = {"$ref": "#/components/schemas/ErrorBody"}
+    assert all(
+        estimates[code]["content"]["application/json"]["schema"] == error_body
+        for code in estimates
+        if code != "200"
+    )
+    batch = schema["paths"]["/batch"]["post"]
+    assert batch["requestBody"]["content"] == {"text/csv": {"schema": {"type": "string"}}}
+    assert {"413", "422"} <= set(batch["responses"])

@@ -18,6 +18,7 @@ import io
 import shutil
 import tempfile
 import zipfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -25,13 +26,13 @@ import anyio.to_thread
 from litestar import Request, post
 from litestar.background_tasks import BackgroundTask
 from litestar.exceptions.http_exceptions import RequestEntityTooLarge
-from litestar.openapi.spec import RequestBody
+from litestar.openapi.spec import OpenAPIMediaType, OpenAPIType, Operation, RequestBody, Schema
 from litestar.params import Parameter
 from litestar.response import File
 
 from coverage.batch import BatchInputError, BatchResult, run_batch
 from coverage.plans import PlanCatalog
-from coverage.web.shared import Catalog, FieldError, RequestErrors, StaffController
+from coverage.web.shared import Catalog, FieldError, RequestErrors, StaffController, staff_errors
 
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 MAX_OUTPUT_BYTES = 2 * 1024 * 1024 * 1024  # uncompressed CSV, all result files together
@@ -44,11 +45,19 @@ _OUTPUT_TOO_LARGE = (
     f"the results would be larger than {MAX_OUTPUT_BYTES // 1024**3} GB of CSV, the limit of POST /batch; "
     "ask without monthly=true, split the file, or run `coverage batch` on the command line"
 )
-CSV_BODY = RequestBody(
-    required=True,
-    description="The client rows as CSV with a header row (docs/batch.md), at most 20 MB.",
-    content={"text/csv": {"schema": {"type": "string"}}},  # type: ignore[dict-item]
-)
+
+
+@dataclass
+class _CsvBodyOperation(Operation):
+    """The OpenAPI operation of POST /batch, with its CSV request body (the handler reads the raw
+    stream, so Litestar cannot infer one)."""
+
+    def __post_init__(self) -> None:
+        self.request_body = RequestBody(
+            required=True,
+            description="The client rows as CSV with a header row (docs/batch.md), at most 20 MB.",
+            content={"text/csv": OpenAPIMediaType(schema=Schema(type=OpenAPIType.STRING))},
+        )
 
 
 class OutputTooLarge(Exception):
@@ -130,7 +139,15 @@ async def _spool_body(request: Request[Any, Any, Any], target: Path) -> int:
 class BatchApi(StaffController):
     tags = ["staff API"]  # noqa: RUF012
 
-    @post("/batch", status_code=200, request_max_body_size=MAX_UPLOAD_BYTES, request_body=CSV_BODY)
+    @post(
+        "/batch",
+        status_code=200,
+        request_max_body_size=MAX_UPLOAD_BYTES,
+        operation_class=_CsvBodyOperation,
+        responses=staff_errors(413, 415, 422),
+        response_description="A zip of results.csv, errors.csv and (monthly=true) monthly.csv",
+        media_type="application/zip",
+    )
     async def run(
         self,
         request: Request[Any, Any, Any],

@@ -28,6 +28,7 @@ from litestar.exceptions import (
 )
 from litestar.exceptions import ValidationException as LitestarValidationException
 from litestar.handlers import BaseRouteHandler
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.response import Redirect
 from litestar.template import TemplateConfig
@@ -49,10 +50,12 @@ __all__ = [  # re-exported so an area module needs only this import
     "FieldError",
     "RequestErrors",
     "StaffController",
+    "documented",
     "error_response",
     "json_only",
     "provide_catalog",
     "service_of",
+    "staff_errors",
     "staff_only",
     "template_config",
 ]
@@ -63,6 +66,37 @@ API_KEY_HEADER = "X-API-Key"
 SESSION_COOKIE = "coverage_staff"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 STAFF_SECURITY: list[dict[str, list[str]]] = [{"staffApiKey": []}]
+
+
+# --- documented error answers (OpenAPI) -----------------------------------------------------
+
+_ERROR_MEANINGS = {
+    400: "The request's shape or types are wrong; every bad field is named",
+    401: "No staff credentials: send the X-API-Key header",
+    403: "The X-API-Key is not a staff key (or a cookie-authenticated change came from another site)",
+    404: "No such plan or verification",
+    413: "The body, or the result it would produce, is over the stated limit",
+    415: "The body is not of the media type this route reads",
+    422: "The request breaks a rule against the plan (or the CSV lacks a required column)",
+    429: "Too many failed staff keys or logins from this address: wait Retry-After seconds",
+    503: "Benefit verification is not configured",
+}
+
+
+def documented(*codes: int) -> dict[int, ResponseSpec]:
+    """OpenAPI answers for these error statuses, each with the `{"errors": [...]}` body."""
+    return {
+        code: ResponseSpec(
+            data_container=ErrorBody, description=_ERROR_MEANINGS[code], generate_examples=False
+        )
+        for code in codes
+    }
+
+
+def staff_errors(*codes: int) -> dict[int, ResponseSpec]:
+    """`documented` plus what every staff route may answer: 400 (replacing Litestar's own body
+    for a bad parameter), and the guard's 401, 403, 429."""
+    return documented(400, 401, 403, 429, *codes)
 
 
 # --- error handlers ----------------------------------------------------------------------

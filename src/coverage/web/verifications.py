@@ -46,7 +46,14 @@ from coverage.levels import LEVEL_ORDER
 from coverage.money import format_usd
 from coverage.vob_store import MAX_RECORD_ID, VobPage, VobRecord, VobStore, default_db_path
 from coverage.web.errors import StrictJSON
-from coverage.web.shared import Catalog, FieldError, RequestErrors, StaffController, json_only
+from coverage.web.shared import (
+    Catalog,
+    FieldError,
+    RequestErrors,
+    StaffController,
+    json_only,
+    staff_errors,
+)
 
 NO_STORE = CacheControlHeader(no_store=True)  # pages and answers carry PHI
 PAGE_SIZE = 25
@@ -185,6 +192,7 @@ class VerificationRoutes(StaffController):
         status_code=201,
         cache_control=NO_STORE,
         guards=[json_only],
+        responses=staff_errors(415, 422, 503),
     )
     async def create_verification(self, catalog: Catalog, data: JSONBody[VerificationInput]) -> VobRecord:
         """Verify benefits with the payer now and store the record (docs/eligibility.md).
@@ -218,7 +226,7 @@ class VerificationRoutes(StaffController):
         saved = anyio.to_thread.run_sync(_save_and_read, request, result, data.performed_by, data.plan_id)
         return await saved
 
-    @get("/verifications", sync_to_thread=True, cache_control=NO_STORE)
+    @get("/verifications", sync_to_thread=True, cache_control=NO_STORE, responses=staff_errors())
     def list_verifications(
         self,
         limit: Annotated[int, QueryParameter(ge=1, le=200)] = PAGE_SIZE,
@@ -227,7 +235,12 @@ class VerificationRoutes(StaffController):
         """Stored verifications, newest first (summaries; no raw responses)."""
         return vob_store().list_recent(limit=limit, offset=offset)
 
-    @get("/verifications/{verification_id:int}", sync_to_thread=True, cache_control=NO_STORE)
+    @get(
+        "/verifications/{verification_id:int}",
+        sync_to_thread=True,
+        cache_control=NO_STORE,
+        responses=staff_errors(404),
+    )
     def show_verification(self, verification_id: VerificationId) -> VobRecord:
         """One stored verification: request, raw clearinghouse response, mapped benefits."""
         return _record_or_404(verification_id)
