@@ -78,7 +78,7 @@ def test_every_answer_carries_the_security_headers(
     response = client.request(method, path, headers=headers, follow_redirects=False)
     assert response.headers["x-content-type-options"] == "nosniff"
     assert response.headers["x-frame-options"] == "DENY"
-    assert response.headers["referrer-policy"] == "no-referrer"
+    assert response.headers["referrer-policy"] == "same-origin"
     csp = response.headers["content-security-policy"]
     assert "frame-ancestors 'none'" in csp
     assert "default-src 'none'" in csp

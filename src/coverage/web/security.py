@@ -30,7 +30,7 @@ SCHEMA_CSP = (
 COMMON_HEADERS = (
     ("x-content-type-options", "nosniff"),
     ("x-frame-options", "DENY"),
-    ("referrer-policy", "no-referrer"),
+    ("referrer-policy", "same-origin"),
 )
 
 
