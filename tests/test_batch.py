@@ -56,7 +56,7 @@ MONEY_FIELDS = (
     "denied_exposure_cents",
 )
 MONEY_INPUTS = ("deductible_met", "oop_met", "family_deductible_met", "family_oop_met")
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n", " ", "\u00a0", "\u200b", "＝", "＋", "－", "＠")
 
 
 @pytest.fixture(scope="module")

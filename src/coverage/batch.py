@@ -8,7 +8,9 @@ so memory follows the chunk size, not the file size.
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
@@ -56,7 +58,11 @@ TOTALS_HEADER = ("row", "client_id", "scenario", "pathway", "units", *MONEY_COLU
 MONTHLY_HEADER = ("row", "client_id", "scenario", "month", "units", *MONEY_COLUMNS, *POSITION_COLUMNS)
 LABELS = ("client_id", "scenario", "pathway")  # carried from a client scenario to its output rows
 _DOLLARS = pl.Decimal(38, 2)
-_FORMULA_START = r"^[=+\-@\t\r]"
+# A spreadsheet may start a formula at any of these, or after leading blanks it skips: space,
+# LF, NBSP, zero-width space, and the full-width ＝＋－＠ some spreadsheets fold to ASCII.
+_FORMULA_START = "^[=+\\-@\t\r\n \u00a0\u200b\uff1d\uff0b\uff0d\uff20]"
+_SNIFF_BYTES = 64 * 1024
+_COPY_BYTES = 1024 * 1024
 _DATE_SHAPE = r"^\d{4}-\d{2}-\d{2}$"
 _MONEY_SHAPE = r"^(\d*)(?:\.(\d*))?$"  # whole digits, fraction digits
 
@@ -126,6 +132,42 @@ class CsvSink:
 
 
 # --- reading -------------------------------------------------------------------------------------
+
+
+def _not_utf8(head: bytes) -> bool:
+    """UTF-16 (with or without its byte-order mark) shows as a BOM or NUL bytes in the first block."""
+    return head.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\x00" in head
+
+
+@contextmanager
+def readable(source: Source) -> Iterator[Source]:
+    """The input as polars can read it: UTF-16 refused by name, CR-only line ends made LF.
+
+    Old Mac-style files end lines with CR alone, which polars reads as one long line (0 rows);
+    such an input is copied with CR turned into LF, to a temporary file removed afterwards.
+    """
+    if isinstance(source, bytes):
+        head = source[:_SNIFF_BYTES]
+    else:
+        try:
+            with source.open("rb") as handle:
+                head = handle.read(_SNIFF_BYTES)
+        except OSError as exc:
+            raise BatchInputError(f"input cannot be read ({exc.strerror})") from None
+    if _not_utf8(head):
+        raise BatchInputError("file must be UTF-8 (this one looks like UTF-16): save it as CSV UTF-8")
+    if b"\r" not in head or b"\n" in head:
+        yield source
+        return
+    if isinstance(source, bytes):
+        yield source.replace(b"\r", b"\n")
+        return
+    with tempfile.TemporaryDirectory(prefix="coverage-batch-") as scratch:
+        converted = Path(scratch) / "input.csv"
+        with source.open("rb") as reading, converted.open("wb") as writing:
+            while block := reading.read(_COPY_BYTES):
+                writing.write(block.replace(b"\r", b"\n"))
+        yield converted
 
 
 def _clean_names(names: list[str]) -> list[str]:
@@ -520,6 +562,19 @@ def run_batch(
     progress: Progress | None = None,
 ) -> BatchResult:
     """Price every valid row of `source` into `output` (and `monthly`), bad cells into `errors`."""
+    with readable(source) as usable:
+        return _run_batch(usable, output, errors, catalog, monthly, chunk_rows, progress)
+
+
+def _run_batch(
+    source: Source,
+    output: IO[bytes],
+    errors: IO[bytes],
+    catalog: PlanCatalog,
+    monthly: IO[bytes] | None,
+    chunk_rows: int,
+    progress: Progress | None,
+) -> BatchResult:
     columns = input_columns(source)
     check_columns(columns)
     job = BatchJob(catalog, by_month=monthly is not None)

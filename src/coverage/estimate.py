@@ -59,7 +59,7 @@ from coverage.verified_terms import (
     verification_label,
     verified_met,
 )
-from coverage.vob_store import VobStore
+from coverage.vob_store import RecordId, VobStore
 
 Cents = Annotated[int, Meta(ge=0, le=10_000_000_00)]
 RecommendedLevel = Literal["op", "iop", "php", "refer_higher"]
@@ -87,7 +87,7 @@ class EstimateRequest(Struct, forbid_unknown_fields=True, kw_only=True):
     pathway: str | None = None
     auth_status: AuthStatus = "approved"
     recommended_level: RecommendedLevel | None = None
-    verification_id: int | None = None  # a stored verification whose values override the plan's
+    verification_id: RecordId | None = None  # a stored verification whose values override the plan's
 
 
 class Scenario(Struct, kw_only=True):

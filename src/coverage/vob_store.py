@@ -19,9 +19,10 @@ import sqlite3
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Annotated
 
 import msgspec
-from msgspec import Struct
+from msgspec import Meta, Struct
 
 from coverage.eligibility import (
     EligibilityRequest,
@@ -32,6 +33,8 @@ from coverage.eligibility import (
 )
 
 DEFAULT_DB = Path("var") / "coverage.sqlite"
+MAX_RECORD_ID = 2**63 - 1  # SQLite's largest INTEGER: a bigger id is a 400, never an OverflowError
+RecordId = Annotated[int, Meta(ge=1, le=MAX_RECORD_ID)]
 STORED_OUTCOMES: tuple[Outcome, ...] = ("verified", "inactive", "rejected", "unavailable", "invalid_response")
 _COLUMNS = (
     "id, created_at, performed_by, plan_id, payer_id, outcome, message, control_number, trace_number, "
@@ -90,6 +93,16 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "DROP TABLE verifications",
         "ALTER TABLE verifications_v2 RENAME TO verifications",
         "CREATE INDEX verifications_newest ON verifications (created_at DESC, id DESC)",
+    ),
+    # 3: staff login sessions (coverage.sessions): hashes only, never a session id or a key
+    (
+        """
+        CREATE TABLE staff_sessions (
+            token_hash TEXT PRIMARY KEY,           -- SHA-256 of the session id
+            key_fingerprint TEXT NOT NULL,         -- SHA-256 of the staff key that signed in
+            expires_at TEXT NOT NULL               -- ISO 8601, UTC
+        )
+        """,
     ),
 )
 
@@ -151,13 +164,25 @@ def default_db_path(environ: Mapping[str, str] | None = None) -> Path:
     return Path(configured) if configured else DEFAULT_DB
 
 
+def _private_file(path: Path) -> None:
+    """Create the database file 0600 (PHI) before SQLite opens it, and tighten an existing one.
+
+    SQLite gives the -wal and -shm files the mode of the database file, so they follow.
+    """
+    os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
+    for file in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        if file.exists():
+            file.chmod(0o600)
+
+
 class VobStore:
     """VOB records in one SQLite file; a short-lived connection per call keeps it thread-safe."""
 
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with self._connect() as connection:
+        self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        _private_file(self.path)
+        with self.connect() as connection:
             connection.execute("PRAGMA journal_mode=WAL")
             self._migrate(connection)
 
@@ -166,7 +191,8 @@ class VobStore:
         return cls(default_db_path(environ))
 
     @contextmanager
-    def _connect(self) -> Iterator[sqlite3.Connection]:
+    def connect(self) -> Iterator[sqlite3.Connection]:
+        """A short-lived connection; other tables of this database (sessions) use it too."""
         connection = sqlite3.connect(self.path, isolation_level=None, timeout=10)
         try:
             connection.row_factory = sqlite3.Row
@@ -197,11 +223,11 @@ class VobStore:
             raise
 
     def schema_version(self) -> int:
-        with self._connect() as connection:
+        with self.connect() as connection:
             return int(connection.execute("SELECT version FROM schema_version").fetchone()["version"])
 
     def journal_mode(self) -> str:
-        with self._connect() as connection:
+        with self.connect() as connection:
             return str(connection.execute("PRAGMA journal_mode").fetchone()[0])
 
     def save(
@@ -218,7 +244,7 @@ class VobStore:
         if not performed_by.strip():
             raise ValueError("performed_by must name who ran the verification")
         created_at = (now or dt.datetime.now(dt.UTC)).astimezone(dt.UTC)
-        with self._connect() as connection:
+        with self.connect() as connection:
             cursor = connection.execute(
                 """
                 INSERT INTO verifications (
@@ -248,7 +274,9 @@ class VobStore:
             return cursor.lastrowid
 
     def get(self, record_id: int) -> VobRecord | None:
-        with self._connect() as connection:
+        if not 1 <= record_id <= MAX_RECORD_ID:  # SQLite cannot even be asked
+            return None
+        with self.connect() as connection:
             row = connection.execute("SELECT * FROM verifications WHERE id = ?", (record_id,)).fetchone()
         if row is None:
             return None
@@ -276,7 +304,7 @@ class VobStore:
             raise ValueError(f"limit must be between 1 and 200, got {limit}")
         if offset < 0:
             raise ValueError(f"offset must not be negative, got {offset}")
-        with self._connect() as connection:
+        with self.connect() as connection:
             total = connection.execute("SELECT count(*) FROM verifications").fetchone()[0]
             rows = connection.execute(
                 """

@@ -21,6 +21,14 @@ class CliArgumentError(Exception):
     """A bad argument value; the message names the argument and the rule."""
 
 
+def whole_number(text: str) -> int:
+    """argparse type for counts and ids: ASCII digits, at most 18 (int() also takes "٣" and "1_000",
+    and a 5,000-digit argument would fail inside int() rather than as a rule)."""
+    if not (text.isascii() and text.isdigit() and len(text) <= 18):
+        raise argparse.ArgumentTypeError(f"must be a whole number of at most 18 digits, got {text[:24]!r}")
+    return int(text)
+
+
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # type: ignore[override]
         self.exit(2, f"coverage: error: {message}\n")

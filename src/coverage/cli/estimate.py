@@ -8,7 +8,7 @@ import sys
 
 import msgspec
 
-from coverage.cli import CliArgumentError
+from coverage.cli import CliArgumentError, whole_number
 from coverage.dates import parse_date
 from coverage.errors import EstimateInputError, UnknownPlanError
 from coverage.estimate import Estimate, EstimateRequest, estimate
@@ -42,7 +42,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--family-oop-met", help="family out-of-pocket dollars met (default: verified, else derived)"
     )
-    parser.add_argument("--horizon-weeks", type=int, default=26)
+    parser.add_argument("--horizon-weeks", type=whole_number, default=26)
     parser.add_argument("--pathway", help='custom phases, e.g. "php:3,iop:6,op:17" or "iop:8x4@3h"')
     parser.add_argument(
         "--auth",
@@ -52,7 +52,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--recommended-level", choices=("op", "iop", "php", "refer_higher"))
     parser.add_argument(
-        "--verification-id", type=int, help="a stored verification (coverage verify) whose values override"
+        "--verification-id",
+        type=whole_number,
+        help="a stored verification (coverage verify) whose values override",
     )
     parser.add_argument("--plans-dir", default=None)
     parser.add_argument("--json", action="store_true", help="print the estimate as JSON")

@@ -11,7 +11,7 @@ from msgspec import Struct
 from coverage.estimate import Estimate, EstimateRequest, UnknownPlanError, estimate
 from coverage.plans import Effective, PlanCatalog, PlanError, PlanKind, plan_to_builtins
 from coverage.web.errors import StrictJSON
-from coverage.web.shared import Catalog, StaffController
+from coverage.web.shared import Catalog, StaffController, json_only, staff_errors
 from coverage.web.verifications import vob_store
 
 
@@ -49,7 +49,7 @@ def health(catalog: Catalog) -> Health:
 class StaffApi(StaffController):
     tags = ["staff API"]  # noqa: RUF012
 
-    @get("/plans", sync_to_thread=False)
+    @get("/plans", sync_to_thread=False, responses=staff_errors())
     def list_plans(self, catalog: Catalog) -> PlanList:
         """Every loaded plan, plus the located errors of plan files that failed to load."""
         return PlanList(
@@ -68,7 +68,7 @@ class StaffApi(StaffController):
             errors=catalog.errors,
         )
 
-    @get("/plans/{plan_id:str}", sync_to_thread=False)
+    @get("/plans/{plan_id:str}", sync_to_thread=False, responses=staff_errors(404))
     def show_plan(self, catalog: Catalog, plan_id: FromPath[str]) -> dict[str, Any]:
         """The validated plan in plan-file shape (dollars and percentages as strings)."""
         loaded = catalog.get(plan_id)
@@ -77,7 +77,13 @@ class StaffApi(StaffController):
         return plan_to_builtins(loaded.plan)
 
     @post(
-        "/estimates", dto=StrictJSON[EstimateRequest], return_dto=None, status_code=200, sync_to_thread=False
+        "/estimates",
+        dto=StrictJSON[EstimateRequest],
+        return_dto=None,
+        status_code=200,
+        sync_to_thread=False,
+        guards=[json_only],
+        responses=staff_errors(404, 415, 422),
     )
     def create_estimate(self, catalog: Catalog, data: JSONBody[EstimateRequest]) -> Estimate:
         """Weekly / IOP / PHP comparison (or one custom pathway), as `coverage estimate --json`."""

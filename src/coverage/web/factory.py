@@ -19,6 +19,8 @@ from litestar.static_files import create_static_files_router
 
 from coverage.plans import load_catalog
 from coverage.settings import DEV_STAFF_KEY, default_plans_dir, staff_api_keys
+from coverage.vob_store import default_db_path
+from coverage.web.security import quiet_access_log, security_headers
 from coverage.web.shared import (
     API_KEY_HEADER,
     EXCEPTION_HANDLERS,
@@ -26,8 +28,10 @@ from coverage.web.shared import (
     Service,
     StaffAuth,
     provide_catalog,
+    sessions_in,
     template_config,
 )
+from coverage.web.throttle import FailureLimiter
 
 # Route modules under coverage.web, each exposing ROUTES. Add your area here, one line.
 ROUTE_MODULES = (
@@ -67,7 +71,8 @@ def create_app(plans_dir: Path | str | None = None, api_keys: Iterable[str] | No
     else:
         keys, dev_default = frozenset(api_keys), False
     catalog = load_catalog(plans_dir or default_plans_dir())
-    service = Service(catalog=catalog, staff=StaffAuth(keys))
+    staff = StaffAuth(keys, sessions_in(default_db_path()))  # the database named at start-up
+    service = Service(catalog=catalog, staff=staff, failures=FailureLimiter())
 
     def report_configuration() -> None:
         log.info("loaded %d plan(s); %d plan-file error(s)", len(catalog.plans), len(catalog.errors))
@@ -80,6 +85,7 @@ def create_app(plans_dir: Path | str | None = None, api_keys: Iterable[str] | No
                 DEV_STAFF_KEY,
             )
 
+    quiet_access_log()
     route_handlers = [
         handler
         for name in ROUTE_MODULES
@@ -112,6 +118,7 @@ def create_app(plans_dir: Path | str | None = None, api_keys: Iterable[str] | No
             ),
         ),
         on_startup=[report_configuration],
+        before_send=[security_headers],
         logging_config=LoggingConfig(
             configure_root_logger=False,  # leave the root logger to uvicorn (and to pytest's caplog)
             log_exceptions="always",  # a 500's traceback reaches the log...

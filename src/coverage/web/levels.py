@@ -11,7 +11,7 @@ from litestar.params import JSONBody
 
 from coverage.levels import LevelRecommendation, ScreeningAnswers, recommend_level
 from coverage.web.errors import StrictJSON
-from coverage.web.shared import StaffController
+from coverage.web.shared import StaffController, json_only, staff_errors
 
 
 class LevelsApi(StaffController):
@@ -19,7 +19,13 @@ class LevelsApi(StaffController):
     tags = ["staff API"]  # noqa: RUF012
 
     @post(
-        "/recommend", dto=StrictJSON[ScreeningAnswers], return_dto=None, status_code=200, sync_to_thread=False
+        "/recommend",
+        dto=StrictJSON[ScreeningAnswers],
+        return_dto=None,
+        status_code=200,
+        sync_to_thread=False,
+        guards=[json_only],
+        responses=staff_errors(415),
     )
     def recommend(self, data: JSONBody[ScreeningAnswers]) -> LevelRecommendation:
         """op / iop / php / refer_higher from the screening answers (docs/levels.md), with reasons."""

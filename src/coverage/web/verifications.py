@@ -21,7 +21,7 @@ from typing import Annotated, Any
 import anyio.to_thread
 from litestar import get, post
 from litestar.datastructures import CacheControlHeader
-from litestar.params import FromPath, JSONBody, QueryParameter
+from litestar.params import JSONBody, Parameter, QueryParameter
 from litestar.response import Template
 from msgspec import Meta, Struct
 
@@ -44,12 +44,21 @@ from coverage.eligibility import (
 )
 from coverage.levels import LEVEL_ORDER
 from coverage.money import format_usd
-from coverage.vob_store import VobPage, VobRecord, VobStore, default_db_path
+from coverage.vob_store import MAX_RECORD_ID, VobPage, VobRecord, VobStore, default_db_path
 from coverage.web.errors import StrictJSON
-from coverage.web.shared import Catalog, FieldError, RequestErrors, StaffController
+from coverage.web.shared import (
+    Catalog,
+    FieldError,
+    RequestErrors,
+    StaffController,
+    json_only,
+    staff_errors,
+)
 
 NO_STORE = CacheControlHeader(no_store=True)  # pages and answers carry PHI
 PAGE_SIZE = 25
+MAX_OFFSET = 1_000_000_000  # far beyond any real list; keeps LIMIT/OFFSET inside SQLite's integers
+VerificationId = Annotated[int, Parameter(ge=1, le=MAX_RECORD_ID, description="the record's id")]
 NOT_STATED = "—"
 
 
@@ -182,6 +191,8 @@ class VerificationRoutes(StaffController):
         return_dto=None,
         status_code=201,
         cache_control=NO_STORE,
+        guards=[json_only],
+        responses=staff_errors(415, 422, 503),
     )
     async def create_verification(self, catalog: Catalog, data: JSONBody[VerificationInput]) -> VobRecord:
         """Verify benefits with the payer now and store the record (docs/eligibility.md).
@@ -217,17 +228,22 @@ class VerificationRoutes(StaffController):
         saved = anyio.to_thread.run_sync(_save_and_read, request, result, data.performed_by, data.plan_id)
         return await saved
 
-    @get("/verifications", sync_to_thread=True, cache_control=NO_STORE)
+    @get("/verifications", sync_to_thread=True, cache_control=NO_STORE, responses=staff_errors())
     def list_verifications(
         self,
         limit: Annotated[int, QueryParameter(ge=1, le=200)] = PAGE_SIZE,
-        offset: Annotated[int, QueryParameter(ge=0)] = 0,
+        offset: Annotated[int, QueryParameter(ge=0, le=MAX_OFFSET)] = 0,
     ) -> VobPage:
         """Stored verifications, newest first (summaries; no raw responses)."""
         return vob_store().list_recent(limit=limit, offset=offset)
 
-    @get("/verifications/{verification_id:int}", sync_to_thread=True, cache_control=NO_STORE)
-    def show_verification(self, verification_id: FromPath[int]) -> VobRecord:
+    @get(
+        "/verifications/{verification_id:int}",
+        sync_to_thread=True,
+        cache_control=NO_STORE,
+        responses=staff_errors(404),
+    )
+    def show_verification(self, verification_id: VerificationId) -> VobRecord:
         """One stored verification: request, raw clearinghouse response, mapped benefits."""
         return _record_or_404(verification_id)
 
@@ -237,7 +253,7 @@ class VerificationRoutes(StaffController):
         include_in_schema=False,
         cache_control=NO_STORE,
     )
-    def verification_page(self, verification_id: FromPath[int]) -> Template:
+    def verification_page(self, verification_id: VerificationId) -> Template:
         """The printable "Verification of benefits" for the admissions file."""
         record = _record_or_404(verification_id)
         context: dict[str, Any] = {
@@ -249,7 +265,9 @@ class VerificationRoutes(StaffController):
         return Template("verification.html", context=context)
 
     @get("/vob", sync_to_thread=True, include_in_schema=False, cache_control=NO_STORE)
-    def verifications_page(self, page: Annotated[int, QueryParameter(ge=1)] = 1) -> Template:
+    def verifications_page(
+        self, page: Annotated[int, QueryParameter(ge=1, le=MAX_OFFSET // PAGE_SIZE)] = 1
+    ) -> Template:
         """Recent verifications, 25 a page, each linking to its printable VOB."""
         listing = vob_store().list_recent(limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
         pages = max(1, -(-listing.total // PAGE_SIZE))
