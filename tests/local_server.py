@@ -41,6 +41,15 @@ def free_port() -> int:
 @contextmanager
 def local_server(env: dict[str, str] | None = None, start_timeout: float = 30.0) -> Iterator[str]:
     """Yield the base URL of a one-worker uvicorn serving coverage.web:app; stop it afterwards."""
+    with local_server_process(env, start_timeout) as (base_url, _):
+        yield base_url
+
+
+@contextmanager
+def local_server_process(
+    env: dict[str, str] | None = None, start_timeout: float = 30.0
+) -> Iterator[tuple[str, subprocess.Popen[str]]]:
+    """As local_server, with the server's process too (for measuring its memory)."""
     port = free_port()
     command = [
         sys.executable,
@@ -68,7 +77,7 @@ def local_server(env: dict[str, str] | None = None, start_timeout: float = 30.0)
             if time.monotonic() > deadline:
                 raise RuntimeError(f"uvicorn did not answer {base_url}/health within {start_timeout} s")
             time.sleep(0.1)
-        yield base_url
+        yield base_url, process
     finally:
         process.terminate()
         try:

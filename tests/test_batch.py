@@ -38,7 +38,7 @@ DATA = REPO / "tests" / "data"
 SAMPLE = DATA / "batch_sample.csv"
 MONEY_FIELDS = tuple(f"{name}_cents" for name in AMOUNT_NAMES)  # the cost parts, declared once
 MONEY_INPUTS = ("deductible_met", "oop_met", "family_deductible_met", "family_oop_met")
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n", " ", "\u00a0", "\u200b", "＝", "＋", "－", "＠")
 
 
 @pytest.fixture(scope="module")

@@ -22,7 +22,7 @@ from coverage.plans import PlanCatalog
 from coverage.stores.sqlite import SqliteVerificationStore
 from coverage.web import create_app
 
-KEY = {"X-API-Key": "test-staff-key"}
+KEY = {"X-API-Key": "test-staff-key-long-enough"}
 ACME = {"plan_id": "acme-ppo-gold-2026", "start_date": "2026-03-02"}
 VERIFIED_ON = dt.date(2026, 3, 2)
 DERIVED_NOTE = (
@@ -34,7 +34,7 @@ DERIVED_NOTE = (
 @pytest.fixture(scope="module")
 def client() -> Iterator[TestClient]:
     with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("COVERAGE_API_KEYS", "test-staff-key")
+        patch.setenv("COVERAGE_API_KEYS", "test-staff-key-long-enough")
         with TestClient(create_app(PLANS_DIR)) as test_client:
             yield test_client
 
@@ -389,7 +389,7 @@ def test_a_version_1_store_migrates_and_keeps_its_rows(tmp_path: Path) -> None:
                 "request_json, rejections_json) VALUES ('x', 'y', 'z', 'inactive', 'm', 1, '{}', '[]')"
             )
     store = SqliteVerificationStore(path)
-    assert store.schema_version() == 2
+    assert store.schema_version() == len(MIGRATIONS)
     with sqlite3.connect(path) as connection:
         assert connection.execute("SELECT id, outcome FROM verifications").fetchall() == [(1, "rejected")]
     result = interpret(httpx.Response(200, json=INACTIVE_271), 1, "000000042", 15)

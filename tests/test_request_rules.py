@@ -15,7 +15,8 @@ from hypothesis import strategies as st
 from litestar.testing import TestClient
 from tests.conftest import PLANS_DIR
 
-from coverage.batch import INPUT_COLUMNS, run_batch, usd
+from coverage.batch import INPUT_COLUMNS, run_batch
+from coverage.batch_cells import usd
 from coverage.money import format_usd
 from coverage.plans import PlanCatalog
 from coverage.web import create_app

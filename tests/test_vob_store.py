@@ -31,7 +31,7 @@ def result_from(name: str) -> VerificationResult:
 
 def test_new_database_is_migrated_to_the_latest_version_in_wal_mode(tmp_path: Path) -> None:
     store = SqliteVerificationStore(tmp_path / "nested" / "vob.sqlite")
-    assert store.schema_version() == len(MIGRATIONS) == 2
+    assert store.schema_version() == len(MIGRATIONS) == 3
     assert store.journal_mode() == "wal"
     SqliteVerificationStore(store.path)  # opening again applies nothing twice
     assert store.schema_version() == len(MIGRATIONS)
@@ -43,7 +43,7 @@ def test_a_database_from_before_the_first_migration_is_brought_forward(tmp_path:
         connection.execute("CREATE TABLE schema_version (version INTEGER NOT NULL)")
         connection.execute("INSERT INTO schema_version VALUES (0)")
     store = SqliteVerificationStore(path)
-    assert store.schema_version() == 2
+    assert store.schema_version() == 3
     assert store.save(request_for(), result_from("deductible_remaining.json"), "intake-1") == 1
 
 

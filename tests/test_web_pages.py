@@ -31,6 +31,7 @@ TYPED_FORM = {
 @pytest.fixture(scope="module")
 def client() -> Iterator[TestClient]:
     with TestClient(create_app(PLANS_DIR, api_keys=[KEY])) as test_client:
+        test_client.headers["Origin"] = str(test_client.base_url)  # as a browser on this site sends
         yield test_client
 
 

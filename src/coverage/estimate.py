@@ -13,7 +13,7 @@ from typing import Annotated, Literal
 
 from msgspec import Meta, Struct
 
-from coverage.eligibility.record import VerificationRecord
+from coverage.eligibility.record import RecordId, VerificationRecord
 from coverage.errors import InputError, unknown_plan
 from coverage.levels import Category, Network
 from coverage.money import format_usd
@@ -95,7 +95,7 @@ class EstimateRequest(Struct, forbid_unknown_fields=True, kw_only=True):
     pathway: str | None = None
     auth_status: AuthStatus = "approved"
     recommended_level: RecommendedLevel | None = None
-    verification_id: int | None = None  # a stored verification whose values override the plan's
+    verification_id: RecordId | None = None  # a stored verification whose values override the plan's
 
 
 class Scenario(Struct, kw_only=True):

@@ -65,10 +65,13 @@ def default_phase(level: Level, weeks: int) -> Phase:
     return Phase(level, weeks, defaults.default_units_per_week, defaults.default_minutes_per_unit)
 
 
+# ASCII digits only, a few of them: "op:٣" or a 5,000-digit week count is a malformed phase,
+# never an int() the parser has to survive. Every bound below fits in these widths.
 _PHASE_TEXT = re.compile(
-    r"^(?P<level>[a-z]+):(?P<weeks>\d+)(?:x(?P<units>\d+))?"
-    r"(?:@(?:(?P<minutes>\d+)m|(?P<hours>\d+(?:\.\d+)?)h?))?$"
+    r"^(?P<level>[a-z]+):(?P<weeks>[0-9]{1,4})(?:x(?P<units>[0-9]{1,2}))?"
+    r"(?:@(?:(?P<minutes>[0-9]{1,4})m|(?P<hours>[0-9]{1,2}(?:\.[0-9]{1,4})?)h?))?$"
 )
+MAX_PATHWAY_CHARS = 2_000  # 156 one-week phases in their longest canonical spelling fit
 
 
 def format_duration(minutes: int) -> str:
@@ -87,6 +90,8 @@ def parse_pathway(text: str) -> list[Phase]:
     Units per week follow `x`; the length of one unit follows `@` in hours ("@3", "@2.5h")
     or minutes ("@50m"). Omitted parts take the level's defaults.
     """
+    if len(text) > MAX_PATHWAY_CHARS:
+        raise _bad_pathway(f"pathway is {len(text):,} characters long; at most {MAX_PATHWAY_CHARS:,}")
     phases: list[Phase] = []
     parts = [part.strip() for part in text.split(",")]
     for position, part in enumerate(parts, start=1):

@@ -9,6 +9,14 @@ from coverage.plans import LoadedPlan, PlanCatalog, load_catalog
 from coverage.settings import default_plans_dir
 
 
+def whole_number(text: str) -> int:
+    """argparse type for counts and ids: ASCII digits, at most 18 (int() also takes "٣" and "1_000",
+    and a 5,000-digit argument would fail inside int() rather than as a rule)."""
+    if not (text.isascii() and text.isdigit() and len(text) <= 18):
+        raise argparse.ArgumentTypeError(f"must be a whole number of at most 18 digits, got {text[:24]!r}")
+    return int(text)
+
+
 def plan_command(
     subparsers: argparse._SubParsersAction, name: str, summary: str, description: str
 ) -> argparse.ArgumentParser:

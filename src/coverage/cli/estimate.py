@@ -8,7 +8,7 @@ import sys
 
 import msgspec
 
-from coverage.cli.common import catalog_of, plan_command, unknown_plan_option
+from coverage.cli.common import catalog_of, plan_command, unknown_plan_option, whole_number
 from coverage.dates import parse_date
 from coverage.errors import InputError, NotFound
 from coverage.estimate import Estimate, EstimateRequest, estimate
@@ -41,7 +41,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--family-oop-met", help="family out-of-pocket dollars met (default: verified, else derived)"
     )
-    parser.add_argument("--horizon-weeks", type=int, default=26)
+    parser.add_argument("--horizon-weeks", type=whole_number, default=26)
     parser.add_argument("--pathway", help='custom phases, e.g. "php:3,iop:6,op:17" or "iop:8x4@3h"')
     parser.add_argument(
         "--auth",
@@ -51,7 +51,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--recommended-level", choices=("op", "iop", "php", "refer_higher"))
     parser.add_argument(
-        "--verification-id", type=int, help="a stored verification (coverage verify) whose values override"
+        "--verification-id",
+        type=whole_number,
+        help="a stored verification (coverage verify) whose values override",
     )
     parser.add_argument("--json", action="store_true", help="print the estimate as JSON")
     parser.set_defaults(handler=run, options=OPTION_FOR_FIELD)

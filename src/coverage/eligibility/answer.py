@@ -47,7 +47,7 @@ def read_answer(
     (control number, attempts, status, raw body) into the result. Never raises."""
     try:
         response = msgspec.json.decode(content, type=Response271)
-    except msgspec.DecodeError as exc:
+    except (msgspec.DecodeError, RecursionError) as exc:  # RecursionError: nested beyond reason
         if 400 <= status < 500:
             return VerificationResult(
                 "rejected", f"the clearinghouse refused the request (HTTP {status})", **common

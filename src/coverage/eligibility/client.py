@@ -11,7 +11,8 @@ import asyncio
 import logging
 import secrets
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any
 
 import httpx
 from msgspec import Struct
@@ -24,7 +25,18 @@ from coverage.eligibility.payers import adapter_for
 
 logger = logging.getLogger(__name__)
 
-Attempt = httpx.Response | httpx.TransportError
+MAX_REPLY_BYTES = 1024 * 1024  # a 271 for one member is a few KB; more is not a usable answer
+
+
+class ReplyTooLarge(Exception):
+    """The clearinghouse's answer passed MAX_REPLY_BYTES; reading stopped there."""
+
+    def __init__(self, status_code: int) -> None:
+        super().__init__(f"the response is larger than {MAX_REPLY_BYTES // 1024} KB")
+        self.status_code = status_code
+
+
+Attempt = httpx.Response | httpx.TransportError | ReplyTooLarge
 
 
 class RetryPolicy(Struct, frozen=True):
@@ -37,9 +49,12 @@ class RetryPolicy(Struct, frozen=True):
     max_attempts: int = 3
     first_delay_s: float = 0.5
     max_delay_s: float = 8.0
+    verification_deadline_s: float = 60.0  # all attempts and waits of one verification together
 
     @staticmethod
     def is_transient(attempt: Attempt) -> bool:
+        if isinstance(attempt, ReplyTooLarge):
+            return False
         if isinstance(attempt, httpx.TransportError):
             return True
         return attempt.status_code == 429 or attempt.status_code >= 500
@@ -68,6 +83,13 @@ def interpret(
             "unavailable",
             f"the clearinghouse {kind} ({type(attempt).__name__}, {timeout_s:g} s timeout) "
             f"after {attempts} attempt(s); try again later",
+            **common,
+        )
+    if isinstance(attempt, ReplyTooLarge):
+        return VerificationResult(
+            "invalid_response",
+            f"{attempt}; nothing of it was kept",
+            http_status=attempt.status_code,
             **common,
         )
     status, text = attempt.status_code, attempt.text
@@ -148,20 +170,29 @@ class EligibilityClient:
         )
         return result
 
+    def _attempt_deadline(self, verification_deadline: float) -> float:
+        return min(time.monotonic() + self.config.timeout_s, verification_deadline)
+
+    def _retry_in_time(self, delay: float, verification_deadline: float) -> bool:
+        return time.monotonic() + delay < verification_deadline
+
     def verify(self, request: EligibilityRequest) -> VerificationResult:
         prepared = self._prepare(request)
         if isinstance(prepared, VerificationResult):
             return prepared
+        verification_deadline = time.monotonic() + self.policy.verification_deadline_s
         with httpx.Client(timeout=self.config.timeout_s, headers=prepared.headers) as client:
             attempts = 0
             while True:
                 attempts += 1
+                deadline = self._attempt_deadline(verification_deadline)
                 try:
-                    attempt: Attempt = client.post(prepared.url, json=prepared.body)
-                except httpx.TransportError as exc:
+                    with client.stream("POST", prepared.url, json=prepared.body) as answer:
+                        attempt: Attempt = _bounded(answer, answer.iter_bytes(), deadline)
+                except (httpx.TransportError, ReplyTooLarge) as exc:
                     attempt = exc
                 delay = self._next_delay(attempts, attempt)
-                if delay is None:
+                if delay is None or not self._retry_in_time(delay, verification_deadline):
                     return self._finish(request, prepared, attempt, attempts)
                 self._sleep(delay)
 
@@ -169,15 +200,58 @@ class EligibilityClient:
         prepared = self._prepare(request)
         if isinstance(prepared, VerificationResult):
             return prepared
+        verification_deadline = time.monotonic() + self.policy.verification_deadline_s
         async with httpx.AsyncClient(timeout=self.config.timeout_s, headers=prepared.headers) as client:
             attempts = 0
             while True:
                 attempts += 1
+                deadline = self._attempt_deadline(verification_deadline)
                 try:
-                    attempt: Attempt = await client.post(prepared.url, json=prepared.body)
-                except httpx.TransportError as exc:
+                    async with asyncio.timeout_at(_loop_time(deadline)):
+                        async with client.stream("POST", prepared.url, json=prepared.body) as answer:
+                            blocks = [block async for block in _capped_async(answer.aiter_bytes())]
+                            attempt: Attempt = _bounded(answer, iter(blocks), deadline)
+                except TimeoutError:
+                    attempt = httpx.ReadTimeout(_TOO_SLOW)
+                except (httpx.TransportError, ReplyTooLarge) as exc:
                     attempt = exc
                 delay = self._next_delay(attempts, attempt)
-                if delay is None:
+                if delay is None or not self._retry_in_time(delay, verification_deadline):
                     return self._finish(request, prepared, attempt, attempts)
                 await self._async_sleep(delay)
+
+
+_TOO_SLOW = "the whole answer did not arrive before the attempt's deadline"
+
+
+def _loop_time(deadline: float) -> float:
+    """A time.monotonic() deadline on the running event loop's clock."""
+    loop = asyncio.get_running_loop()
+    return loop.time() + (deadline - time.monotonic())
+
+
+async def _capped_async(blocks: Any) -> Any:
+    """The async body's blocks, stopping once they pass MAX_REPLY_BYTES (marked by one extra byte)."""
+    size = 0
+    async for block in blocks:
+        size += len(block)
+        yield block
+        if size > MAX_REPLY_BYTES:
+            return
+
+
+def _bounded(answer: httpx.Response, blocks: Iterable[bytes], deadline: float) -> httpx.Response:
+    """The answer with its body read whole, within MAX_REPLY_BYTES and before `deadline`.
+
+    The client's timeout bounds each read; a server dripping a byte every few seconds passes
+    every one of them, so the attempt as a whole has its own deadline, checked between reads.
+    """
+    body = bytearray()
+    for block in blocks:
+        body += block
+        if len(body) > MAX_REPLY_BYTES:
+            raise ReplyTooLarge(answer.status_code)
+        if time.monotonic() > deadline:
+            raise httpx.ReadTimeout(_TOO_SLOW, request=answer.request)
+    headers = [(k, v) for k, v in answer.headers.multi_items() if k.lower() != "content-encoding"]
+    return httpx.Response(answer.status_code, headers=headers, content=bytes(body), request=answer.request)

@@ -6,11 +6,15 @@ Stores (`coverage.stores`) save and read these; an estimate takes one already re
 from __future__ import annotations
 
 import datetime as dt
+from typing import Annotated
 
-from msgspec import Struct
+from msgspec import Meta, Struct
 
 from coverage.eligibility.benefits import Outcome, PayerRejection, VerifiedBenefits
 from coverage.eligibility.inquiry import EligibilityRequest
+
+MAX_RECORD_ID = 2**63 - 1  # SQLite's largest INTEGER: a bigger id is a 400, never an OverflowError
+RecordId = Annotated[int, Meta(ge=1, le=MAX_RECORD_ID)]
 
 
 class VerificationRecord(Struct, frozen=True):

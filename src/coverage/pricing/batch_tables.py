@@ -241,6 +241,7 @@ class Pathways:
             if (
                 horizon_text.isascii()
                 and horizon_text.isdigit()
+                and len(horizon_text) <= 4  # int() of 5,000 digits raises; no bound needs more
                 and 1 <= int(horizon_text) <= MAX_HORIZON_WEEKS
             ):
                 horizon = int(horizon_text)

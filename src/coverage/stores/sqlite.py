@@ -24,7 +24,12 @@ import msgspec
 
 from coverage.eligibility.benefits import Outcome, PayerRejection, VerificationResult, VerifiedBenefits
 from coverage.eligibility.inquiry import EligibilityRequest
-from coverage.eligibility.record import VerificationPage, VerificationRecord, VerificationSummary
+from coverage.eligibility.record import (
+    MAX_RECORD_ID,
+    VerificationPage,
+    VerificationRecord,
+    VerificationSummary,
+)
 from coverage.stores import VerificationStore
 
 DEFAULT_DB = Path("var") / "coverage.sqlite"
@@ -78,6 +83,16 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "ALTER TABLE verifications_v2 RENAME TO verifications",
         _NEWEST_FIRST,
     ),
+    # 3: staff login sessions (coverage.stores.sessions): hashes only, never a session id or a key
+    (
+        """
+        CREATE TABLE staff_sessions (
+            token_hash TEXT PRIMARY KEY,           -- SHA-256 of the session id
+            key_fingerprint TEXT NOT NULL,         -- SHA-256 of the staff key that signed in
+            expires_at TEXT NOT NULL               -- ISO 8601, UTC
+        )
+        """,
+    ),
 )
 
 
@@ -92,6 +107,17 @@ def default_db_path(environ: Mapping[str, str] | None = None) -> Path:
     return Path(configured) if configured else DEFAULT_DB
 
 
+def _private_file(path: Path) -> None:
+    """Create the database file 0600 (PHI) before SQLite opens it, and tighten an existing one.
+
+    SQLite gives the -wal and -shm files the mode of the database file, so they follow.
+    """
+    os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
+    for file in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        if file.exists():
+            file.chmod(0o600)
+
+
 class SqliteVerificationStore:
     """Verification records in one SQLite file; a short-lived connection per call keeps it thread-safe."""
 
@@ -103,13 +129,15 @@ class SqliteVerificationStore:
 
     def _open(self) -> None:
         self._opened = True
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with self._connect() as connection:
+        self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        _private_file(self.path)
+        with self.connect() as connection:
             connection.execute("PRAGMA journal_mode=WAL")
             self._migrate(connection)
 
     @contextmanager
-    def _connect(self) -> Iterator[sqlite3.Connection]:
+    def connect(self) -> Iterator[sqlite3.Connection]:
+        """A short-lived connection; other tables of this database (sessions) use it too."""
         if not self._opened:
             self._open()
         connection = sqlite3.connect(self.path, isolation_level=None, timeout=10)
@@ -142,11 +170,11 @@ class SqliteVerificationStore:
             raise
 
     def schema_version(self) -> int:
-        with self._connect() as connection:
+        with self.connect() as connection:
             return int(connection.execute("SELECT version FROM schema_version").fetchone()["version"])
 
     def journal_mode(self) -> str:
-        with self._connect() as connection:
+        with self.connect() as connection:
             return str(connection.execute("PRAGMA journal_mode").fetchone()[0])
 
     def save(
@@ -163,7 +191,7 @@ class SqliteVerificationStore:
         if not performed_by.strip():
             raise ValueError("performed_by must name who ran the verification")
         created_at = (now or dt.datetime.now(dt.UTC)).astimezone(dt.UTC)
-        with self._connect() as connection:
+        with self.connect() as connection:
             cursor = connection.execute(
                 """
                 INSERT INTO verifications (
@@ -193,7 +221,9 @@ class SqliteVerificationStore:
             return cursor.lastrowid
 
     def get(self, record_id: int) -> VerificationRecord | None:
-        with self._connect() as connection:
+        if not 1 <= record_id <= MAX_RECORD_ID:  # SQLite cannot even be asked
+            return None
+        with self.connect() as connection:
             row = connection.execute("SELECT * FROM verifications WHERE id = ?", (record_id,)).fetchone()
         if row is None:
             return None
@@ -221,7 +251,7 @@ class SqliteVerificationStore:
             raise ValueError(f"limit must be between 1 and 200, got {limit}")
         if offset < 0:
             raise ValueError(f"offset must not be negative, got {offset}")
-        with self._connect() as connection:
+        with self.connect() as connection:
             total = connection.execute("SELECT count(*) FROM verifications").fetchone()[0]
             rows = connection.execute(
                 """

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from litestar import get, post
+from litestar import get
 from litestar.params import FromPath, JSONBody
 from msgspec import Struct
 
@@ -12,8 +12,7 @@ from coverage.errors import unknown_plan
 from coverage.estimate import Estimate, EstimateRequest, estimate
 from coverage.plans import Effective, PlanCatalog, PlanError, PlanKind, plan_to_builtins
 from coverage.stores import VerificationStore
-from coverage.web.errors import StrictJSON
-from coverage.web.shared import Catalog, StaffController, Verifications
+from coverage.web.shared import Catalog, StaffController, Verifications, json_post, staff_errors
 
 
 class Health(Struct, kw_only=True):
@@ -51,7 +50,7 @@ def health(catalog: Catalog) -> Health:
 class StaffApi(StaffController):
     tags = ["staff API"]  # noqa: RUF012
 
-    @get("/plans", sync_to_thread=False)
+    @get("/plans", sync_to_thread=False, responses=staff_errors())
     def list_plans(self, catalog: Catalog) -> PlanList:
         """Every loaded plan, plus the located errors of plan files that failed to load."""
         return PlanList(
@@ -70,7 +69,7 @@ class StaffApi(StaffController):
             errors=catalog.errors,
         )
 
-    @get("/plans/{plan_id:str}", sync_to_thread=False)
+    @get("/plans/{plan_id:str}", sync_to_thread=False, responses=staff_errors(404))
     def show_plan(self, catalog: Catalog, plan_id: FromPath[str]) -> dict[str, Any]:
         """The validated plan in plan-file shape (dollars and percentages as strings)."""
         loaded = catalog.get(plan_id)
@@ -78,9 +77,7 @@ class StaffApi(StaffController):
             raise unknown_plan(plan_id)
         return plan_to_builtins(loaded.plan)
 
-    @post(
-        "/estimates", dto=StrictJSON[EstimateRequest], return_dto=None, status_code=200, sync_to_thread=False
-    )
+    @json_post("/estimates", EstimateRequest, 404, 422, sync_to_thread=False)
     def create_estimate(
         self, catalog: Catalog, verifications: Verifications, data: JSONBody[EstimateRequest]
     ) -> Estimate:

@@ -91,6 +91,8 @@ def human_message(message: str, field: str | None, annotation: Any = None) -> st
         if choices:
             return f"must be one of {', '.join(choices)}; got {value[1]}"
         return f"is not an allowed value: {value[1]}"
+    if message in ("Integer value out of range", "Number out of range"):
+        return "is a number far outside the allowed range"
     if "RFC3339 encoded date" in message:
         return f"must be {_TYPE_WORDS['date']}"
     return message
@@ -129,15 +131,37 @@ def field_errors(data: Any, struct_type: type[Struct]) -> list[Problem]:
     return errors
 
 
+# What msgspec raises on a body that is not usable JSON at all: malformed text, invalid UTF-8,
+# nesting deeper than its recursion limit.
+_UNREADABLE = (msgspec.DecodeError, UnicodeDecodeError, RecursionError)
+
+
+def _unreadable(exc: Exception) -> Problem:
+    if isinstance(exc, UnicodeDecodeError):
+        return Problem(None, "the body must be UTF-8 text")
+    if isinstance(exc, RecursionError):
+        return Problem(None, "the body is nested too deeply to be a request")
+    return Problem(None, f"the body is not valid JSON: {exc}")
+
+
 def decode_struct(raw: bytes, struct_type: type[S]) -> S:
-    """Strict JSON -> struct; on failure raise HttpError(400) naming every bad field."""
+    """Strict JSON -> struct; on failure raise HttpError(400) naming every bad field.
+
+    The untyped re-decode that names each field can fail where the typed one did not get that
+    far (a number such as 1e999 or 5,000 digits fits no Python type msgspec builds untyped):
+    then msgspec's own first error, with its path, is the answer.
+    """
     try:
         return msgspec.json.decode(raw, type=struct_type)
     except msgspec.ValidationError as exc:
         first = exc
-    except msgspec.DecodeError as exc:
-        raise HttpError(400, [Problem(None, f"the body is not valid JSON: {exc}")]) from None
-    errors = field_errors(msgspec.json.decode(raw), struct_type) or [_rule_across_fields(first, struct_type)]
+    except _UNREADABLE as exc:
+        raise HttpError(400, [_unreadable(exc)]) from None
+    try:
+        data = msgspec.json.decode(raw)
+    except (msgspec.ValidationError, *_UNREADABLE):
+        raise HttpError(400, [_rule_across_fields(first, struct_type)]) from None
+    errors = field_errors(data, struct_type) or [_rule_across_fields(first, struct_type)]
     raise HttpError(400, errors)
 
 

@@ -21,6 +21,7 @@ from coverage.settings import DEV_STAFF_KEY, default_plans_dir, staff_api_keys
 from coverage.stores import VerificationStore
 from coverage.stores.sqlite import default_db_path, opened_on_first_use
 from coverage.web import api, batch, levels, pages, parity, verifications
+from coverage.web.security import quiet_access_log, security_headers
 from coverage.web.shared import (
     API_KEY_HEADER,
     EXCEPTION_HANDLERS,
@@ -29,8 +30,10 @@ from coverage.web.shared import (
     StaffAuth,
     provide_catalog,
     provide_verifications,
+    sessions_in,
     template_config,
 )
+from coverage.web.throttle import FailureLimiter
 
 # Route modules, each exposing ROUTES. Add your area here, one line.
 ROUTE_MODULES = (
@@ -77,7 +80,8 @@ def create_app(
     catalog = load_catalog(plans_dir or default_plans_dir())
     if store is None:
         store = opened_on_first_use(default_db_path())
-    service = Service(catalog=catalog, staff=StaffAuth(keys), verifications=store)
+    staff = StaffAuth(keys, sessions_in(default_db_path()))  # the database named at start-up
+    service = Service(catalog=catalog, staff=staff, verifications=store, failures=FailureLimiter())
 
     def report_configuration() -> None:
         log.info("loaded %d plan(s); %d plan-file error(s)", len(catalog.plans), len(catalog.errors))
@@ -90,6 +94,7 @@ def create_app(
                 DEV_STAFF_KEY,
             )
 
+    quiet_access_log()
     route_handlers = [handler for module in ROUTE_MODULES for handler in module.ROUTES]
     return Litestar(
         route_handlers=[
@@ -121,6 +126,7 @@ def create_app(
             ),
         ),
         on_startup=[report_configuration],
+        before_send=[security_headers],
         logging_config=LoggingConfig(
             configure_root_logger=False,  # leave the root logger to uvicorn (and to pytest's caplog)
             log_exceptions="always",  # a 500's traceback reaches the log...

@@ -59,7 +59,9 @@ def _parse(field: str, text: str) -> Any:
         return parse_date(text)
     if field in _WHOLE_NUMBERS:
         if not (text.isascii() and text.isdigit()):
-            raise ValueError(f"must be a whole number{_WHOLE_NUMBERS[field]}; got {text!r}")
+            raise ValueError(f"must be a whole number{_WHOLE_NUMBERS[field]}; got {text[:24]!r}")
+        if len(text) > 18:  # the request's own bounds (see field_errors below) name the limit
+            raise ValueError(f"must be a whole number{_WHOLE_NUMBERS[field]} of at most 18 digits")
         return int(text)
     return text
 

@@ -14,6 +14,7 @@ from typing import Annotated, Any
 from babel.dates import format_date
 from litestar import Request, get, post
 from litestar.datastructures import CacheControlHeader, Cookie
+from litestar.exceptions import HTTPException
 from litestar.params import QueryParameter, URLEncodedBody
 from litestar.response import Redirect, Template
 
@@ -38,8 +39,10 @@ from coverage.web.shared import (
     Catalog,
     StaffController,
     Verifications,
+    client_address,
+    refuse_if_throttled,
+    same_origin,
     service_of,
-    session_token,
 )
 from coverage.web.views import (
     SCENARIO_COLORS,
@@ -250,14 +253,18 @@ def login_form(next_path: Annotated[str | None, QueryParameter(name="next")] = N
 
 @post("/login", sync_to_thread=False, include_in_schema=False)
 def login(request: Request[Any, Any, Any], data: FormData) -> Template | Redirect:
+    """A fresh server-side session for a valid key; failures count toward the client's 429."""
     key = data.get("api_key", "").strip()
     target = _safe_next(data.get("next"))
-    if not service_of(request).staff.accepts_key(key):
+    refuse_if_throttled(request)
+    service = service_of(request)
+    if not service.staff.accepts_key(key):
+        service.failures.failed(client_address(request))
         errors = {"api_key": "is not a valid staff key"}
         return _page("login.html", {"next": target, "errors": errors}, status_code=403)
     cookie = Cookie(
         key=SESSION_COOKIE,
-        value=session_token(key),
+        value=service.staff.start_session(key),
         httponly=True,
         samesite="strict",
         secure=request.url.scheme == "https",
@@ -267,7 +274,13 @@ def login(request: Request[Any, Any, Any], data: FormData) -> Template | Redirec
 
 
 @post("/logout", sync_to_thread=False, include_in_schema=False)
-def logout() -> Redirect:
+def logout(request: Request[Any, Any, Any]) -> Redirect:
+    """Ends the session on the server too: the cookie's value is worthless from now on."""
+    token = request.cookies.get(SESSION_COOKIE)
+    if token is not None:
+        if not same_origin(request):
+            raise HTTPException(status_code=403, detail="the request's Origin is not this site")
+        service_of(request).staff.end_session(token)
     return Redirect("/compare", status_code=303, cookies=[Cookie(key=SESSION_COOKIE, value="", max_age=0)])
 
 

@@ -18,7 +18,7 @@ from coverage.parity.findings import ClassificationSummary, MedSurgTable, Parity
 from coverage.parity.report import build_parity_report
 from coverage.parity.tests import ALL_CLASSIFICATIONS, exact_places
 from coverage.plans import PlanCatalog
-from coverage.web.shared import Catalog, StaffController
+from coverage.web.shared import Catalog, StaffController, staff_errors
 
 
 def report_for(catalog: PlanCatalog, plan_id: str) -> ParityReport:
@@ -61,7 +61,7 @@ def sections(report: ParityReport) -> list[ClassificationSection]:
 class ParityRoutes(StaffController):
     tags = ["parity"]  # noqa: RUF012
 
-    @get("/plans/{plan_id:str}/parity", sync_to_thread=False)
+    @get("/plans/{plan_id:str}/parity", sync_to_thread=False, responses=staff_errors(404))
     def parity_json(self, catalog: Catalog, plan_id: FromPath[str]) -> ParityReport:
         """MHPAEA parity report of one plan (docs/parity.md), as `coverage parity --json`."""
         return report_for(catalog, plan_id)

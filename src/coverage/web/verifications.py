@@ -17,9 +17,9 @@ import re
 from typing import Annotated, Any
 
 import anyio.to_thread
-from litestar import get, post
+from litestar import get
 from litestar.datastructures import CacheControlHeader
-from litestar.params import FromPath, JSONBody, QueryParameter
+from litestar.params import JSONBody, Parameter, QueryParameter
 from litestar.response import Template
 from msgspec import Meta, Struct
 
@@ -33,16 +33,25 @@ from coverage.eligibility.benefits import (
 from coverage.eligibility.client import EligibilityClient
 from coverage.eligibility.config import EligibilityConfig
 from coverage.eligibility.inquiry import EligibilityRequest, build_staff_request
-from coverage.eligibility.record import VerificationPage, VerificationRecord
+from coverage.eligibility.record import MAX_RECORD_ID, VerificationPage, VerificationRecord
 from coverage.errors import InputError, NotFound
 from coverage.levels import CATEGORIES, CATEGORY_LABELS, LEVEL_ORDER, LEVELS, NETWORK_LABELS, NETWORKS
 from coverage.money import format_usd
 from coverage.stores import VerificationStore
-from coverage.web.errors import StrictJSON
-from coverage.web.shared import Catalog, HttpError, Problem, StaffController, Verifications
+from coverage.web.shared import (
+    Catalog,
+    HttpError,
+    Problem,
+    StaffController,
+    Verifications,
+    json_post,
+    staff_errors,
+)
 
 NO_STORE = CacheControlHeader(no_store=True)  # pages and answers carry PHI
 PAGE_SIZE = 25
+MAX_OFFSET = 1_000_000_000  # far beyond any real list; keeps LIMIT/OFFSET inside SQLite's integers
+VerificationId = Annotated[int, Parameter(ge=1, le=MAX_RECORD_ID, description="the record's id")]
 NOT_STATED = "—"
 
 
@@ -157,13 +166,7 @@ def category_tables(benefits: VerifiedBenefits) -> list[CategoryTable]:
 class VerificationRoutes(StaffController):
     tags = ["benefit verification"]  # noqa: RUF012
 
-    @post(
-        "/verifications",
-        dto=StrictJSON[VerificationInput],
-        return_dto=None,
-        status_code=201,
-        cache_control=NO_STORE,
-    )
+    @json_post("/verifications", VerificationInput, 422, 503, status_code=201, cache_control=NO_STORE)
     async def create_verification(
         self, catalog: Catalog, verifications: Verifications, data: JSONBody[VerificationInput]
     ) -> VerificationRecord:
@@ -199,19 +202,24 @@ class VerificationRoutes(StaffController):
         )
         return await saved
 
-    @get("/verifications", sync_to_thread=True, cache_control=NO_STORE)
+    @get("/verifications", sync_to_thread=True, cache_control=NO_STORE, responses=staff_errors())
     def list_verifications(
         self,
         verifications: Verifications,
         limit: Annotated[int, QueryParameter(ge=1, le=200)] = PAGE_SIZE,
-        offset: Annotated[int, QueryParameter(ge=0)] = 0,
+        offset: Annotated[int, QueryParameter(ge=0, le=MAX_OFFSET)] = 0,
     ) -> VerificationPage:
         """Stored verifications, newest first (summaries; no raw responses)."""
         return verifications.list_recent(limit=limit, offset=offset)
 
-    @get("/verifications/{verification_id:int}", sync_to_thread=True, cache_control=NO_STORE)
+    @get(
+        "/verifications/{verification_id:int}",
+        sync_to_thread=True,
+        cache_control=NO_STORE,
+        responses=staff_errors(404),
+    )
     def show_verification(
-        self, verifications: Verifications, verification_id: FromPath[int]
+        self, verifications: Verifications, verification_id: VerificationId
     ) -> VerificationRecord:
         """One stored verification: request, raw clearinghouse response, mapped benefits."""
         return _record_or_404(verifications, verification_id)
@@ -222,7 +230,7 @@ class VerificationRoutes(StaffController):
         include_in_schema=False,
         cache_control=NO_STORE,
     )
-    def verification_page(self, verifications: Verifications, verification_id: FromPath[int]) -> Template:
+    def verification_page(self, verifications: Verifications, verification_id: VerificationId) -> Template:
         """The printable "Verification of benefits" for the admissions file."""
         record = _record_or_404(verifications, verification_id)
         context: dict[str, Any] = {
@@ -235,7 +243,9 @@ class VerificationRoutes(StaffController):
 
     @get("/vob", sync_to_thread=True, include_in_schema=False, cache_control=NO_STORE)
     def verifications_page(
-        self, verifications: Verifications, page: Annotated[int, QueryParameter(ge=1)] = 1
+        self,
+        verifications: Verifications,
+        page: Annotated[int, QueryParameter(ge=1, le=MAX_OFFSET // PAGE_SIZE)] = 1,
     ) -> Template:
         """Recent verifications, 25 a page, each linking to its printable page."""
         listing = verifications.list_recent(limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
