@@ -84,6 +84,7 @@ def test_admissions_after_login(page: Any, base_url: str) -> None:
     page.fill("#start_date", "2026-03-02")
     page.click("button:has-text('Estimate')")
     totals = page.locator("table.totals tr.total-row td")
+    totals.first.wait_for()  # the results page has loaded (click does not wait for the new page)
     assert totals.all_inner_texts() == ["$780.00", "$3,900.00", "$6,000.00"]
 
 
