@@ -42,6 +42,7 @@ def page(browser: Any) -> Iterator[Any]:
 
 def totals_on(page: Any) -> dict[str, str]:
     cards = page.locator(".scenario-total")
+    cards.first.wait_for()  # the results page has loaded (click does not wait for the new page)
     return {
         cards.nth(i).get_attribute("data-scenario"): cards.nth(i).locator(".amount").inner_text()
         for i in range(cards.count())
