@@ -29,13 +29,15 @@ import secrets
 import shutil
 import statistics
 import subprocess
+import sys
 import tempfile
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from coverage.web.local_server import local_server
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository: tests/ helpers
+from tests.local_server import local_server
 
 BODY = json.dumps(
     {"plan_id": "acme-ppo-gold-2026", "start_date": "2026-03-02", "network": "in", "category": "mh"}

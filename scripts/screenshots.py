@@ -14,11 +14,13 @@ from __future__ import annotations
 
 import argparse
 import secrets
+import sys
 from pathlib import Path
 
 from playwright.sync_api import Page, sync_playwright
 
-from coverage.web.local_server import launch_chromium, local_server
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository: tests/ helpers
+from tests.local_server import launch_chromium, local_server
 
 # A screening that recommends IOP and, through the safety answer, shows the crisis resources.
 SCREENING = {

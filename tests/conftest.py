@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -23,6 +24,14 @@ INQUIRY_FIELDS = {
     "provider_npi": "1234567893",
     "provider_name": "Sample Behavioral Health",
 }
+
+
+@pytest.fixture(scope="session", autouse=True)
+def private_database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """COVERAGE_DB in a temporary folder, so login sessions never land in the work tree's var/."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("COVERAGE_DB", str(tmp_path_factory.mktemp("db") / "coverage.sqlite"))
+        yield
 
 
 @pytest.fixture(scope="session")

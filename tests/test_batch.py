@@ -25,38 +25,20 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from tests.conftest import REPO
 
-from coverage.batch import (
-    INPUT_COLUMNS,
-    REQUIRED_COLUMNS,
-    TOTALS_HEADER,
-    BatchInputError,
-    dollars,
-    run_batch,
-)
+from coverage.batch import INPUT_COLUMNS, REQUIRED_COLUMNS, TOTALS_HEADER, dollars, run_batch
 from coverage.cli import main
 from coverage.cli.batch import errors_path
-from coverage.errors import EstimateInputError, UnknownPlanError
+from coverage.errors import InputError, NotFound
 from coverage.estimate import EstimateRequest, estimate
 from coverage.money import format_dollars, parse_money
 from coverage.plans import LoadedPlan, PlanCatalog, load_catalog
+from coverage.pricing.parts import AMOUNT_NAMES
 
 DATA = REPO / "tests" / "data"
 SAMPLE = DATA / "batch_sample.csv"
-MONEY_FIELDS = (
-    "allowed_cents",
-    "member_cost_cents",
-    "deductible_cents",
-    "copay_cents",
-    "coinsurance_cents",
-    "penalty_cents",
-    "balance_bill_cents",
-    "not_covered_cents",
-    "plan_paid_cents",
-    "provider_absorbs_cents",
-    "denied_exposure_cents",
-)
+MONEY_FIELDS = tuple(f"{name}_cents" for name in AMOUNT_NAMES)  # the cost parts, declared once
 MONEY_INPUTS = ("deductible_met", "oop_met", "family_deductible_met", "family_oop_met")
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n", " ", "\u00a0", "\u200b", "＝", "＋", "－", "＠")
 
 
 @pytest.fixture(scope="module")
@@ -274,10 +256,10 @@ def scalar_outputs(
         except Rejected as exc:
             rejected[number] = exc.column
             continue
-        except EstimateInputError as exc:
+        except InputError as exc:
             rejected[number] = _column_of_field(exc.field)
             continue
-        except UnknownPlanError:
+        except NotFound:
             rejected[number] = "plan_id"
             continue
         client = escaped(row["client_id"])
@@ -469,7 +451,7 @@ GOOD = {
         (
             {"start_date": "2027-01-04"},
             "start_date",
-            "is outside the plan's effective period 2026-01-01 to 2026-12-31",
+            "2027-01-04 is outside the plan's effective period 2026-01-01 to 2026-12-31",
         ),
         ({"deductible_met": ""}, "deductible_met", "is required"),
         ({"deductible_met": "-1.00"}, "deductible_met", "must not be negative"),
@@ -478,39 +460,41 @@ GOOD = {
         (
             {"deductible_met": "1500.01", "oop_met": "1600.00"},
             "deductible_met",
-            "is more than the plan's individual deductible 1500.00",
+            "$1,500.01 is more than the plan's individual deductible $1,500.00",
         ),
         ({"oop_met": "99999999.00"}, "oop_met", "must be at most 10000000.00"),
         (
             {"oop_met": "6000.01"},
             "oop_met",
-            "is more than the plan's individual out-of-pocket maximum 6000.00",
+            "$6,000.01 is more than the plan's individual out-of-pocket maximum $6,000.00",
         ),
         (
             {"deductible_met": "200.00", "oop_met": "100.00"},
             "oop_met",
-            "must be at least deductible_met: deductible payments count toward the out-of-pocket maximum",
+            "must be at least the deductible met: deductible payments count toward the out-of-pocket maximum",
         ),
         (
             {"family_deductible_met": "3000.01"},
             "family_deductible_met",
-            "is more than the plan's family deductible 3000.00",
+            "$3,000.01 is more than the plan's family deductible $3,000.00",
         ),
         (
             {"deductible_met": "500.00", "oop_met": "", "family_deductible_met": "400.00"},
             "family_deductible_met",
-            "is less than deductible_met: the family amount includes the client's own",
+            "$400.00 is less than the client's deductible met $500.00: the family amount includes the "
+            "client's own",
         ),
         (
             {"deductible_met": "500.00", "oop_met": "", "family_oop_met": "499.99"},
             "family_oop_met",
-            "is less than oop_met: the family amount includes the client's own",
+            "$499.99 is less than the client's out-of-pocket met $500.00: the family amount includes "
+            "the client's own",
         ),
         (
             {"family_deductible_met": "900.00", "family_oop_met": "800.00"},
             "family_oop_met",
-            "must be at least family_deductible_met: deductible payments count toward the out-of-pocket "
-            "maximum",
+            "must be at least the family deductible met: deductible payments count toward the "
+            "out-of-pocket maximum",
         ),
         ({"horizon_weeks": "157"}, "horizon_weeks", "must be a whole number of weeks from 1 to 156"),
         ({"pathway": "iop:8x9"}, "pathway", "phase 1 'iop:8x9': units per week must be 1-7"),
@@ -555,9 +539,9 @@ def test_every_bad_cell_of_a_row_is_listed_in_column_order(catalog: PlanCatalog)
 def test_a_missing_required_column_stops_before_any_work(catalog: PlanCatalog) -> None:
     columns = tuple(name for name in INPUT_COLUMNS if name not in ("network", "deductible_met"))
     output, errors = io.BytesIO(), io.BytesIO()
-    with pytest.raises(BatchInputError, match="missing required columns network, deductible_met") as raised:
+    with pytest.raises(InputError, match="missing required columns network, deductible_met") as raised:
         run_batch(to_csv([GOOD], columns), output, errors, catalog=catalog)
-    assert raised.value.missing_columns == ("network", "deductible_met")
+    assert [problem.field for problem in raised.value.problems] == ["network", "deductible_met"]
     assert output.getvalue() == errors.getvalue() == b""
 
 
@@ -578,10 +562,10 @@ def test_an_input_without_rows_gives_headers_only(catalog: PlanCatalog) -> None:
 
 
 def test_input_that_is_not_csv_is_a_batch_input_error(catalog: PlanCatalog) -> None:
-    with pytest.raises(BatchInputError, match="header row"):
+    with pytest.raises(InputError, match="header row"):
         run_batch(b"", io.BytesIO(), io.BytesIO(), catalog=catalog)
     ragged = to_csv([GOOD], REQUIRED_COLUMNS) + b"a,b,c,d,e,f,g,h\n"
-    with pytest.raises(BatchInputError, match="stops being valid CSV"):
+    with pytest.raises(InputError, match="stops being valid CSV"):
         run_batch(ragged, io.BytesIO(), io.BytesIO(), catalog=catalog)
 
 

@@ -9,8 +9,7 @@ from typing import Any
 
 import pytest
 from tests.conftest import PLANS_DIR
-
-from coverage.web.local_server import CHROMIUM, launch_chromium, local_server
+from tests.local_server import CHROMIUM, launch_chromium, local_server
 
 pytestmark = pytest.mark.skipif(
     not CHROMIUM.exists(), reason=f"{CHROMIUM} is absent (install it with scripts/install-browser.sh)"
@@ -43,6 +42,7 @@ def page(browser: Any) -> Iterator[Any]:
 
 def totals_on(page: Any) -> dict[str, str]:
     cards = page.locator(".scenario-total")
+    cards.first.wait_for()  # the results page has loaded (click does not wait for the new page)
     return {
         cards.nth(i).get_attribute("data-scenario"): cards.nth(i).locator(".amount").inner_text()
         for i in range(cards.count())
@@ -85,6 +85,7 @@ def test_admissions_after_login(page: Any, base_url: str) -> None:
     page.fill("#start_date", "2026-03-02")
     page.click("button:has-text('Estimate')")
     totals = page.locator("table.totals tr.total-row td")
+    totals.first.wait_for()  # the results page has loaded (click does not wait for the new page)
     assert totals.all_inner_texts() == ["$780.00", "$3,900.00", "$6,000.00"]
 
 

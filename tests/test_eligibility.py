@@ -14,19 +14,13 @@ import pytest
 import respx
 from tests.conftest import INQUIRY_FIELDS
 
-from coverage.eligibility import (
-    REQUESTED_STCS,
-    Accumulator,
-    EligibilityClient,
-    EligibilityConfig,
-    RequestError,
-    RetryPolicy,
-    VerificationResult,
-    build_request,
-    build_staff_request,
-    npi_check_digit_ok,
-)
-from coverage.vob_store import VobStore
+from coverage.eligibility.benefits import Accumulator, VerificationResult
+from coverage.eligibility.client import EligibilityClient, RetryPolicy
+from coverage.eligibility.codes import REQUESTED_STCS
+from coverage.eligibility.config import EligibilityConfig
+from coverage.eligibility.inquiry import build_request, build_staff_request, npi_check_digit_ok
+from coverage.errors import InputError
+from coverage.stores.sqlite import SqliteVerificationStore
 
 DATA = Path(__file__).parent / "data" / "eligibility"
 URL = "https://clearinghouse.test/change/medicalnetwork/eligibility/v3"
@@ -339,7 +333,7 @@ def test_aaa_rejections_get_clear_messages_and_are_stored(
     assert [rejection.code for rejection in result.rejections] == [code]
     assert result.trace_number == f"TRN-R{code}"
 
-    store = VobStore(tmp_path / "vob.sqlite")
+    store = SqliteVerificationStore(tmp_path / "vob.sqlite")
     record = store.get(store.save(REQUEST, result, performed_by="intake-1"))
     assert record is not None
     assert (record.outcome, record.message, record.trace_number) == (
@@ -356,7 +350,7 @@ def test_timeout_then_success_retries_once_with_backoff(tmp_path: Path) -> None:
         httpx.ReadTimeout("slow"), canned("ppo_mh_copay_iop_coinsurance.json")
     )
     assert (result.outcome, route.call_count, result.attempts, sleeps) == ("verified", 2, 2, [0.5])
-    store = VobStore(tmp_path / "vob.sqlite")
+    store = SqliteVerificationStore(tmp_path / "vob.sqlite")
     record = store.get(store.save(REQUEST, result, performed_by="intake-1", plan_id="acme-ppo-gold-2026"))
     assert record is not None
     assert (record.attempts, record.plan_id, record.http_status) == (2, "acme-ppo-gold-2026", 200)
@@ -481,14 +475,14 @@ def test_logs_carry_no_member_data(caplog: pytest.LogCaptureFixture) -> None:
 def test_bad_request_values_name_the_field_without_echoing_it(
     change: dict[str, object], field: str, message: str
 ) -> None:
-    with pytest.raises(RequestError) as caught:
+    with pytest.raises(InputError) as caught:
         build_request(FIELDS | change, today=dt.date(2026, 3, 1))
     assert (caught.value.field, caught.value.message) == (field, message)
 
 
 def test_missing_request_field_is_named() -> None:
     fields = {key: value for key, value in FIELDS.items() if key != "last_name"}
-    with pytest.raises(RequestError, match="last_name: is required"):
+    with pytest.raises(InputError, match="last_name: is required"):
         build_request(fields)
 
 
@@ -502,7 +496,7 @@ def test_staff_requests_take_the_provider_from_config_and_the_service_date_from_
         "Sample Behavioral Health",
     )
     assert build_staff_request(FIELDS, EligibilityConfig(), today=dt.date(2026, 3, 1)) == REQUEST
-    with pytest.raises(RequestError, match="provider_npi: is required"):
+    with pytest.raises(InputError, match="provider_npi: is required"):
         build_staff_request(FIELDS | {"provider_npi": None}, EligibilityConfig())
 
 

@@ -10,7 +10,7 @@ import pytest
 import respx
 
 from coverage.cli import main
-from coverage.vob_store import VobStore
+from coverage.stores.sqlite import SqliteVerificationStore
 
 DATA = Path(__file__).parent / "data" / "eligibility"
 URL = "https://clearinghouse.test/eligibility/v3"
@@ -52,7 +52,7 @@ def test_verified_benefits_are_printed_with_the_record_id(
         "family out-of-pocket max $12,000.00 per calendar year\n"
     ) in out
     assert "  office, out of network covered; coinsurance 40%; deductible $3,000.00 per calendar year" in out
-    record = VobStore(env).get(1)
+    record = SqliteVerificationStore(env).get(1)
     assert record is not None
     assert (record.performed_by, record.plan_id, record.outcome) == (
         "intake-1",
@@ -89,7 +89,7 @@ def test_a_rejection_is_printed_stored_and_exits_1(env: Path, capsys: pytest.Cap
         "Verification #1: rejected - payer rejected the inquiry: the member ID is invalid or missing; "
         "check the insurance card (AAA 72)\nPayer trace number: TRN-R72\n"
     )
-    record = VobStore(env).get(1)
+    record = SqliteVerificationStore(env).get(1)
     assert record is not None and record.outcome == "rejected"
 
 
@@ -109,7 +109,7 @@ def test_bad_arguments_exit_2_naming_the_argument(
     assert run([*ARGS, *change], canned("out_of_network.json")) == 2
     err = capsys.readouterr().err
     assert err.startswith(f"coverage: error: {error}") and err.count("\n") == 1
-    assert not env.exists() or VobStore(env).list_recent().total == 0
+    assert not env.exists() or SqliteVerificationStore(env).list_recent().total == 0
 
 
 def test_missing_provider_npi_is_named(

@@ -10,20 +10,22 @@ import msgspec
 import pytest
 from tests.conftest import INQUIRY_FIELDS
 
-from coverage.eligibility import VerificationResult, VerifiedBenefits, build_request, interpret
-from coverage.engine import CostTerms, SourcedValue
-from coverage.errors import EstimateInputError
-from coverage.estimate import EstimateRequest, build_terms, estimate, estimate_with_terms
+from coverage.eligibility.benefits import VerificationResult, VerifiedBenefits
+from coverage.eligibility.client import interpret
+from coverage.eligibility.inquiry import build_request
+from coverage.errors import InputError
+from coverage.estimate import EstimateRequest, estimate, estimate_with_terms
 from coverage.money import Percent
 from coverage.plans import LoadedPlan, PlanCatalog, parse_plan
-from coverage.verified_terms import (
+from coverage.pricing.terms import CostTerms, SourcedValue, build_terms
+from coverage.pricing.verification import (
     VerifiedMet,
     apply_verification,
     usable_verification,
     verification_assumptions,
     verified_met,
 )
-from coverage.vob_store import VobStore
+from coverage.stores.sqlite import SqliteVerificationStore
 
 DATA = Path(__file__).parent / "data" / "eligibility"
 VERIFIED_ON = dt.date(2026, 3, 2)
@@ -335,7 +337,7 @@ def test_assumptions_keep_the_notes_for_this_category_and_network() -> None:
 
 
 def test_only_a_verified_record_for_the_same_plan_can_be_used(tmp_path: Path) -> None:
-    store = VobStore(tmp_path / "vob.sqlite")
+    store = SqliteVerificationStore(tmp_path / "vob.sqlite")
     request = build_request(
         INQUIRY_FIELDS,
         today=VERIFIED_ON,
@@ -359,13 +361,13 @@ def test_only_a_verified_record_for_the_same_plan_can_be_used(tmp_path: Path) ->
         (store.get(good_id), good_id, "other-plan", "was for plan 'test-ppo', not 'other-plan'"),
     ]
     for record, record_id, plan_id, message in cases:
-        with pytest.raises(EstimateInputError, match=message) as caught:
+        with pytest.raises(InputError, match=message) as caught:
             usable_verification(record, record_id, plan_id)
         assert caught.value.field == "verification_id"
 
 
 def test_estimate_with_a_verification_id_uses_verified_terms_and_met_amounts(tmp_path: Path) -> None:
-    store = VobStore(tmp_path / "vob.sqlite")
+    store = SqliteVerificationStore(tmp_path / "vob.sqlite")
     inquiry = build_request(
         INQUIRY_FIELDS,
         today=VERIFIED_ON,
@@ -378,7 +380,7 @@ def test_estimate_with_a_verification_id_uses_verified_terms_and_met_amounts(tmp
     )
     catalog = PlanCatalog({"test-ppo": PLAN}, [])
     request = EstimateRequest(plan_id="test-ppo", start_date=START, verification_id=record_id)
-    result = estimate(catalog, request, store)
+    result = estimate(catalog, request, store.get(record_id))
     # Verified: deductible $3,300 with $2,187.45 remaining -> $1,112.55 met (also OOP met).
     # March IOP (10 days x $450 from 2026-03-09): four days $1,800.00 to the deductible, the fifth
     # $387.45 + 20% x $62.55 = $12.51, then 5 days x 20% x $450 = $450.
@@ -389,9 +391,9 @@ def test_estimate_with_a_verification_id_uses_verified_terms_and_met_amounts(tmp
     assert any(line.startswith(f"verification #{record_id}") for line in result.assumptions)
     # An amount given in the request wins over the verified one.
     given = msgspec.structs.replace(request, deductible_met_cents=330000, oop_met_cents=330000)
-    march_given = estimate(catalog, given, store).scenarios[1].months[0]
+    march_given = estimate(catalog, given, store.get(record_id)).scenarios[1].months[0]
     assert (march_given.deductible_cents, march_given.coinsurance_cents) == (0, 10 * 9000)
-    # Without a store the id cannot be resolved: a 4xx-style error naming the field.
-    with pytest.raises(EstimateInputError) as caught:
+    # Without the record the id cannot be resolved: a 4xx-style error naming the field.
+    with pytest.raises(InputError) as caught:
         estimate(catalog, request)
     assert caught.value.field == "verification_id"

@@ -7,9 +7,10 @@ import datetime as dt
 import pytest
 from tests.conftest import make_plan, run
 
-from coverage.engine import StartingAccumulators, price_units
-from coverage.errors import EstimateInputError
-from coverage.estimate import EstimateRequest, build_terms, estimate
+from coverage.errors import InputError
+from coverage.estimate import EstimateRequest, estimate
+from coverage.pricing.engine import price_units
+from coverage.pricing.terms import StartingAccumulators, build_terms
 from coverage.schedule import expand, parse_pathway
 
 IOP_20_PERCENT = """
@@ -229,7 +230,7 @@ def test_starting_accumulators_carry_into_the_estimate() -> None:
 
 
 def test_starting_accumulators_above_the_plan_limit_are_rejected() -> None:
-    with pytest.raises(EstimateInputError) as error:
+    with pytest.raises(InputError) as error:
         run(make_plan(IOP_20_PERCENT), deductible_met_cents=100001, oop_met_cents=100001)
     assert error.value.field == "deductible_met_cents"
 

@@ -16,22 +16,19 @@ from litestar.testing import TestClient
 from tests.conftest import PLANS_DIR
 
 from coverage.cli import main
+from coverage.errors import InputError
 from coverage.estimate import EstimateRequest, estimate
-from coverage.levels import (
-    ASAM_LEVELS,
+from coverage.plans import PlanCatalog
+from coverage.screening.answers import (
     CRISIS_RESOURCES,
-    RECOMMENDATION_ORDER,
     SCREENING_ALLOWED,
     SCREENING_DISCLAIMER,
     SCREENING_QUESTIONS,
-    SCREENING_RULES,
     AsamLevel,
     ScreeningAnswers,
-    ScreeningInputError,
     parse_screening_answers,
-    recommend_level,
 )
-from coverage.plans import PlanCatalog
+from coverage.screening.rubric import ASAM_LEVELS, RECOMMENDATION_ORDER, SCREENING_RULES, recommend_level
 from coverage.web import create_app
 
 # The calmest answers: nothing fires, so the rubric says weekly therapy.
@@ -235,7 +232,7 @@ def test_rule_table_is_well_formed() -> None:
     ],
 )
 def test_bad_answers_name_the_field(data: object, field: str, text: str) -> None:
-    with pytest.raises(ScreeningInputError) as raised:
+    with pytest.raises(InputError) as raised:
         parse_screening_answers(data)
     assert raised.value.field == field
     assert text in raised.value.message
@@ -244,7 +241,7 @@ def test_bad_answers_name_the_field(data: object, field: str, text: str) -> None
 def test_form_text_is_read_as_numbers_only_when_asked() -> None:
     form = CALM | {"months_without_progress": "3", "locus_composite": "18"}
     assert parse_screening_answers(form, from_text=True).months_without_progress == 3
-    with pytest.raises(ScreeningInputError):
+    with pytest.raises(InputError):
         parse_screening_answers(form)
 
 
@@ -253,7 +250,7 @@ def test_form_text_is_read_as_numbers_only_when_asked() -> None:
 def test_form_text_numbers_are_digits_only(field: str, text: str) -> None:
     """As the estimate form's whole numbers: "1e1" is not silently 10, nor "null" silently omitted."""
     form = CALM | {"months_without_progress": "0", field: text}
-    with pytest.raises(ScreeningInputError) as raised:
+    with pytest.raises(InputError) as raised:
         parse_screening_answers(form, from_text=True)
     assert raised.value.field == field
     assert f"(got {text!r})" in raised.value.message

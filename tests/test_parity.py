@@ -11,10 +11,9 @@ import pytest
 from tests.conftest import PLANS_DIR, make_plan
 
 from coverage.cli import main
-from coverage.parity import (
-    ParityFinding,
-    ParityReport,
-    build_parity_report,
+from coverage.parity.findings import ParityFinding, ParityReport
+from coverage.parity.report import build_parity_report
+from coverage.parity.tests import (
     decimal_text,
     predominant_level,
     requirement_level,

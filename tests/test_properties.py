@@ -11,7 +11,7 @@ from tests.conftest import PLANS_DIR
 
 from coverage.estimate import EstimateRequest, estimate
 from coverage.plans import PlanCatalog, load_catalog
-from coverage.report import CostBreakdown
+from coverage.pricing.report import CostBreakdown
 
 CATALOG: PlanCatalog = load_catalog(PLANS_DIR)
 BREAKDOWN_FIELDS = CostBreakdown.__struct_fields__

@@ -6,10 +6,12 @@ import datetime as dt
 
 import pytest
 
-from coverage.estimate import Estimate, EstimateRequest, build_terms, estimate_with_terms
+from coverage.errors import InputError
+from coverage.estimate import Estimate, EstimateRequest, estimate_with_terms
 from coverage.i18n import translations
 from coverage.plain_language import about_monthly, plain_estimate
-from coverage.quick_plan import ENTERED, QUICK_PLAN_ID, QuickPlanError, quick_plan
+from coverage.pricing.terms import build_terms
+from coverage.quick_plan import ENTERED, QUICK_PLAN_ID, quick_plan
 
 START = dt.date(2026, 3, 2)
 
@@ -47,12 +49,17 @@ def test_copay_waives_the_deductible_for_therapy_only() -> None:
 
 
 def test_every_unusable_number_is_named() -> None:
-    with pytest.raises(QuickPlanError) as raised:
+    with pytest.raises(InputError) as raised:
         quick_plan(copay="-5", coinsurance="abc", deductible="1.234", oop_max="x", start_date=START)
-    assert [error.field for error in raised.value.errors] == ["copay", "coinsurance", "deductible", "oop_max"]
-    with pytest.raises(QuickPlanError) as raised:
+    assert [problem.field for problem in raised.value.problems] == [
+        "copay",
+        "coinsurance",
+        "deductible",
+        "oop_max",
+    ]
+    with pytest.raises(InputError) as raised:
         quick_plan(copay="", coinsurance="0", deductible="2000", oop_max="1000", start_date=START)
-    [error] = raised.value.errors
+    [error] = raised.value.problems
     assert (error.field, error.message) == (
         "oop_max",
         "must be at least the deductible (or left blank: no maximum)",
@@ -74,9 +81,9 @@ def test_about_monthly(cents: int, weeks: int, expected: str) -> None:
 
 
 def test_blank_deductible_or_coinsurance_is_never_free_care() -> None:
-    with pytest.raises(QuickPlanError) as raised:
+    with pytest.raises(InputError) as raised:
         quick_plan(copay="", coinsurance="", deductible="", oop_max="", start_date=START)
-    assert [(e.field, e.message) for e in raised.value.errors] == [
+    assert [(e.field, e.message) for e in raised.value.problems] == [
         ("coinsurance", "is required: your share after the deductible, 0 if none"),
         ("deductible", "is required: 0 if the plan has none"),
     ]

@@ -14,14 +14,15 @@ from litestar.testing import TestClient
 from tests.conftest import INQUIRY_FIELDS, PLANS_DIR, make_plan, run
 
 from coverage.cli import main
-from coverage.eligibility import build_request, interpret
-from coverage.errors import EstimateInputError
+from coverage.eligibility.client import interpret
+from coverage.eligibility.inquiry import build_request
+from coverage.errors import InputError
 from coverage.estimate import EstimateRequest, estimate
 from coverage.plans import PlanCatalog
-from coverage.vob_store import VobStore
+from coverage.stores.sqlite import SqliteVerificationStore
 from coverage.web import create_app
 
-KEY = {"X-API-Key": "test-staff-key"}
+KEY = {"X-API-Key": "test-staff-key-long-enough"}
 ACME = {"plan_id": "acme-ppo-gold-2026", "start_date": "2026-03-02"}
 VERIFIED_ON = dt.date(2026, 3, 2)
 DERIVED_NOTE = (
@@ -33,7 +34,7 @@ DERIVED_NOTE = (
 @pytest.fixture(scope="module")
 def client() -> Iterator[TestClient]:
     with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("COVERAGE_API_KEYS", "test-staff-key")
+        patch.setenv("COVERAGE_API_KEYS", "test-staff-key-long-enough")
         with TestClient(create_app(PLANS_DIR)) as test_client:
             yield test_client
 
@@ -126,8 +127,8 @@ def test_family_amount_below_the_individual_is_rejected_naming_the_field(client:
     assert response.json()["errors"] == [
         {
             "field": "family_deductible_met_cents",
-            "message": "$400.00 is less than deductible_met_cents's $500.00: the family amount includes "
-            "the client's own",
+            "message": "$400.00 is less than the client's deductible met $500.00: the family amount "
+            "includes the client's own",
         }
     ]
     response = client.post(
@@ -155,9 +156,11 @@ def test_family_oop_met_blank_is_the_larger_of_family_deductible_and_own_oop() -
     assert not any(line.startswith("Family accumulators not given") for line in result.assumptions)
 
 
-def stored(tmp_path: Path, body: dict, plan_id: str, outcome: str = "verified") -> tuple[VobStore, int]:
+def stored(
+    tmp_path: Path, body: dict, plan_id: str, outcome: str = "verified"
+) -> tuple[SqliteVerificationStore, int]:
     """A store holding one verification of `plan_id` made on VERIFIED_ON from the 271 `body`."""
-    store = VobStore(tmp_path / "vob.sqlite")
+    store = SqliteVerificationStore(tmp_path / "vob.sqlite")
     result = interpret(httpx.Response(200, json=body), 1, "000000042", 15)
     assert result.outcome == outcome, result.message
     record_id = store.save(
@@ -194,7 +197,7 @@ def test_a_verification_with_deductible_met_and_no_oop_prices(tmp_path: Path, ca
     request = EstimateRequest(
         plan_id="acme-ppo-gold-2026", start_date=dt.date(2026, 3, 2), verification_id=record_id
     )
-    result = estimate(catalog, request, store)
+    result = estimate(catalog, request, store.get(record_id))
     # verified: $1,500 - $1,000 remaining = $500 met; OOP met not stated -> $500: as above.
     totals = {scenario.name: scenario.totals.member_cost_cents for scenario in result.scenarios}
     assert totals == DEDUCTIBLE_ONLY_TOTALS
@@ -203,7 +206,7 @@ def test_a_verification_with_deductible_met_and_no_oop_prices(tmp_path: Path, ca
 
 def test_estimate_input_error_for_family_names_the_field() -> None:
     loaded = make_plan(FAMILY_PLAN)
-    with pytest.raises(EstimateInputError) as caught:
+    with pytest.raises(InputError) as caught:
         run(loaded, family_deductible_met_cents=90000, family_oop_met_cents=80000)
     assert caught.value.field == "family_oop_met_cents"
 
@@ -217,7 +220,7 @@ def test_cli_family_amounts(capsys: pytest.CaptureFixture[str]) -> None:
     assert body["scenarios"][0]["totals"]["member_cost_cents"] == 17000
     assert main([*args, "--family-deductible-met", "2900.00", "--family-oop-met", "2800.00"]) == 2
     assert capsys.readouterr().err.strip() == (
-        "coverage: error: --family-oop-met: must be at least family_deductible_met_cents: deductible "
+        "coverage: error: --family-oop-met: must be at least the family deductible met: deductible "
         "payments count toward the out-of-pocket maximum"
     )
 
@@ -258,7 +261,7 @@ def test_visits_remaining_stated_by_the_payer_are_authoritative(tmp_path: Path) 
     request = EstimateRequest(
         plan_id="test-plan", start_date=dt.date(2026, 3, 2), pathway="op:26", verification_id=record_id
     )
-    result = estimate(catalog, request, store)
+    result = estimate(catalog, request, store.get(record_id))
     scenario = result.scenarios[0]
     # 30 a year, 24 remaining: sessions 1-24 at the $25 copay, sessions 25 and 26 (2026-08-17 and
     # 2026-08-24) not covered, at the $180 self-pay rate: 24 x $25 + 2 x $180 = $600 + $360 = $960.00
@@ -289,7 +292,7 @@ def test_visits_remaining_end_with_the_plan_year(tmp_path: Path) -> None:
         plan_id="test-plan", start_date=dt.date(2026, 11, 2), pathway="op:12", verification_id=record_id
     )
     # verified 2026-03-02, same plan year as 2026-11-02: 0 remaining applies to 2026.
-    scenario = estimate(catalog, request, store).scenarios[0]
+    scenario = estimate(catalog, request, store.get(record_id)).scenarios[0]
     # 2026: Nov 2, 9, 16, 23, 30, Dec 7, 14, 21, 28 = 9 sessions x $180; 2027: Jan 4, 11, 18 = 3 x $25
     assert scenario.totals.member_cost_cents == 9 * 18000 + 3 * 2500
 
@@ -360,14 +363,14 @@ def test_coverage_verify_exits_1_and_stores_inactive(
         mock.post(url).mock(return_value=httpx.Response(200, json=INACTIVE_271))
         assert main([*argv, "--plan", "acme-ppo-gold-2026"]) == 1
     assert capsys.readouterr().out.startswith(f"Verification #1: inactive - {INACTIVE_MESSAGE}\n")
-    record = VobStore(db).get(1)
+    record = SqliteVerificationStore(db).get(1)
     assert record is not None and record.outcome == "inactive"
 
 
 def test_a_version_1_store_migrates_and_keeps_its_rows(tmp_path: Path) -> None:
     import sqlite3
 
-    from coverage.vob_store import MIGRATIONS
+    from coverage.stores.sqlite import MIGRATIONS
 
     path = tmp_path / "vob.sqlite"
     with sqlite3.connect(path) as connection:  # a database as version 1 of the program left it
@@ -385,8 +388,8 @@ def test_a_version_1_store_migrates_and_keeps_its_rows(tmp_path: Path) -> None:
                 "INSERT INTO verifications (created_at, performed_by, payer_id, outcome, message, attempts, "
                 "request_json, rejections_json) VALUES ('x', 'y', 'z', 'inactive', 'm', 1, '{}', '[]')"
             )
-    store = VobStore(path)
-    assert store.schema_version() == 2
+    store = SqliteVerificationStore(path)
+    assert store.schema_version() == len(MIGRATIONS)
     with sqlite3.connect(path) as connection:
         assert connection.execute("SELECT id, outcome FROM verifications").fetchall() == [(1, "rejected")]
     result = interpret(httpx.Response(200, json=INACTIVE_271), 1, "000000042", 15)
@@ -403,7 +406,7 @@ def test_an_estimate_on_inactive_coverage_prices_every_unit_self_pay(
     request = EstimateRequest(
         plan_id="acme-ppo-gold-2026", start_date=dt.date(2026, 3, 2), verification_id=record_id
     )
-    estimate_result = estimate(catalog, request, store)
+    estimate_result = estimate(catalog, request, store.get(record_id))
     totals = {
         s.name: (s.totals.member_cost_cents, s.totals.plan_paid_cents) for s in estimate_result.scenarios
     }
@@ -512,7 +515,7 @@ def test_the_authorization_indicator_comes_from_the_most_specific_tier() -> None
 
 def test_verified_coinsurance_next_to_an_unstated_plan_copay_is_noted(tmp_path: Path) -> None:
     from coverage.estimate import build_terms
-    from coverage.verified_terms import verification_assumptions
+    from coverage.pricing.verification import verification_assumptions
 
     loaded = make_plan(LIMITED_PLAN)  # mh_office: $25 copay, 0% coinsurance
     benefits = _verified(
@@ -545,7 +548,7 @@ def test_family_accumulators_from_a_verification_drop_the_not_given_assumption(
         verification_id=record_id,
         pathway="iop:1x1",
     )
-    estimate_result = estimate(catalog, request, store)
+    estimate_result = estimate(catalog, request, store.get(record_id))
     assert not any(line.startswith("Family accumulators not given") for line in estimate_result.assumptions)
     # own met $500 ($1,000 left), family met $1,800 ($1,200 left): one IOP day $450 all to the deductible.
     sources = {source.name: source.value for source in estimate_result.sources}
@@ -591,7 +594,7 @@ total = "500000.00"
 
 
 def _deductible_finding(plan):
-    from coverage.parity import build_parity_report
+    from coverage.parity.report import build_parity_report
 
     report = build_parity_report(plan)
     (found,) = [

@@ -21,9 +21,8 @@ from hypothesis import strategies as st
 from tests.conftest import PLANS_DIR
 
 from coverage import estimate as estimate_module
-from coverage.engine import AuthStatus, CostTerms, PricedUnit, StartingAccumulators, price_units
-from coverage.errors import EstimateInputError
-from coverage.estimate import EstimateRequest, build_terms, estimate, estimate_with_terms
+from coverage.errors import InputError
+from coverage.estimate import EstimateRequest, estimate, estimate_with_terms
 from coverage.levels import LEVEL_ORDER, LEVELS
 from coverage.money import Money, Percent
 from coverage.plans import (
@@ -35,9 +34,11 @@ from coverage.plans import (
     ProgramRules,
     load_catalog,
 )
-from coverage.run_engine import PricedRun, ScenarioPricing, price_scenario
+from coverage.pricing.engine import AuthStatus, PricedUnit, price_units
+from coverage.pricing.run_engine import PricedRun, ScenarioPricing, price_scenario
+from coverage.pricing.terms import CostTerms, StartingAccumulators, build_terms
+from coverage.pricing.verification import VerifiedMet, inactive_terms
 from coverage.schedule import Phase, PhaseDays, expand
-from coverage.verified_terms import VerifiedMet, inactive_terms
 
 SETTINGS = settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 RUN_ONLY = ("count", "days", "first")
@@ -212,7 +213,7 @@ def both_ways(monkeypatch: pytest.MonkeyPatch, make: object) -> tuple[object, ob
     def outcome() -> object:
         try:
             return msgspec.to_builtins(make())  # type: ignore[operator]
-        except EstimateInputError as exc:
+        except InputError as exc:
             return str(exc)
 
     by_runs = outcome()

@@ -8,7 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from coverage.schedule import PathwayError, expand, format_pathway, parse_pathway, standard_pathways
+from coverage.errors import InputError
+from coverage.schedule import expand, format_pathway, parse_pathway, standard_pathways
 
 
 def test_weekdays_follow_the_spec() -> None:
@@ -47,7 +48,7 @@ def test_short_horizon_cuts_the_later_phases() -> None:
     ],
 )
 def test_bad_pathways_name_the_phase_and_rule(text: str, message: str) -> None:
-    with pytest.raises(PathwayError, match=message):
+    with pytest.raises(InputError, match=message):
         parse_pathway(text)
 
 

@@ -7,9 +7,9 @@ import socket
 
 import httpx
 import pytest
+from tests.local_server import free_port, local_server
 
 from coverage.serve import main, tcp_listener
-from coverage.web.local_server import free_port, local_server
 
 
 @pytest.mark.parametrize("reuse_port", [False, True])

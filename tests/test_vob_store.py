@@ -11,8 +11,10 @@ import httpx
 import pytest
 from tests.conftest import INQUIRY_FIELDS
 
-from coverage.eligibility import EligibilityRequest, VerificationResult, build_request, interpret
-from coverage.vob_store import MIGRATIONS, StoreError, VobStore, default_db_path
+from coverage.eligibility.benefits import VerificationResult
+from coverage.eligibility.client import interpret
+from coverage.eligibility.inquiry import EligibilityRequest, build_request
+from coverage.stores.sqlite import MIGRATIONS, SqliteVerificationStore, StoreError, default_db_path
 
 DATA = Path(__file__).parent / "data" / "eligibility"
 FIELDS = INQUIRY_FIELDS
@@ -28,10 +30,10 @@ def result_from(name: str) -> VerificationResult:
 
 
 def test_new_database_is_migrated_to_the_latest_version_in_wal_mode(tmp_path: Path) -> None:
-    store = VobStore(tmp_path / "nested" / "vob.sqlite")
-    assert store.schema_version() == len(MIGRATIONS) == 2
+    store = SqliteVerificationStore(tmp_path / "nested" / "vob.sqlite")
+    assert store.schema_version() == len(MIGRATIONS) == 3
     assert store.journal_mode() == "wal"
-    VobStore(store.path)  # opening again applies nothing twice
+    SqliteVerificationStore(store.path)  # opening again applies nothing twice
     assert store.schema_version() == len(MIGRATIONS)
 
 
@@ -40,22 +42,22 @@ def test_a_database_from_before_the_first_migration_is_brought_forward(tmp_path:
     with sqlite3.connect(path) as connection:
         connection.execute("CREATE TABLE schema_version (version INTEGER NOT NULL)")
         connection.execute("INSERT INTO schema_version VALUES (0)")
-    store = VobStore(path)
-    assert store.schema_version() == 2
+    store = SqliteVerificationStore(path)
+    assert store.schema_version() == 3
     assert store.save(request_for(), result_from("deductible_remaining.json"), "intake-1") == 1
 
 
 def test_a_database_from_a_newer_program_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "vob.sqlite"
-    VobStore(path)
+    SqliteVerificationStore(path)
     with sqlite3.connect(path) as connection:
         connection.execute("UPDATE schema_version SET version = 99")
     with pytest.raises(StoreError, match="schema version 99, newer than this program understands"):
-        VobStore(path)
+        SqliteVerificationStore(path)
 
 
 def test_save_and_get_round_trip_every_field(tmp_path: Path) -> None:
-    store = VobStore(tmp_path / "vob.sqlite")
+    store = SqliteVerificationStore(tmp_path / "vob.sqlite")
     request, result = request_for(), result_from("deductible_remaining.json")
     when = dt.datetime(2026, 3, 2, 15, 30, tzinfo=dt.UTC)
     record_id = store.save(request, result, " intake-1 ", plan_id="summit-hdhp-hsa-2026", now=when)
@@ -86,7 +88,7 @@ def test_save_and_get_round_trip_every_field(tmp_path: Path) -> None:
 
 
 def test_list_is_newest_first_and_paginated(tmp_path: Path) -> None:
-    store = VobStore(tmp_path / "vob.sqlite")
+    store = SqliteVerificationStore(tmp_path / "vob.sqlite")
     start = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
     names = ["Ana", "Ben", "Cy", "Di", "Ed"]
     for minutes, name in enumerate(names):
@@ -112,7 +114,7 @@ def test_list_is_newest_first_and_paginated(tmp_path: Path) -> None:
 
 
 def test_only_verifications_that_took_place_are_stored(tmp_path: Path) -> None:
-    store = VobStore(tmp_path / "vob.sqlite")
+    store = SqliteVerificationStore(tmp_path / "vob.sqlite")
     with pytest.raises(ValueError, match="not a verification that took place"):
         store.save(request_for(), VerificationResult("not_configured", "off"), "intake-1")
     with pytest.raises(ValueError, match="performed_by must name who ran"):
@@ -120,7 +122,7 @@ def test_only_verifications_that_took_place_are_stored(tmp_path: Path) -> None:
 
 
 def test_verified_on_is_the_local_day(tmp_path: Path) -> None:
-    store = VobStore(tmp_path / "vob.sqlite")
+    store = SqliteVerificationStore(tmp_path / "vob.sqlite")
     when = dt.datetime(2026, 3, 2, 12, 0, tzinfo=dt.UTC)
     record = store.get(store.save(request_for(), result_from("out_of_network.json"), "intake-1", now=when))
     assert record is not None

@@ -74,13 +74,18 @@ def test_keys_from_environment_and_the_loud_dev_default(
     with caplog.at_level(logging.WARNING, logger="coverage.web"), TestClient(create_app(PLANS_DIR)) as dev:
         assert dev.get("/plans", headers={"X-API-Key": "dev-staff-key"}).status_code == 200
     assert "COVERAGE_API_KEYS is not set" in caplog.text
-    monkeypatch.setenv("COVERAGE_API_KEYS", " alpha , beta ,")
+    monkeypatch.setenv("COVERAGE_API_KEYS", " alpha-0123456789ab , beta-0123456789abc ,")
     caplog.clear()
     with (
         caplog.at_level(logging.WARNING, logger="coverage.web"),
         TestClient(create_app(PLANS_DIR)) as configured,
     ):
-        for key, status in (("alpha", 200), ("beta", 200), ("dev-staff-key", 403), ("", 403)):
+        for key, status in (
+            ("alpha-0123456789ab", 200),
+            ("beta-0123456789abc", 200),
+            ("dev-staff-key", 403),
+            ("", 403),
+        ):
             assert configured.get("/plans", headers={"X-API-Key": key}).status_code == status
     assert "COVERAGE_API_KEYS is not set" not in caplog.text
 
@@ -269,7 +274,7 @@ def test_estimate_reads_a_named_verification_from_the_store(
             {"deductible_met_cents": 2_000_00},
             422,
             "deductible_met_cents",
-            "$2,000.00 is more than the plan's $1,500.00",
+            "$2,000.00 is more than the plan's individual deductible $1,500.00",
         ),
         (
             {"start_date": "2027-01-04"},

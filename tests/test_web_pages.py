@@ -11,7 +11,7 @@ import pytest
 from litestar.testing import TestClient
 from tests.conftest import PLANS_DIR
 
-from coverage.levels import CRISIS_RESOURCES, SCREENING_DISCLAIMER, SCREENING_QUESTIONS
+from coverage.screening.answers import CRISIS_RESOURCES, SCREENING_DISCLAIMER, SCREENING_QUESTIONS
 from coverage.web import create_app
 
 KEY = "test-staff-key"
@@ -31,6 +31,7 @@ TYPED_FORM = {
 @pytest.fixture(scope="module")
 def client() -> Iterator[TestClient]:
     with TestClient(create_app(PLANS_DIR, api_keys=[KEY])) as test_client:
+        test_client.headers["Origin"] = str(test_client.base_url)  # as a browser on this site sends
         yield test_client
 
 
@@ -272,7 +273,7 @@ def test_admissions_errors_re_render_the_form(staff: TestClient) -> None:
     again = admissions(staff, deductible_met="2000")
     assert (
         field_error(again.text, "deductible_met")
-        == "Deductible met: $2,000.00 is more than the plan's $1,500.00"
+        == "Deductible met: $2,000.00 is more than the plan's individual deductible $1,500.00"
     )
     assert 'value="2000"' in again.text
 

@@ -11,15 +11,15 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Annotated, Literal
 
-import msgspec
 from msgspec import Meta, Struct
 
-from coverage.engine import AuthStatus, CostTerms, SourcedValue, StartingAccumulators
-from coverage.errors import EstimateInputError, UnknownPlanError
-from coverage.levels import LEVEL_ORDER, LEVELS, Level, category_key
+from coverage.eligibility.record import RecordId, VerificationRecord
+from coverage.errors import InputError, unknown_plan
+from coverage.levels import Category, Network
 from coverage.money import format_usd
-from coverage.plans import Category, LoadedPlan, Network, PlanCatalog
-from coverage.report import (
+from coverage.plans import LoadedPlan, PlanCatalog
+from coverage.pricing.engine import AuthStatus
+from coverage.pricing.report import (
     AuthorizationNeed,
     CertificationReminder,
     CostBreakdown,
@@ -34,18 +34,16 @@ from coverage.report import (
     summarize,
     total_of,
 )
-from coverage.run_engine import price_scenario
-from coverage.schedule import (
-    DEFAULT_HORIZON_WEEKS,
-    MAX_HORIZON_WEEKS,
-    PathwayError,
-    Phase,
-    format_pathway,
-    parse_pathway,
-    pathway_end,
-    standard_pathways,
+from coverage.pricing.run_engine import price_scenario
+from coverage.pricing.terms import (
+    CostTerms,
+    SourcedValue,
+    StartingAccumulators,
+    build_terms,
+    catalog_terms,
+    renewal_sources,
 )
-from coverage.verified_terms import (
+from coverage.pricing.verification import (
     VerifiedMet,
     apply_verification,
     inactive_terms,
@@ -54,7 +52,23 @@ from coverage.verified_terms import (
     verification_label,
     verified_met,
 )
-from coverage.vob_store import VobStore
+from coverage.rules import (
+    FAMILY_AMOUNTS,
+    FAMILY_OOP_BELOW_DEDUCTIBLE,
+    MET_LIMITS,
+    OOP_BELOW_DEDUCTIBLE,
+    family_below_own,
+    outside_effective,
+    over_limit,
+)
+from coverage.schedule import (
+    DEFAULT_HORIZON_WEEKS,
+    MAX_HORIZON_WEEKS,
+    Phase,
+    format_pathway,
+    pathway_end,
+    scenario_pathways,
+)
 
 Cents = Annotated[int, Meta(ge=0, le=10_000_000_00)]
 RecommendedLevel = Literal["op", "iop", "php", "refer_higher"]
@@ -82,7 +96,7 @@ class EstimateRequest(Struct, forbid_unknown_fields=True, kw_only=True):
     pathway: str | None = None
     auth_status: AuthStatus = "approved"
     recommended_level: RecommendedLevel | None = None
-    verification_id: int | None = None  # a stored verification whose values override the plan's
+    verification_id: RecordId | None = None  # a stored verification whose values override the plan's
 
 
 class Scenario(Struct, kw_only=True):
@@ -124,133 +138,7 @@ class Estimate(Struct, kw_only=True):
 # --- terms: plan file + request ------------------------------------------------------------
 
 
-def build_terms(loaded: LoadedPlan, network: Network, category: Category) -> CostTerms:
-    """The plan's cost terms for one network and category, each value with its source."""
-    plan = loaded.plan
-    network_key = "in_network" if network == "in" else "out_of_network"
-    limits = plan.network_accumulators(network)
-    benefits = {level: plan.benefit(category_key(category, level), network) for level in LEVEL_ORDER}
-    sources: dict[str, SourcedValue] = {}
-
-    def sourced(name: str, value: str, key_path: str) -> None:
-        sources[name] = SourcedValue(name, value, loaded.source_of(key_path))
-
-    if limits is not None:
-        prefix = f"accumulators.{network_key}"
-        for attribute, key in (
-            ("deductible_individual_cents", "deductible_individual"),
-            ("deductible_family_cents", "deductible_family"),
-            ("oop_max_individual_cents", "oop_max_individual"),
-            ("oop_max_family_cents", "oop_max_family"),
-        ):
-            amount = getattr(limits, attribute)
-            sourced(key, "none" if amount is None else format_usd(amount), f"{prefix}.{key}")
-    for level, benefit in benefits.items():
-        key = category_key(category, level)
-        if benefit is None:
-            continue
-        prefix = f"benefits.{key}.{network_key}"
-        sourced(f"{key}.allowed", format_usd(benefit.allowed_cents), f"{prefix}.allowed")
-        sourced(f"{key}.copay", format_usd(benefit.copay_cents), f"{prefix}.copay")
-        sourced(f"{key}.coinsurance", str(benefit.coinsurance), f"{prefix}.coinsurance")
-        sourced(
-            f"{key}.deductible_applies",
-            str(benefit.deductible_applies).lower(),
-            f"{prefix}.deductible_applies",
-        )
-        sourced(f"{key}.prior_auth", str(benefit.prior_auth).lower(), f"{prefix}.prior_auth")
-        if benefit.prior_auth:
-            sourced(
-                f"{key}.auth_initial_units", str(benefit.auth_initial_units), f"{prefix}.auth_initial_units"
-            )
-            sourced(f"{key}.auth_review_units", str(benefit.auth_review_units), f"{prefix}.auth_review_units")
-            sourced(f"{key}.no_auth", str(benefit.no_auth), f"{prefix}.no_auth")
-        sourced(f"{key}.visit_limit", str(benefit.visit_limit or "none"), f"{prefix}.visit_limit")
-        if benefit.billed_cents is not None:
-            sourced(f"{key}.billed", format_usd(benefit.billed_cents), f"{prefix}.billed")
-        if benefit.per_unit_member_cap_cents is not None:
-            sourced(
-                f"{key}.per_unit_member_cap",
-                format_usd(benefit.per_unit_member_cap_cents),
-                f"{prefix}.per_unit_member_cap",
-            )
-    self_pay: dict[Level, int] = {}
-    for level in LEVEL_ORDER:
-        self_pay[level] = LEVELS[level].default_self_pay_cents
-        if benefits[level] is None:
-            sources[f"{category_key(category, level)}.self_pay"] = SourcedValue(
-                f"{category_key(category, level)}.self_pay",
-                format_usd(self_pay[level]),
-                "default self-pay rate (levels table): the plan has no benefit here",
-            )
-    return CostTerms(
-        network=network,
-        category=category,
-        benefits=benefits,
-        limits=limits,
-        plan_year_start=plan.plan_year_start,
-        self_pay_cents=self_pay,
-        program_rules=plan.program_rules,
-        sources=sources,
-        plan_id=plan.id,
-        effective_end=plan.effective.end,
-    )
-
-
-def terms_with_renewals(
-    catalog: PlanCatalog, loaded: LoadedPlan, network: Network, category: Category
-) -> CostTerms:
-    """build_terms, chained to the terms of the plans that renew it (`renewed_by`, checked at load)."""
-    terms = build_terms(loaded, network, category)
-    successor = catalog.get(loaded.plan.renewed_by) if loaded.plan.renewed_by else None
-    if successor is None:
-        return terms
-    return msgspec.structs.replace(terms, renewal=terms_with_renewals(catalog, successor, network, category))
-
-
-_TERMS_KEPT = 256  # (catalog, plan, network, category) combinations kept
-_terms_built: dict[tuple[int, str, Network, Category], tuple[PlanCatalog, CostTerms]] = {}
-
-
-def catalog_terms(
-    catalog: PlanCatalog, loaded: LoadedPlan, network: Network, category: Category
-) -> CostTerms:
-    """terms_with_renewals, built once per catalog, plan, network and category and then reused: a
-    loaded catalog never changes, and sourcing every value is a good part of a request's work."""
-    key = (id(catalog), loaded.plan.id, network, category)
-    built = _terms_built.get(key)
-    if built is not None and built[0] is catalog:  # the entry keeps its catalog: ids are not reused
-        return built[1]
-    if len(_terms_built) >= _TERMS_KEPT:
-        del _terms_built[next(iter(_terms_built))]
-    terms = terms_with_renewals(catalog, loaded, network, category)
-    _terms_built[key] = (catalog, terms)
-    return terms
-
-
-def renewal_sources(terms: CostTerms, end_date: dt.date) -> tuple[list[SourcedValue], list[str]]:
-    """The successor plans' values (named after their plan) and an assumption, for those reached."""
-    sources: list[SourcedValue] = []
-    notes: list[str] = []
-    current = terms
-    while (
-        current.renewal is not None and current.effective_end is not None and end_date > current.effective_end
-    ):
-        successor = current.renewal
-        sources.extend(
-            SourcedValue(f"{successor.plan_id}: {source.name}", source.value, source.source)
-            for source in successor.sources.values()
-        )
-        notes.append(
-            f"Units from {current.effective_end + dt.timedelta(days=1)} are priced with the terms of "
-            f"{successor.plan_id}, the plan file that renews {current.plan_id} (its deductible, "
-            "out-of-pocket and visit counts start from zero on that plan-year start)."
-        )
-        current = successor
-    return sources, notes
-
-
-_MET_FIELDS = ("deductible_met_cents", "oop_met_cents", "family_deductible_met_cents", "family_oop_met_cents")
+_MET_FIELDS = tuple(f"{rule.field}_cents" for rule in MET_LIMITS)
 
 
 def starting_accumulators(
@@ -319,59 +207,32 @@ def starting_accumulators(
 
 
 def _check_met_against_limits(start: StartingAccumulators, terms: CostTerms) -> None:
-    limits = terms.limits
-    for field, individual in (
-        ("family_deductible_met_cents", "deductible_met_cents"),
-        ("family_oop_met_cents", "oop_met_cents"),
-    ):
-        family, own = getattr(start, field), getattr(start, individual)
+    """The rules of coverage.rules, in the words the batch uses too."""
+    for rule in FAMILY_AMOUNTS:
+        family, own = getattr(start, f"{rule.family}_cents"), getattr(start, f"{rule.own}_cents")
         if family is not None and family < own:
-            raise EstimateInputError(
-                field,
-                f"{format_usd(family)} is less than {individual}'s {format_usd(own)}: the family amount "
-                "includes the client's own",
-            )
+            raise InputError.at(f"{rule.family}_cents", family_below_own(rule, family, own))
+    limits = terms.limits
     if limits is None:
         return
-    for field, limit in zip(
-        _MET_FIELDS,
-        (
-            limits.deductible_individual_cents,
-            limits.oop_max_individual_cents,
-            limits.deductible_family_cents,
-            limits.oop_max_family_cents,
-        ),
-        strict=True,
-    ):
-        met = getattr(start, field)
+    for rule in MET_LIMITS:
+        met = getattr(start, f"{rule.field}_cents")
+        limit = getattr(limits, f"{rule.limit}_cents")
         if met is not None and limit is not None and met > limit:
-            raise EstimateInputError(field, f"{format_usd(met)} is more than the plan's {format_usd(limit)}")
+            raise InputError.at(f"{rule.field}_cents", over_limit(rule, met, limit))
     if limits.has_oop_max and start.oop_met_cents < start.deductible_met_cents:
-        raise EstimateInputError(
-            "oop_met_cents",
-            "must be at least deductible_met_cents: deductible payments count toward the "
-            "out-of-pocket maximum",
-        )
+        raise InputError.at("oop_met_cents", OOP_BELOW_DEDUCTIBLE)
     family_deductible, family_oop = start.family_deductible_met_cents, start.family_oop_met_cents
-    if limits.has_oop_max and None not in (family_deductible, family_oop) and family_oop < family_deductible:  # type: ignore[operator]
-        raise EstimateInputError(
-            "family_oop_met_cents",
-            "must be at least family_deductible_met_cents: deductible payments count toward the "
-            "out-of-pocket maximum",
-        )
+    family_amounts = family_deductible is not None and family_oop is not None
+    if limits.has_oop_max and family_amounts and family_oop < family_deductible:  # type: ignore[operator]
+        raise InputError.at("family_oop_met_cents", FAMILY_OOP_BELOW_DEDUCTIBLE)
 
 
 # --- scenarios -----------------------------------------------------------------------------
 
 
 def pathways_for(request: EstimateRequest) -> dict[str, list[Phase]]:
-    if request.pathway is None:
-        pathways = standard_pathways(request.horizon_weeks)
-    else:
-        try:
-            pathways = {"custom": parse_pathway(request.pathway)}
-        except PathwayError as exc:
-            raise EstimateInputError("pathway", str(exc)) from None
+    pathways = scenario_pathways(request.horizon_weeks, request.pathway)
     recommended = SCENARIO_FOR_LEVEL.get(request.recommended_level or "")
     if recommended in pathways:  # the recommended scenario goes first
         pathways = {recommended: pathways[recommended]} | pathways
@@ -468,11 +329,8 @@ def _scenario(
 def check_dates(request: EstimateRequest, loaded: LoadedPlan) -> None:
     effective = loaded.plan.effective
     if not effective.start <= request.start_date <= effective.end:
-        raise EstimateInputError(
-            "start_date",
-            f"{request.start_date} is outside the plan's effective period "
-            f"{effective.start} to {effective.end}",
-        )
+        message = outside_effective(request.start_date, effective.start, effective.end)
+        raise InputError.at("start_date", message)
 
 
 def estimate_with_terms(
@@ -531,20 +389,20 @@ def estimate_for_plan(loaded: LoadedPlan, request: EstimateRequest) -> Estimate:
 
 
 def estimate(
-    catalog: PlanCatalog, request: EstimateRequest, verifications: VobStore | None = None
+    catalog: PlanCatalog, request: EstimateRequest, verification: VerificationRecord | None = None
 ) -> Estimate:
-    """The estimate for a request against the plan file it names (and a verification, if given)."""
+    """The estimate for a request against the plan file it names (and the plans that renew it),
+    and the verification record it names (`request.verification_id`), which the caller has
+    already read from its store."""
     loaded = catalog.get(request.plan_id)
     if loaded is None:
-        raise UnknownPlanError(request.plan_id)
+        raise unknown_plan(request.plan_id)
     terms = catalog_terms(catalog, loaded, request.network, request.category)
     if request.verification_id is None:
         return estimate_with_terms(loaded, request, terms)
-    if verifications is None:
-        raise EstimateInputError("verification_id", "verification records are not available here")
-    record = verifications.get(request.verification_id)
-    verified = usable_verification(record, request.verification_id, request.plan_id)
-    assert record is not None  # usable_verification raised otherwise
+    verified = usable_verification(verification, request.verification_id, request.plan_id)
+    assert verification is not None  # usable_verification raised otherwise
+    record = verification
     if record.outcome == "inactive":
         label = verification_label(record.id, record.verified_on)
         inactive = Flag(

@@ -10,8 +10,10 @@ import re
 from decimal import Decimal
 
 # Plain dollars: optional "$", digits (or 1,234 groups), optional cents. No exponents, signs or "_".
-_PERCENT = re.compile(r"\d+(?:\.\d+)?%")
-_DOLLARS = re.compile(r"\$?(?P<whole>\d+|\d{1,3}(?:,\d{3})+)(?:\.(?P<cents>\d+))?")
+# ASCII digits only (re.ASCII: "٣" is not a digit here); MAX_MONEY_CHARS keeps int() in range.
+_PERCENT = re.compile(r"\d+(?:\.\d+)?%", re.ASCII)
+_DOLLARS = re.compile(r"\$?(?P<whole>\d+|\d{1,3}(?:,\d{3})+)(?:\.(?P<cents>\d+))?", re.ASCII)
+MAX_MONEY_CHARS = 40
 
 
 class Money(int):
@@ -30,6 +32,8 @@ def parse_money(text: object) -> Money:
     cleaned = text.strip()
     if cleaned.startswith("-"):
         raise ValueError(f"money must not be negative, got {text!r}")
+    if len(cleaned) > MAX_MONEY_CHARS:
+        raise ValueError(f"money must be at most {MAX_MONEY_CHARS} characters, got {len(cleaned):,}")
     match = _DOLLARS.fullmatch(cleaned)
     if match is None:
         raise ValueError(f'money must look like "450.00" or "1,500.00", got {text!r}')

@@ -21,7 +21,7 @@ from coverage.estimate import Estimate, Scenario
 from coverage.i18n import N_
 from coverage.levels import Level
 from coverage.money import format_usd
-from coverage.report import LevelSummary, MonthSummary
+from coverage.pricing.report import LevelSummary, MonthSummary
 
 Gettext = gettext.NullTranslations
 

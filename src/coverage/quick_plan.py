@@ -18,7 +18,7 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
-from coverage.errors import EstimateInputError
+from coverage.errors import InputError, Problem
 from coverage.levels import LEVEL_ORDER, LEVELS, Level
 from coverage.money import Money, Percent, parse_money
 from coverage.plans import (
@@ -42,14 +42,6 @@ NOTES = (
 )
 
 
-class QuickPlanError(ValueError):
-    """Every typed number that could not be used, each naming its form field."""
-
-    def __init__(self, errors: list[EstimateInputError]) -> None:
-        super().__init__("; ".join(str(error) for error in errors))
-        self.errors = errors
-
-
 class EnteredPlan(LoadedPlan, frozen=True):
     """A LoadedPlan whose sources say which values were typed in and which a rule supplied."""
 
@@ -64,29 +56,29 @@ class EnteredPlan(LoadedPlan, frozen=True):
 
 
 def _money(
-    field: str, text: str, errors: list[EstimateInputError], *, blank: int | None, required: str = ""
+    field: str, text: str, errors: list[Problem], *, blank: int | None, required: str = ""
 ) -> int | None:
     if not text.strip():
         if required:  # a blank the plan cannot be priced without: never silently $0
-            errors.append(EstimateInputError(field, required))
+            errors.append(Problem(field, required))
         return blank
     try:
         return parse_money(text)
     except (TypeError, ValueError) as exc:
-        errors.append(EstimateInputError(field, str(exc).replace("money", "the amount", 1)))
+        errors.append(Problem(field, str(exc).replace("money", "the amount", 1)))
         return None
 
 
-def _percent(field: str, text: str, errors: list[EstimateInputError]) -> Percent | None:
+def _percent(field: str, text: str, errors: list[Problem]) -> Percent | None:
     cleaned = text.strip()
     if not cleaned:
-        errors.append(EstimateInputError(field, "is required: your share after the deductible, 0 if none"))
+        errors.append(Problem(field, "is required: your share after the deductible, 0 if none"))
         return None
     try:
         return Percent.parse(cleaned if cleaned.endswith("%") else cleaned + "%")
     except (TypeError, ValueError):
         errors.append(
-            EstimateInputError(field, f"must be a percentage from 0 to 100, such as 20; got {text!r}")
+            Problem(field, f"must be a percentage from 0 to 100, such as 20; got {text!r}")
         )
         return None
 
@@ -99,9 +91,9 @@ def quick_plan(
     Deductible and coinsurance are required (a blank must never price care as free; 0 is an
     answer); a blank copay means therapy is deductible then coinsurance, and a blank
     out-of-pocket maximum means the plan has none: the page says both in words.
-    Raises QuickPlanError naming each field that cannot be used.
+    Raises InputError naming each field that cannot be used.
     """
-    errors: list[EstimateInputError] = []
+    errors: list[Problem] = []
     copay_cents = _money("copay", copay, errors, blank=0)
     share = _percent("coinsurance", coinsurance, errors)
     deductible_cents = _money(
@@ -110,10 +102,10 @@ def quick_plan(
     oop_cents = _money("oop_max", oop_max, errors, blank=None)
     if oop_cents is not None and deductible_cents is not None and oop_cents < deductible_cents:
         errors.append(
-            EstimateInputError("oop_max", "must be at least the deductible (or left blank: no maximum)")
+            Problem("oop_max", "must be at least the deductible (or left blank: no maximum)")
         )
     if errors or copay_cents is None or share is None or deductible_cents is None:
-        raise QuickPlanError(errors)
+        raise InputError(errors)
 
     no_share = Percent(Decimal(0))
 

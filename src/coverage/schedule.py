@@ -15,6 +15,7 @@ from typing import Annotated, NamedTuple
 
 from msgspec import Meta, Struct
 
+from coverage.errors import InputError
 from coverage.levels import LEVEL_ORDER, LEVELS, Level
 
 MAX_HORIZON_WEEKS = 156
@@ -60,8 +61,9 @@ class ScheduledUnit(NamedTuple):
     episode_index: int  # consecutive phases of the same level form one episode (one admission)
 
 
-class PathwayError(ValueError):
+def _bad_pathway(message: str) -> InputError:
     """A pathway text or phase that cannot be scheduled; the message says which part and why."""
+    return InputError.at("pathway", message)
 
 
 def default_phase(level: Level, weeks: int) -> Phase:
@@ -69,10 +71,13 @@ def default_phase(level: Level, weeks: int) -> Phase:
     return Phase(level, weeks, defaults.default_units_per_week, defaults.default_minutes_per_unit)
 
 
+# ASCII digits only, a few of them: "op:٣" or a 5,000-digit week count is a malformed phase,
+# never an int() the parser has to survive. Every bound below fits in these widths.
 _PHASE_TEXT = re.compile(
-    r"^(?P<level>[a-z]+):(?P<weeks>\d+)(?:x(?P<units>\d+))?"
-    r"(?:@(?:(?P<minutes>\d+)m|(?P<hours>\d+(?:\.\d+)?)h?))?$"
+    r"^(?P<level>[a-z]+):(?P<weeks>[0-9]{1,4})(?:x(?P<units>[0-9]{1,2}))?"
+    r"(?:@(?:(?P<minutes>[0-9]{1,4})m|(?P<hours>[0-9]{1,2}(?:\.[0-9]{1,4})?)h?))?$"
 )
+MAX_PATHWAY_CHARS = 2_000  # 156 one-week phases in their longest canonical spelling fit
 
 
 def format_duration(minutes: int) -> str:
@@ -91,18 +96,20 @@ def parse_pathway(text: str) -> list[Phase]:
     Units per week follow `x`; the length of one unit follows `@` in hours ("@3", "@2.5h")
     or minutes ("@50m"). Omitted parts take the level's defaults.
     """
+    if len(text) > MAX_PATHWAY_CHARS:
+        raise _bad_pathway(f"pathway is {len(text):,} characters long; at most {MAX_PATHWAY_CHARS:,}")
     phases: list[Phase] = []
     parts = [part.strip() for part in text.split(",")]
     for position, part in enumerate(parts, start=1):
         match = _PHASE_TEXT.match(part)
         if not match:
-            raise PathwayError(
+            raise _bad_pathway(
                 f"phase {position} {part!r} must look like LEVEL:WEEKS[xUNITS_PER_WEEK][@HOURSh|@MINUTESm], "
                 f"e.g. 'iop:8' or 'iop:8x4@3h'"
             )
         level = match["level"]
         if level not in LEVELS:
-            raise PathwayError(
+            raise _bad_pathway(
                 f"phase {position} {part!r}: unknown level {level!r} (use one of {', '.join(LEVEL_ORDER)})"
             )
         defaults = LEVELS[level]  # type: ignore[index]
@@ -114,18 +121,18 @@ def parse_pathway(text: str) -> list[Phase]:
         elif match["hours"]:
             minutes_exact = Fraction(match["hours"]) * 60
             if minutes_exact.denominator != 1:
-                raise PathwayError(f"phase {position} {part!r}: hours must be whole minutes")
+                raise _bad_pathway(f"phase {position} {part!r}: hours must be whole minutes")
             minutes = int(minutes_exact)
         if not 1 <= weeks <= MAX_HORIZON_WEEKS:
-            raise PathwayError(f"phase {position} {part!r}: weeks must be 1-{MAX_HORIZON_WEEKS}")
+            raise _bad_pathway(f"phase {position} {part!r}: weeks must be 1-{MAX_HORIZON_WEEKS}")
         if not 1 <= units <= 7:
-            raise PathwayError(f"phase {position} {part!r}: units per week must be 1-7")
+            raise _bad_pathway(f"phase {position} {part!r}: units per week must be 1-7")
         if not 1 <= minutes <= 720:
-            raise PathwayError(f"phase {position} {part!r}: hours per unit must be above 0 and at most 12")
+            raise _bad_pathway(f"phase {position} {part!r}: hours per unit must be above 0 and at most 12")
         phases.append(Phase(level, weeks, units, minutes))  # type: ignore[arg-type]
     total_weeks = sum(phase.weeks for phase in phases)
     if total_weeks > MAX_HORIZON_WEEKS:
-        raise PathwayError(f"pathway is {total_weeks} weeks long; at most {MAX_HORIZON_WEEKS}")
+        raise _bad_pathway(f"pathway is {total_weeks} weeks long; at most {MAX_HORIZON_WEEKS}")
     return phases
 
 
@@ -143,10 +150,15 @@ def _defaults_of(level: Level) -> tuple[int, int]:
     return LEVELS[level].default_units_per_week, LEVELS[level].default_minutes_per_unit
 
 
+def scenario_pathways(horizon_weeks: int, pathway: str | None) -> dict[str, list[Phase]]:
+    """The scenarios to price: one custom pathway when given, else the standard comparison."""
+    return standard_pathways(horizon_weeks) if pathway is None else {"custom": parse_pathway(pathway)}
+
+
 def standard_pathways(horizon_weeks: int = DEFAULT_HORIZON_WEEKS) -> dict[str, list[Phase]]:
     """The standard comparison over one horizon: weekly; iop 8 + op; php 3 + iop 6 + op."""
     if not 1 <= horizon_weeks <= MAX_HORIZON_WEEKS:
-        raise PathwayError(f"horizon_weeks must be 1-{MAX_HORIZON_WEEKS}, got {horizon_weeks}")
+        raise InputError.at("horizon_weeks", f"must be 1-{MAX_HORIZON_WEEKS}, got {horizon_weeks}")
     return {
         "weekly": _fit([("op", horizon_weeks)], horizon_weeks),
         "iop": _fit([("iop", 8), ("op", horizon_weeks)], horizon_weeks),

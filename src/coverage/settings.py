@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import NamedTuple
 
@@ -21,6 +22,11 @@ def default_plans_dir() -> Path:
 # --- web service: staff API keys -----------------------------------------------------------
 
 DEV_STAFF_KEY = "dev-staff-key"
+MIN_STAFF_KEY_CHARS = 16
+
+
+class SettingsError(ValueError):
+    """A setting that must stop the service from starting; the message says which and how to fix it."""
 
 
 class StaffKeys(NamedTuple):
@@ -28,15 +34,28 @@ class StaffKeys(NamedTuple):
     dev_default: bool  # True: no keys configured, the public dev key is in use (warn loudly)
 
 
-def staff_api_keys() -> StaffKeys:
-    """`COVERAGE_API_KEYS` (comma-separated); unset or blank: the documented `dev-staff-key`.
+def staff_api_keys(environ: Mapping[str, str] | None = None) -> StaffKeys:
+    """`COVERAGE_API_KEYS` (comma-separated); only when it is truly unset: the documented `dev-staff-key`.
 
-    The dev default lets a fresh clone work out of the box; the service logs a warning at
-    start-up whenever it is in use, because anyone who has read the docs knows it.
+    Fails closed: a variable that is set but lists no key (`" , "`), or a key shorter than
+    MIN_STAFF_KEY_CHARS, raises SettingsError instead of quietly falling back to a key anyone
+    who has read the docs knows. The dev default lets a fresh clone work out of the box; the
+    service logs a warning at start-up whenever it is in use.
     """
-    configured = frozenset(
-        key.strip() for key in os.environ.get("COVERAGE_API_KEYS", "").split(",") if key.strip()
-    )
-    if configured:
-        return StaffKeys(configured, dev_default=False)
-    return StaffKeys(frozenset({DEV_STAFF_KEY}), dev_default=True)
+    env = os.environ if environ is None else environ
+    raw = env.get("COVERAGE_API_KEYS")
+    if raw is None:
+        return StaffKeys(frozenset({DEV_STAFF_KEY}), dev_default=True)
+    configured = frozenset(key.strip() for key in raw.split(",") if key.strip())
+    if not configured:
+        raise SettingsError(
+            "COVERAGE_API_KEYS is set but lists no key: give comma-separated staff keys of at least "
+            f"{MIN_STAFF_KEY_CHARS} characters (unset it only on a development machine)"
+        )
+    short = sum(len(key) < MIN_STAFF_KEY_CHARS for key in configured)
+    if short:
+        raise SettingsError(
+            f"COVERAGE_API_KEYS: {short} of {len(configured)} key(s) are shorter than "
+            f"{MIN_STAFF_KEY_CHARS} characters; use long random keys (for example `openssl rand -hex 24`)"
+        )
+    return StaffKeys(configured, dev_default=False)

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import argparse
+import os
+import re
 import sys
+import tempfile
 import time
 from contextlib import ExitStack
 from pathlib import Path
 from typing import IO
 
-from coverage.batch import DEFAULT_CHUNK_ROWS, BatchInputError, BatchResult, run_batch
-from coverage.cli import CliArgumentError
+from coverage.batch import DEFAULT_CHUNK_ROWS, BatchResult, run_batch
+from coverage.cli.common import whole_number
+from coverage.errors import InputError
 from coverage.plans import load_catalog
 from coverage.settings import default_plans_dir
 
@@ -34,7 +38,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--monthly", metavar="MONTHLY.csv", help="also write the per-month table")
     parser.add_argument("--plans-dir", default=None)
     parser.add_argument(
-        "--chunk-rows", type=int, default=DEFAULT_CHUNK_ROWS, help="rows priced at a time (bounds memory)"
+        "--chunk-rows",
+        type=whole_number,
+        default=DEFAULT_CHUNK_ROWS,
+        help="rows priced at a time (bounds memory)",
     )
     parser.set_defaults(handler=run)
 
@@ -44,11 +51,45 @@ def errors_path(output: Path) -> Path:
     return output.with_name(f"{output.stem}.errors.csv")
 
 
-def _open(stack: ExitStack, argument: str, path: Path) -> IO[bytes]:
-    try:
-        return stack.enter_context(path.open("wb"))
-    except OSError as exc:
-        raise CliArgumentError(f"{argument}: cannot write {path}: {exc.strerror}") from None
+class _Outputs:
+    """All-or-nothing output files: each is written as a hidden temporary file in its own folder
+    and renamed over its final name only when the whole run succeeded.
+
+    A refused run, a failure or a kill never leaves a file (truncated or not) under a final
+    name, and an existing file there stays as it was; rename within one folder is atomic.
+    """
+
+    def __init__(self, stack: ExitStack, written: list[tuple[str, Path]]) -> None:
+        self._parts: list[tuple[str, Path, Path]] = []
+        stack.callback(self._discard)
+        self.handles: dict[str, IO[bytes]] = {}
+        for argument, path in written:
+            try:
+                handle = tempfile.NamedTemporaryFile(  # noqa: SIM115 (closed by the stack)
+                    dir=path.parent, prefix=f".{path.name}.", suffix=".part", delete=False
+                )
+            except OSError as exc:
+                raise InputError.at(argument, f"cannot write {path}: {exc.strerror}") from None
+            self._parts.append((argument, path, Path(handle.name)))
+            self.handles[argument] = stack.enter_context(handle)
+
+    def commit(self) -> None:
+        """Flush every file to disk, then put each under its final name."""
+        for argument, path, _ in self._parts:
+            handle = self.handles[argument]
+            try:
+                handle.flush()
+                os.fsync(handle.fileno())
+                handle.close()
+            except OSError as exc:
+                raise InputError.at(argument, f"cannot write {path}: {exc.strerror}") from None
+        for _, path, part in self._parts:
+            part.replace(path)
+        self._parts = []
+
+    def _discard(self) -> None:
+        for _, _, part in self._parts:
+            part.unlink(missing_ok=True)
 
 
 def _check_distinct(source: Path, written: list[tuple[str, Path]]) -> None:
@@ -57,9 +98,9 @@ def _check_distinct(source: Path, written: list[tuple[str, Path]]) -> None:
     for argument, path in written:
         resolved = path.resolve()
         if resolved == source.resolve():
-            raise CliArgumentError(f"{argument}: would overwrite the input {source}")
+            raise InputError.at(argument, f"would overwrite the input {source}")
         if resolved in claimed:
-            raise CliArgumentError(f"{argument}: is the same file as {claimed[resolved]} ({path})")
+            raise InputError.at(argument, f"is the same file as {claimed[resolved]} ({path})")
         claimed[resolved] = argument
 
 
@@ -99,9 +140,9 @@ def _summary(result: BatchResult, output: Path, errors: Path, monthly: Path | No
 def run(args: argparse.Namespace) -> int:
     source = Path(args.input)
     if not source.is_file():
-        raise CliArgumentError(f"INPUT.csv: no such file {source}")
+        raise InputError.at("INPUT.csv", f"no such file {source}")
     if args.chunk_rows < 1:
-        raise CliArgumentError("--chunk-rows: must be at least 1")
+        raise InputError.at("--chunk-rows", "must be at least 1")
     output = Path(args.output)
     errors = Path(args.errors) if args.errors else errors_path(output)
     monthly = Path(args.monthly) if args.monthly else None
@@ -112,7 +153,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"coverage batch: warning: plan file not loaded: {error}", file=sys.stderr)
     progress = _Progress(sys.stderr)
     with ExitStack() as stack:
-        handles = {argument: _open(stack, argument, path) for argument, path in written}
+        outputs = _Outputs(stack, written)
+        handles = outputs.handles
         try:
             result = run_batch(
                 source,
@@ -123,9 +165,15 @@ def run(args: argparse.Namespace) -> int:
                 chunk_rows=args.chunk_rows,
                 progress=progress,
             )
-        except BatchInputError as exc:
-            raise CliArgumentError(f"INPUT.csv: {exc}") from None
+        except InputError as exc:  # the file as a whole: unreadable, or a column missing
+            raise InputError.at("INPUT.csv", str(exc)) from None
+        except OSError as exc:  # a full disk, most often: one line, and no output under its name
+            where = f" {exc.filename}" if exc.filename else ""
+            # polars re-raises a failed write without errno, as "[Errno 28] No space left on device"
+            reason = os.strerror(exc.errno) if exc.errno else re.sub(r"^\[Errno \d+\] ", "", str(exc))
+            raise InputError.at(None, f"cannot write the output{where}: {reason}") from None
         finally:
             progress.finish()
+        outputs.commit()
     sys.stderr.write(_summary(result, output, errors, monthly))
     return 0

@@ -8,24 +8,23 @@ import sys
 
 import msgspec
 
-from coverage.cli import CliArgumentError
+from coverage.cli.common import catalog_of, plan_command, unknown_plan_option, whole_number
 from coverage.dates import parse_date
-from coverage.errors import EstimateInputError, UnknownPlanError
+from coverage.errors import InputError, NotFound
 from coverage.estimate import Estimate, EstimateRequest, estimate
 from coverage.money import format_usd, parse_money
-from coverage.plans import load_catalog
-from coverage.settings import default_plans_dir
-from coverage.vob_store import VobStore
+from coverage.pricing.parts import ALLOWED, CLIENT_PARTS, MEMBER_COST, PLAN_PAID
+from coverage.stores.sqlite import SqliteVerificationStore, default_db_path
 from coverage.web.errors import field_errors
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
+    parser = plan_command(
+        subparsers,
         "estimate",
-        help="estimate client cost: weekly therapy vs IOP vs PHP",
-        description="Without --pathway: the standard weekly / iop / php comparison over the horizon.",
+        "estimate client cost: weekly therapy vs IOP vs PHP",
+        "Without --pathway: the standard weekly / iop / php comparison over the horizon.",
     )
-    parser.add_argument("--plan", required=True, help="plan id (see `coverage plans list`)")
     parser.add_argument("--start", required=True, help="first day of care, YYYY-MM-DD")
     parser.add_argument("--network", choices=("in", "out"), default="in")
     parser.add_argument("--category", choices=("mh", "sud"), default="mh")
@@ -42,7 +41,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--family-oop-met", help="family out-of-pocket dollars met (default: verified, else derived)"
     )
-    parser.add_argument("--horizon-weeks", type=int, default=26)
+    parser.add_argument("--horizon-weeks", type=whole_number, default=26)
     parser.add_argument("--pathway", help='custom phases, e.g. "php:3,iop:6,op:17" or "iop:8x4@3h"')
     parser.add_argument(
         "--auth",
@@ -52,11 +51,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--recommended-level", choices=("op", "iop", "php", "refer_higher"))
     parser.add_argument(
-        "--verification-id", type=int, help="a stored verification (coverage verify) whose values override"
+        "--verification-id",
+        type=whole_number,
+        help="a stored verification (coverage verify) whose values override",
     )
-    parser.add_argument("--plans-dir", default=None)
     parser.add_argument("--json", action="store_true", help="print the estimate as JSON")
-    parser.set_defaults(handler=run)
+    parser.set_defaults(handler=run, options=OPTION_FOR_FIELD)
 
 
 def _dollars(argument: str, text: str | None) -> int | None:
@@ -65,14 +65,14 @@ def _dollars(argument: str, text: str | None) -> int | None:
     try:
         return parse_money(text)
     except (TypeError, ValueError) as exc:
-        raise CliArgumentError(f"{argument}: {exc}") from None
+        raise InputError.at(argument, str(exc)) from None
 
 
 def _date(argument: str, text: str) -> dt.date:
     try:
         return parse_date(text)
     except ValueError as exc:
-        raise CliArgumentError(f"{argument}: {exc}") from None
+        raise InputError.at(argument, str(exc)) from None
 
 
 def request_from_args(args: argparse.Namespace) -> EstimateRequest:
@@ -93,12 +93,11 @@ def request_from_args(args: argparse.Namespace) -> EstimateRequest:
     }
     if errors := field_errors(fields, EstimateRequest):  # the rule in words, not msgspec's types
         first = errors[0]
-        field = (first.field or "").split(".")[0]
-        raise CliArgumentError(f"{_ARGUMENT_OF_FIELD.get(field, field)}: {first.message}")
+        raise InputError.at((first.field or "").split(".")[0] or None, first.message)
     return msgspec.convert(fields, EstimateRequest, from_attributes=False)
 
 
-_ARGUMENT_OF_FIELD = {
+OPTION_FOR_FIELD = {  # request field -> the option that fills it, so errors name what was typed
     "horizon_weeks": "--horizon-weeks",
     "deductible_met_cents": "--deductible-met",
     "oop_met_cents": "--oop-met",
@@ -113,15 +112,16 @@ _ARGUMENT_OF_FIELD = {
 
 def run(args: argparse.Namespace) -> int:
     request = request_from_args(args)
-    catalog = load_catalog(args.plans_dir or default_plans_dir())
+    catalog = catalog_of(args)
+    record = None
+    if request.verification_id is not None:
+        record = SqliteVerificationStore(default_db_path()).get(request.verification_id)
     try:
-        verifications = VobStore.from_env() if request.verification_id is not None else None
-        result = estimate(catalog, request, verifications)
-    except UnknownPlanError:
-        known = ", ".join(sorted(catalog.plans)) or "none loaded"
-        raise CliArgumentError(f"--plan: no plan {args.plan!r} (known: {known})") from None
-    except EstimateInputError as exc:
-        raise CliArgumentError(f"{_ARGUMENT_OF_FIELD.get(exc.field, exc.field)}: {exc.message}") from None
+        result = estimate(catalog, request, record)
+    except NotFound as exc:
+        if exc.field != "plan_id":
+            raise
+        raise unknown_plan_option(args, catalog) from None
     if args.json:
         sys.stdout.write(msgspec.json.format(msgspec.json.encode(result)).decode() + "\n")
     else:
@@ -129,6 +129,7 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+_LABEL_WIDTH = max(len(part.label) for part in CLIENT_PARTS) + 4
 _NETWORK_WORDS = {"in": "in-network", "out": "out-of-network"}
 
 
@@ -147,28 +148,20 @@ def render_text(result: Estimate) -> str:
         for scenario in result.scenarios
         for month in scenario.months
     }
-    lines.append("Client cost by month".ljust(22) + "".join(name.rjust(14) for name in names))
+    lines.append("Client cost by month".ljust(_LABEL_WIDTH) + "".join(name.rjust(14) for name in names))
     for month in months:
         lines.append(
-            month.ljust(22)
+            month.ljust(_LABEL_WIDTH)
             + "".join(format_usd(cost.get((s.name, month), 0)).rjust(14) for s in result.scenarios)
         )
-    for label, attribute in (
-        ("Total client cost", "member_cost_cents"),
-        ("  deductible", "deductible_cents"),
-        ("  copay", "copay_cents"),
-        ("  coinsurance", "coinsurance_cents"),
-        ("  no-auth penalty", "penalty_cents"),
-        ("  balance bill", "balance_bill_cents"),
-        ("  not covered", "not_covered_cents"),
-        ("Plan pays", "plan_paid_cents"),
-        ("Allowed", "allowed_cents"),
-    ):
+    for part in (MEMBER_COST, *CLIENT_PARTS, PLAN_PAID, ALLOWED):
+        label = f"  {part.label}" if part in CLIENT_PARTS else part.label.capitalize()
         lines.append(
-            label.ljust(22)
-            + "".join(format_usd(getattr(s.totals, attribute)).rjust(14) for s in result.scenarios)
+            label.ljust(_LABEL_WIDTH)
+            + "".join(format_usd(getattr(s.totals, f"{part.name}_cents")).rjust(14) for s in result.scenarios)
         )
-    lines.append("Units".ljust(22) + "".join(str(s.totals.units).rjust(14) for s in result.scenarios))
+    units = "".join(str(s.totals.units).rjust(14) for s in result.scenarios)
+    lines.append("Units".ljust(_LABEL_WIDTH) + units)
     for scenario in result.scenarios:
         lines += ["", f"{scenario.name}: {scenario.label} ({scenario.pathway})"]
         lines += [f"  - {phase}" for phase in scenario.phases]

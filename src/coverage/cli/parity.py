@@ -7,36 +7,26 @@ import sys
 
 import msgspec
 
-from coverage.cli import CliArgumentError
+from coverage.cli.common import catalog_of, plan_command, plan_of
 from coverage.money import format_usd
-from coverage.parity import NoParityData, ParityReport, build_parity_report
-from coverage.plans import load_catalog
-from coverage.settings import default_plans_dir
+from coverage.parity.findings import ParityReport
+from coverage.parity.report import build_parity_report
+
+SUMMARY = "MHPAEA parity report: MH/SUD cost sharing against med/surg"
+DESCRIPTION = (
+    "Runs the 29 CFR 2590.712(c)(3) tests on the plan file's [parity] projections. "
+    "Exit 0 when the verdict is PASS (or needs review), 1 when it is FAIL, 2 on a bad argument."
+)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
-        "parity",
-        help="MHPAEA parity report: MH/SUD cost sharing against med/surg",
-        description="Runs the 29 CFR 2590.712(c)(3) tests on the plan file's [parity] projections. "
-        "Exit 0 when the verdict is PASS (or needs review), 1 when it is FAIL, 2 on a bad argument.",
-    )
-    parser.add_argument("--plan", required=True, help="plan id (see `coverage plans list`)")
-    parser.add_argument("--plans-dir", default=None)
+    parser = plan_command(subparsers, "parity", SUMMARY, DESCRIPTION)
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
-    parser.set_defaults(handler=run)
+    parser.set_defaults(handler=run, options={"plan_id": "--plan"})
 
 
 def run(args: argparse.Namespace) -> int:
-    catalog = load_catalog(args.plans_dir or default_plans_dir())
-    loaded = catalog.get(args.plan)
-    if loaded is None:
-        known = ", ".join(sorted(catalog.plans)) or "none loaded"
-        raise CliArgumentError(f"--plan: no plan {args.plan!r} (known: {known})")
-    try:
-        report = build_parity_report(loaded.plan)
-    except NoParityData as exc:
-        raise CliArgumentError(f"--plan: {exc}") from None
+    report = build_parity_report(plan_of(args, catalog_of(args)).plan)  # NotFound: plan_id, --plan
     if args.json:
         sys.stdout.write(msgspec.json.format(msgspec.json.encode(report)).decode() + "\n")
     else:

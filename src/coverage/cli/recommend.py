@@ -8,19 +8,15 @@ from pathlib import Path
 
 import msgspec
 
-from coverage.cli import CliArgumentError
-from coverage.levels import (
-    BASIS_NAMES,
+from coverage.errors import InputError
+from coverage.screening.answers import (
     SCREENING_ALLOWED,
     SCREENING_DISCLAIMER,
     SCREENING_QUESTIONS,
-    LevelRecommendation,
     ScreeningAnswers,
-    ScreeningInputError,
     parse_screening_answers,
-    recommend_level,
-    recommendation_label,
 )
+from coverage.screening.rubric import BASIS_NAMES, LevelRecommendation, recommend_level, recommendation_label
 
 
 def _flag(field: str) -> str:
@@ -55,12 +51,12 @@ def _read_json_answers(source: str) -> dict[str, object]:
         raw = sys.stdin.buffer.read() if source == "-" else Path(source).read_bytes()
         answers = msgspec.json.decode(raw)
     except OSError as exc:
-        raise CliArgumentError(f"--json: cannot read {source}: {exc.strerror}") from None
+        raise InputError.at("--json", f"cannot read {source}: {exc.strerror}") from None
     except msgspec.DecodeError as exc:
-        raise CliArgumentError(f"--json: {source} is not valid JSON: {exc}") from None
+        raise InputError.at("--json", f"{source} is not valid JSON: {exc}") from None
     if not isinstance(answers, dict):
         shown = "stdin" if source == "-" else source
-        raise CliArgumentError(f"--json: {shown} must hold a JSON object of screening answers")
+        raise InputError.at("--json", f"{shown} must hold a JSON object of screening answers")
     return answers
 
 
@@ -73,11 +69,11 @@ def answers_from_args(args: argparse.Namespace) -> ScreeningAnswers:
     from_flags = {name: getattr(args, name) for name in SCREENING_ALLOWED if getattr(args, name) is not None}
     try:
         return parse_screening_answers(from_json | from_flags, from_text=True)
-    except ScreeningInputError as exc:
-        if exc.field in from_json and exc.field not in from_flags:
-            raise CliArgumentError(f"{exc.field} (in --json): {exc.message}") from None
-        argument = _flag(exc.field) if exc.field in SCREENING_ALLOWED else exc.field
-        raise CliArgumentError(f"{argument}: {exc.message}") from None
+    except InputError as exc:
+        field = exc.field or "answers"
+        if field in from_json and field not in from_flags:
+            raise InputError.at(f"{field} (in --json)", exc.message) from None
+        raise InputError.at(_flag(field) if field in SCREENING_ALLOWED else field, exc.message) from None
 
 
 def format_recommendation(recommendation: LevelRecommendation) -> str:

@@ -1,4 +1,4 @@
-"""`coverage verify`: ask the payer for MH/SUD benefits now and keep the VOB record."""
+"""`coverage verify`: ask the payer for MH/SUD benefits now and keep the verification record."""
 
 from __future__ import annotations
 
@@ -8,24 +8,16 @@ import sys
 
 import msgspec
 
-from coverage.cli import CliArgumentError
-from coverage.eligibility import (
-    CATEGORIES,
-    CATEGORY_LABELS,
-    LEVEL_LABELS,
-    NETWORK_LABELS,
-    Accumulator,
-    EligibilityClient,
-    EligibilityConfig,
-    LevelBenefits,
-    RequestError,
-    VerificationResult,
-    build_staff_request,
-)
+from coverage.eligibility.benefits import Accumulator, LevelBenefits, VerificationResult
+from coverage.eligibility.client import EligibilityClient
+from coverage.eligibility.config import EligibilityConfig
+from coverage.eligibility.inquiry import build_staff_request
+from coverage.errors import InputError
+from coverage.levels import CATEGORIES, CATEGORY_LABELS, LEVELS, NETWORK_LABELS
 from coverage.money import format_usd
 from coverage.plans import load_catalog
 from coverage.settings import default_plans_dir
-from coverage.vob_store import VobStore, default_db_path
+from coverage.stores.sqlite import SqliteVerificationStore, default_db_path
 
 # EligibilityRequest field -> the option that fills it, so errors name what the user typed.
 OPTION_FOR_FIELD = {
@@ -43,7 +35,7 @@ OPTION_FOR_FIELD = {
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "verify",
-        help="verify MH/SUD benefits with the payer (real-time 270/271) and record the VOB",
+        help="verify MH/SUD benefits with the payer (real-time 270/271) and keep the verification record",
         description="Sends a real-time eligibility inquiry through the configured clearinghouse "
         "(COVERAGE_ELIGIBILITY_URL, COVERAGE_ELIGIBILITY_API_KEY), prints the mapped benefits and "
         "stores the verification in COVERAGE_DB. Exit 0 when verified, 1 otherwise (inactive coverage "
@@ -68,34 +60,33 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--plans-dir", default=None, help="where --plan is looked up (default: ./plans)")
     parser.add_argument("--json", action="store_true", help="print the record as JSON")
-    parser.set_defaults(handler=run_verify)
+    parser.set_defaults(handler=run_verify, options=OPTION_FOR_FIELD)
 
 
 def _performed_by(given: str | None) -> str:
     if given is not None:
         if not given.strip():
-            raise CliArgumentError("--by: must name who runs the check")
+            raise InputError.at("--by", "must name who runs the check")
         return given.strip()
     try:
         return getpass.getuser()
     except OSError:
-        raise CliArgumentError("--by: your login name is unknown; say who runs the check") from None
+        raise InputError.at("--by", "your login name is unknown; say who runs the check") from None
 
 
 def run_verify(args: argparse.Namespace) -> int:
     try:
         config = EligibilityConfig.from_env()
     except ValueError as exc:
-        raise CliArgumentError(str(exc)) from None
+        raise InputError.at(None, str(exc)) from None
     if args.plan is not None and load_catalog(args.plans_dir or default_plans_dir()).get(args.plan) is None:
-        raise CliArgumentError(f"--plan: no plan file has id {args.plan!r} (see `coverage plans list`)")
+        raise InputError.at("--plan", f"no plan file has id {args.plan!r} (see `coverage plans list`)")
     if (args.npi or config.provider_npi) is None:
-        raise CliArgumentError("--npi: required (or set COVERAGE_PROVIDER_NPI)")
+        raise InputError.at("--npi", "required (or set COVERAGE_PROVIDER_NPI)")
     if (args.provider_name or config.provider_name) is None:
-        raise CliArgumentError("--provider-name: required (or set COVERAGE_PROVIDER_NAME)")
+        raise InputError.at("--provider-name", "required (or set COVERAGE_PROVIDER_NAME)")
     performed_by = _performed_by(args.by)
-    try:
-        request = build_staff_request(
+    request = build_staff_request(
             {
                 "payer_id": args.payer,
                 "member_id": args.member_id,
@@ -106,16 +97,15 @@ def run_verify(args: argparse.Namespace) -> int:
                 "provider_npi": args.npi,
                 "provider_name": args.provider_name,
             },
-            config,
-        )
-    except RequestError as exc:
-        raise CliArgumentError(f"{OPTION_FOR_FIELD.get(exc.field, exc.field)}: {exc.message}") from None
+        config,
+    )
 
     result = EligibilityClient(config).verify(request)
     if result.outcome == "not_configured":
         print(f"coverage: error: {result.message}", file=sys.stderr)
         return 1
-    record_id = VobStore(args.db or default_db_path()).save(request, result, performed_by, args.plan)
+    store = SqliteVerificationStore(args.db or default_db_path())
+    record_id = store.save(request, result, performed_by, args.plan)
     if args.json:
         document = {"id": record_id, **msgspec.structs.asdict(result)}
         document.pop("raw_response")  # stays in the database; the terminal gets the mapping
@@ -180,7 +170,7 @@ def format_result(record_id: int, result: VerificationResult) -> str:
         lines.append(CATEGORY_LABELS[category])
         for level_benefits in benefits.levels:
             if level_benefits.category == category:
-                where = f"{LEVEL_LABELS[level_benefits.level]}, {NETWORK_LABELS[level_benefits.network]}"
+                where = f"{LEVELS[level_benefits.level].setting}, {NETWORK_LABELS[level_benefits.network]}"
                 lines.append(f"  {where:<22} {describe_level(level_benefits)}")
     if benefits.notes:
         lines.append("")

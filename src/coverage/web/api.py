@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from litestar import get, post
+from litestar import get
 from litestar.params import FromPath, JSONBody
 from msgspec import Struct
 
-from coverage.estimate import Estimate, EstimateRequest, UnknownPlanError, estimate
+from coverage.errors import unknown_plan
+from coverage.estimate import Estimate, EstimateRequest, estimate
 from coverage.plans import Effective, PlanCatalog, PlanError, PlanKind, plan_to_builtins
-from coverage.web.errors import StrictJSON
-from coverage.web.shared import Catalog, StaffController
-from coverage.web.verifications import vob_store
+from coverage.stores import VerificationStore
+from coverage.web.shared import Catalog, StaffController, Verifications, json_post, staff_errors
 
 
 class Health(Struct, kw_only=True):
@@ -36,9 +36,10 @@ class PlanList(Struct, kw_only=True):
     errors: list[PlanError]  # plan files that did not load, each with key path and reason
 
 
-def run_estimate(catalog: PlanCatalog, request: EstimateRequest) -> Estimate:
-    """The core estimate; the verification store is opened only when the request names a record."""
-    return estimate(catalog, request, vob_store() if request.verification_id is not None else None)
+def run_estimate(catalog: PlanCatalog, request: EstimateRequest, store: VerificationStore) -> Estimate:
+    """The core estimate, with the verification record the request names read from the store."""
+    record = store.get(request.verification_id) if request.verification_id is not None else None
+    return estimate(catalog, request, record)
 
 
 @get("/health", sync_to_thread=False, tags=["service"])
@@ -49,7 +50,7 @@ def health(catalog: Catalog) -> Health:
 class StaffApi(StaffController):
     tags = ["staff API"]  # noqa: RUF012
 
-    @get("/plans", sync_to_thread=False)
+    @get("/plans", sync_to_thread=False, responses=staff_errors())
     def list_plans(self, catalog: Catalog) -> PlanList:
         """Every loaded plan, plus the located errors of plan files that failed to load."""
         return PlanList(
@@ -68,20 +69,20 @@ class StaffApi(StaffController):
             errors=catalog.errors,
         )
 
-    @get("/plans/{plan_id:str}", sync_to_thread=False)
+    @get("/plans/{plan_id:str}", sync_to_thread=False, responses=staff_errors(404))
     def show_plan(self, catalog: Catalog, plan_id: FromPath[str]) -> dict[str, Any]:
         """The validated plan in plan-file shape (dollars and percentages as strings)."""
         loaded = catalog.get(plan_id)
         if loaded is None:
-            raise UnknownPlanError(plan_id)
+            raise unknown_plan(plan_id)
         return plan_to_builtins(loaded.plan)
 
-    @post(
-        "/estimates", dto=StrictJSON[EstimateRequest], return_dto=None, status_code=200, sync_to_thread=False
-    )
-    def create_estimate(self, catalog: Catalog, data: JSONBody[EstimateRequest]) -> Estimate:
+    @json_post("/estimates", EstimateRequest, 404, 422, sync_to_thread=False)
+    def create_estimate(
+        self, catalog: Catalog, verifications: Verifications, data: JSONBody[EstimateRequest]
+    ) -> Estimate:
         """Weekly / IOP / PHP comparison (or one custom pathway), as `coverage estimate --json`."""
-        return run_estimate(catalog, data)
+        return run_estimate(catalog, data, verifications)
 
 
 ROUTES = [health, StaffApi]

@@ -16,32 +16,32 @@ from litestar import Response
 from litestar.dto import MsgspecDTO
 from msgspec import Struct
 
+from coverage.errors import InputError, NotFound, Problem
 from coverage.money import format_usd
 
 S = TypeVar("S", bound=Struct)
 
 
-class FieldError(Struct):
-    """One broken rule; `field` names the request field (None: the request as a whole)."""
-
-    field: str | None
-    message: str
-
-
 class ErrorBody(Struct):
-    errors: list[FieldError]
+    errors: list[Problem]
 
 
-class RequestErrors(Exception):
-    """Raise from any handler to answer `status_code` with `{"errors": [...]}`."""
+class HttpError(InputError):
+    """An InputError whose HTTP status the core cannot know (400 body shape, 413, 415, 503)."""
 
-    def __init__(self, status_code: int, errors: list[FieldError]) -> None:
-        super().__init__("; ".join(f"{error.field}: {error.message}" for error in errors))
+    def __init__(self, status_code: int, problems: list[Problem]) -> None:
+        super().__init__(problems)
         self.status_code = status_code
-        self.errors = errors
 
 
-def error_response(status_code: int, errors: list[FieldError]) -> Response[ErrorBody]:
+def status_of(error: InputError) -> int:
+    """HttpError: its own status; NotFound: 404; any other input problem: 422 (a rule broken)."""
+    if isinstance(error, HttpError):
+        return error.status_code
+    return 404 if isinstance(error, NotFound) else 422
+
+
+def error_response(status_code: int, errors: list[Problem]) -> Response[ErrorBody]:
     return Response(ErrorBody(errors), status_code=status_code)
 
 
@@ -91,6 +91,8 @@ def human_message(message: str, field: str | None, annotation: Any = None) -> st
         if choices:
             return f"must be one of {', '.join(choices)}; got {value[1]}"
         return f"is not an allowed value: {value[1]}"
+    if message in ("Integer value out of range", "Number out of range"):
+        return "is a number far outside the allowed range"
     if "RFC3339 encoded date" in message:
         return f"must be {_TYPE_WORDS['date']}"
     return message
@@ -102,52 +104,74 @@ def _split_path(message: str) -> tuple[str, str]:
     return text, at.rstrip("`")
 
 
-def field_errors(data: Any, struct_type: type[Struct]) -> list[FieldError]:
+def field_errors(data: Any, struct_type: type[Struct]) -> list[Problem]:
     """Every field of `data` (decoded JSON) that `struct_type` rejects, each with its rule."""
     if not isinstance(data, dict):
-        return [FieldError(None, f"the body must be a JSON object (the fields of {struct_type.__name__})")]
+        return [Problem(None, f"the body must be a JSON object (the fields of {struct_type.__name__})")]
     hints = get_type_hints(struct_type, include_extras=True)
     fields = {field.encode_name: field for field in msgspec.structs.fields(struct_type)}
     errors = []
     if struct_type.__struct_config__.forbid_unknown_fields:
         errors += [
-            FieldError(name, f"is not a known field; known fields: {', '.join(fields)}")
+            Problem(name, f"is not a known field; known fields: {', '.join(fields)}")
             for name in data
             if name not in fields
         ]
     for name, field in fields.items():
         if name not in data:
             if field.required:
-                errors.append(FieldError(name, "is required"))
+                errors.append(Problem(name, "is required"))
             continue
         annotation = hints[field.name]
         try:
             msgspec.convert(data[name], annotation)
         except msgspec.ValidationError as exc:
             text, path = _split_path(str(exc))
-            errors.append(FieldError(name + path, human_message(text, name, annotation)))
+            errors.append(Problem(name + path, human_message(text, name, annotation)))
     return errors
 
 
+# What msgspec raises on a body that is not usable JSON at all: malformed text, invalid UTF-8,
+# nesting deeper than its recursion limit.
+_UNREADABLE = (msgspec.DecodeError, UnicodeDecodeError, RecursionError)
+
+
+def _unreadable(exc: Exception) -> Problem:
+    if isinstance(exc, UnicodeDecodeError):
+        return Problem(None, "the body must be UTF-8 text")
+    if isinstance(exc, RecursionError):
+        return Problem(None, "the body is nested too deeply to be a request")
+    return Problem(None, f"the body is not valid JSON: {exc}")
+
+
 def decode_struct(raw: bytes, struct_type: type[S]) -> S:
-    """Strict JSON -> struct; on failure raise RequestErrors(400) naming every bad field."""
+    """Strict JSON -> struct; on failure raise HttpError(400) naming every bad field.
+
+    The untyped re-decode that names each field can fail where the typed one did not get that
+    far (a number such as 1e999 or 5,000 digits fits no Python type msgspec builds untyped):
+    then msgspec's own first error, with its path, is the answer.
+    """
     try:
         return msgspec.json.decode(raw, type=struct_type)
     except msgspec.ValidationError as exc:
         first = exc
-    except msgspec.DecodeError as exc:
-        raise RequestErrors(400, [FieldError(None, f"the body is not valid JSON: {exc}")]) from None
-    errors = field_errors(msgspec.json.decode(raw), struct_type) or [_rule_across_fields(first, struct_type)]
-    raise RequestErrors(400, errors)
+    except _UNREADABLE as exc:
+        raise HttpError(400, [_unreadable(exc)]) from None
+    try:
+        data = msgspec.json.decode(raw)
+    except (msgspec.ValidationError, *_UNREADABLE):
+        raise HttpError(400, [_rule_across_fields(first, struct_type)]) from None
+    errors = field_errors(data, struct_type) or [_rule_across_fields(first, struct_type)]
+    raise HttpError(400, errors)
 
 
-def _rule_across_fields(error: msgspec.ValidationError, struct_type: type[Struct]) -> FieldError:
+def _rule_across_fields(error: msgspec.ValidationError, struct_type: type[Struct]) -> Problem:
     """A rule no single field breaks; a `__post_init__` names its field as "field: rule"."""
     text, path = _split_path(str(error))
     field, _, rule = text.partition(": ")
     if not path and field in {known.encode_name for known in msgspec.structs.fields(struct_type)}:
-        return FieldError(field, rule)
-    return FieldError(path.lstrip(".") or None, human_message(text, None))
+        return Problem(field, rule)
+    return Problem(path.lstrip(".") or None, human_message(text, None))
 
 
 class StrictJSON(MsgspecDTO):  # type: ignore[type-arg]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import importlib.util
 import logging
 from collections.abc import Iterable
@@ -19,6 +18,10 @@ from litestar.static_files import create_static_files_router
 
 from coverage.plans import load_catalog
 from coverage.settings import DEV_STAFF_KEY, default_plans_dir, staff_api_keys
+from coverage.stores import VerificationStore
+from coverage.stores.sqlite import default_db_path, opened_on_first_use
+from coverage.web import api, batch, levels, pages, parity, verifications
+from coverage.web.security import quiet_access_log, security_headers
 from coverage.web.shared import (
     API_KEY_HEADER,
     EXCEPTION_HANDLERS,
@@ -26,17 +29,20 @@ from coverage.web.shared import (
     Service,
     StaffAuth,
     provide_catalog,
+    provide_verifications,
+    sessions_in,
     template_config,
 )
+from coverage.web.throttle import FailureLimiter
 
-# Route modules under coverage.web, each exposing ROUTES. Add your area here, one line.
+# Route modules, each exposing ROUTES. Add your area here, one line.
 ROUTE_MODULES = (
-    "api",  # /health, /plans, /plans/{plan_id}, /estimates
-    "pages",  # /, /login, /logout, /compare (public), /admissions (staff)
-    "parity",  # /plans/{plan_id}/parity (JSON), /plans/{plan_id}/parity/report (page)
-    "levels",  # /levels/recommend (staff): screening -> recommended level of care
-    "verifications",  # /verifications (JSON), /verifications/{id}/report and /vob (pages)
-    "batch",  # /batch (staff): CSV of clients in, zip of result CSVs out
+    api,  # /health, /plans, /plans/{plan_id}, /estimates
+    pages,  # /, /login, /logout, /compare (public), /admissions (staff)
+    parity,  # /plans/{plan_id}/parity (JSON), /plans/{plan_id}/parity/report (page)
+    levels,  # /levels/recommend (staff): screening -> recommended level of care
+    verifications,  # /verifications (JSON), /verifications/{id}/report and /vob (pages)
+    batch,  # /batch (staff): CSV of clients in, zip of result CSVs out
 )
 
 log = logging.getLogger("coverage.web")
@@ -60,14 +66,22 @@ def _offline_swagger() -> SwaggerRenderPlugin:
     )
 
 
-def create_app(plans_dir: Path | str | None = None, api_keys: Iterable[str] | None = None) -> Litestar:
-    """The service over the plans in `plans_dir`; staff keys from `api_keys` or the environment."""
+def create_app(
+    plans_dir: Path | str | None = None,
+    api_keys: Iterable[str] | None = None,
+    store: VerificationStore | None = None,
+) -> Litestar:
+    """The service over the plans in `plans_dir`; staff keys from `api_keys` or the environment;
+    verification records in `store`, else the SQLite file at COVERAGE_DB (opened on first use)."""
     if api_keys is None:
         keys, dev_default = staff_api_keys()
     else:
         keys, dev_default = frozenset(api_keys), False
     catalog = load_catalog(plans_dir or default_plans_dir())
-    service = Service(catalog=catalog, staff=StaffAuth(keys))
+    if store is None:
+        store = opened_on_first_use(default_db_path())
+    staff = StaffAuth(keys, sessions_in(default_db_path()))  # the database named at start-up
+    service = Service(catalog=catalog, staff=staff, verifications=store, failures=FailureLimiter())
 
     def report_configuration() -> None:
         log.info("loaded %d plan(s); %d plan-file error(s)", len(catalog.plans), len(catalog.errors))
@@ -80,11 +94,8 @@ def create_app(plans_dir: Path | str | None = None, api_keys: Iterable[str] | No
                 DEV_STAFF_KEY,
             )
 
-    route_handlers = [
-        handler
-        for name in ROUTE_MODULES
-        for handler in importlib.import_module(f"coverage.web.{name}").ROUTES
-    ]
+    quiet_access_log()
+    route_handlers = [handler for module in ROUTE_MODULES for handler in module.ROUTES]
     return Litestar(
         route_handlers=[
             *route_handlers,
@@ -94,7 +105,10 @@ def create_app(plans_dir: Path | str | None = None, api_keys: Iterable[str] | No
             ),
         ],
         state=State({"service": service}),
-        dependencies={"catalog": Provide(provide_catalog, sync_to_thread=False)},
+        dependencies={
+            "catalog": Provide(provide_catalog, sync_to_thread=False),
+            "verifications": Provide(provide_verifications, sync_to_thread=False),
+        },
         exception_handlers=EXCEPTION_HANDLERS,
         template_config=template_config(),
         openapi_config=OpenAPIConfig(
@@ -112,6 +126,7 @@ def create_app(plans_dir: Path | str | None = None, api_keys: Iterable[str] | No
             ),
         ),
         on_startup=[report_configuration],
+        before_send=[security_headers],
         logging_config=LoggingConfig(
             configure_root_logger=False,  # leave the root logger to uvicorn (and to pytest's caplog)
             log_exceptions="always",  # a 500's traceback reaches the log...

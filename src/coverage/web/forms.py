@@ -15,16 +15,12 @@ from typing import Any
 import msgspec
 
 from coverage.dates import parse_date
+from coverage.errors import InputError, Problem
 from coverage.estimate import EstimateRequest
 from coverage.i18n import N_
-from coverage.levels import (
-    LevelRecommendation,
-    ScreeningAnswers,
-    ScreeningInputError,
-    parse_screening_answers,
-    recommend_level,
-)
 from coverage.money import parse_money
+from coverage.screening.answers import ScreeningAnswers, parse_screening_answers
+from coverage.screening.rubric import LevelRecommendation, recommend_level
 from coverage.web.errors import field_errors
 
 _REQUEST_FIELDS = tuple(field.name for field in msgspec.structs.fields(EstimateRequest))
@@ -33,16 +29,22 @@ _REQUIRED_SCREENING = tuple(f.name for f in msgspec.structs.fields(ScreeningAnsw
 _WHOLE_NUMBERS = {"horizon_weeks": " of weeks", "verification_id": " (the verification's #)"}
 
 
-class FormErrors(Exception):
-    """Messages keyed by form field name, shown next to each field when the form re-renders."""
-
-    def __init__(self, errors: dict[str, str]) -> None:
-        super().__init__("; ".join(f"{name}: {message}" for name, message in errors.items()))
-        self.errors = errors
-
-
 def form_name(request_field: str) -> str:
     return request_field.removesuffix("_cents")
+
+
+def form_errors(error: InputError) -> dict[str, str]:
+    """An input error as messages keyed by form field name, shown next to each field (the first
+    problem of a field wins); a problem of the request's own field names its form field."""
+    messages: dict[str, str] = {}
+    for problem in error.problems:
+        messages.setdefault(form_name(problem.field or ""), problem.message)
+    return messages
+
+
+def _raise_for(messages: dict[str, str]) -> None:
+    if messages:
+        raise InputError(Problem(name, message) for name, message in messages.items())
 
 
 def _parse(field: str, text: str) -> Any:
@@ -57,7 +59,9 @@ def _parse(field: str, text: str) -> Any:
         return parse_date(text)
     if field in _WHOLE_NUMBERS:
         if not (text.isascii() and text.isdigit()):
-            raise ValueError(f"must be a whole number{_WHOLE_NUMBERS[field]}; got {text!r}")
+            raise ValueError(f"must be a whole number{_WHOLE_NUMBERS[field]}; got {text[:24]!r}")
+        if len(text) > 18:  # the request's own bounds (see field_errors below) name the limit
+            raise ValueError(f"must be a whole number{_WHOLE_NUMBERS[field]} of at most 18 digits")
         return int(text)
     return text
 
@@ -66,7 +70,7 @@ def request_from_form(form: Mapping[str, str], **fixed: Any) -> EstimateRequest:
     """The request the form describes; blank fields take the request's defaults.
 
     `fixed` sets request fields the page decides itself (e.g. the Compare page's plan id).
-    Raises FormErrors naming every field that is malformed or breaks a request rule.
+    Raises InputError naming every field that is malformed or breaks a request rule.
     """
     errors: dict[str, str] = {}
     values: dict[str, Any] = {}
@@ -82,8 +86,7 @@ def request_from_form(form: Mapping[str, str], **fixed: Any) -> EstimateRequest:
     for error in field_errors(values, EstimateRequest):
         field = (error.field or "").split(".")[0]
         errors.setdefault(form_name(field), error.message)
-    if errors:
-        raise FormErrors(errors)
+    _raise_for(errors)
     return msgspec.convert(values, EstimateRequest)
 
 
@@ -98,34 +101,31 @@ def screening_from_form(form: Mapping[str, str]) -> LevelRecommendation | None:
         return None
     if missing := [name for name in _REQUIRED_SCREENING if name not in answered]:
         message = "answer every screening question, or leave them all blank"
-        raise FormErrors(dict.fromkeys(missing, message))
-    try:
-        return recommend_level(parse_screening_answers(answered, from_text=True))
-    except ScreeningInputError as exc:
-        raise FormErrors({exc.field: exc.message}) from None
+        raise InputError(Problem(name, message) for name in missing)
+    return recommend_level(parse_screening_answers(answered, from_text=True))
 
 
 def screened_request_from_form(form: Mapping[str, str]) -> tuple[EstimateRequest, LevelRecommendation | None]:
     """The request with the screening's level as `recommended_level`, unless staff chose one.
 
-    Raises FormErrors naming the bad screening answers and bad request fields together.
+    Raises InputError naming the bad screening answers and bad request fields together.
     """
     errors: dict[str, str] = {}
     recommendation = None
     try:
         recommendation = screening_from_form(form)
-    except FormErrors as exc:
-        errors |= exc.errors
+    except InputError as exc:
+        errors |= form_errors(exc)
     fixed = {}
     if recommendation and not form.get("recommended_level", "").strip():
         fixed["recommended_level"] = recommendation.level
     request = None
     try:
         request = request_from_form(form, **fixed)
-    except FormErrors as exc:
-        errors |= exc.errors
-    if errors or request is None:
-        raise FormErrors(errors)
+    except InputError as exc:
+        errors |= form_errors(exc)
+    _raise_for(errors)
+    assert request is not None  # request_from_form raised otherwise, and so did _raise_for
     return request, recommendation
 
 

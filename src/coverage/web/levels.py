@@ -6,21 +6,18 @@ disclaimer. Bad answers get 400 naming every bad field and its allowed values (S
 
 from __future__ import annotations
 
-from litestar import post
 from litestar.params import JSONBody
 
-from coverage.levels import LevelRecommendation, ScreeningAnswers, recommend_level
-from coverage.web.errors import StrictJSON
-from coverage.web.shared import StaffController
+from coverage.screening.answers import ScreeningAnswers
+from coverage.screening.rubric import LevelRecommendation, recommend_level
+from coverage.web.shared import StaffController, json_post
 
 
 class LevelsApi(StaffController):
     path = "/levels"
     tags = ["staff API"]  # noqa: RUF012
 
-    @post(
-        "/recommend", dto=StrictJSON[ScreeningAnswers], return_dto=None, status_code=200, sync_to_thread=False
-    )
+    @json_post("/recommend", ScreeningAnswers, sync_to_thread=False)
     def recommend(self, data: JSONBody[ScreeningAnswers]) -> LevelRecommendation:
         """op / iop / php / refer_higher from the screening answers (docs/levels.md), with reasons."""
         return recommend_level(data)

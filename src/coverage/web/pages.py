@@ -14,27 +14,36 @@ from typing import Annotated, Any
 from babel.dates import format_date
 from litestar import Request, get, post
 from litestar.datastructures import CacheControlHeader, Cookie
+from litestar.exceptions import HTTPException
 from litestar.params import QueryParameter, URLEncodedBody
 from litestar.response import Redirect, Template
 
-from coverage.errors import EstimateInputError, UnknownPlanError
+from coverage.errors import InputError, NotFound, Problem
 from coverage.estimate import Estimate, estimate, estimate_for_plan
 from coverage.i18n import LANGUAGES, choose_language, translations
 from coverage.levels import LEVEL_ORDER
 from coverage.money import parse_money
 from coverage.plain_language import LEVEL_DESCRIPTIONS, plain_estimate
 from coverage.plans import PlanCatalog
-from coverage.quick_plan import QUICK_PLAN_ID, QuickPlanError, quick_plan
+from coverage.quick_plan import QUICK_PLAN_ID, quick_plan
 from coverage.web.api import run_estimate
 from coverage.web.forms import (
     COMPARE_LABELS,
-    FormErrors,
     compare_message,
-    form_name,
+    form_errors,
     request_from_form,
     screened_request_from_form,
 )
-from coverage.web.shared import SESSION_COOKIE, Catalog, StaffController, service_of, session_token
+from coverage.web.shared import (
+    SESSION_COOKIE,
+    Catalog,
+    StaffController,
+    Verifications,
+    client_address,
+    refuse_if_throttled,
+    same_origin,
+    service_of,
+)
 from coverage.web.views import (
     SCENARIO_COLORS,
     SCREENING_FORM,
@@ -52,13 +61,13 @@ def _plans(catalog: PlanCatalog) -> list[Any]:
 
 
 def _run(compute: Callable[[], Estimate]) -> Estimate:
-    """The estimate, with core errors turned into form-field messages."""
+    """The estimate; an unknown plan is said as the form's plan list says it."""
     try:
         return compute()
-    except UnknownPlanError:
-        raise FormErrors({"plan_id": "choose a plan from the list"}) from None
-    except EstimateInputError as exc:
-        raise FormErrors({form_name(exc.field): exc.message}) from None
+    except NotFound as exc:
+        if exc.field != "plan_id":
+            raise
+        raise InputError.at("plan_id", "choose a plan from the list") from None
 
 
 def _results(result: Estimate) -> dict[str, Any]:
@@ -108,12 +117,12 @@ def _compare_estimate(catalog: PlanCatalog, form: Mapping[str, str]) -> Estimate
     if form.get("plan_source") != "typed":
         request = request_from_form(form, verification_id=None)
         return _run(lambda: estimate(catalog, request))  # never a stored verification: those are PHI
-    errors: dict[str, str] = {}
+    problems: list[Problem] = []
     request = None
     try:
         request = request_from_form(form, plan_id=QUICK_PLAN_ID, network="in", verification_id=None)
-    except FormErrors as exc:
-        errors |= exc.errors
+    except InputError as exc:
+        problems += exc.problems
     try:
         loaded = quick_plan(
             copay=form.get("copay", ""),
@@ -122,10 +131,10 @@ def _compare_estimate(catalog: PlanCatalog, form: Mapping[str, str]) -> Estimate
             oop_max=form.get("oop_max", ""),
             start_date=request.start_date if request else dt.date.today(),
         )
-    except QuickPlanError as exc:
-        errors |= {error.field: error.message for error in exc.errors}
-    if errors or request is None:
-        raise FormErrors(errors)
+    except InputError as exc:
+        problems += exc.problems
+    if problems or request is None:
+        raise InputError(problems)
     return _run(lambda: estimate_for_plan(loaded, request))
 
 
@@ -171,8 +180,9 @@ def compare_submit(catalog: Catalog, request: Request[Any, Any, Any], data: Form
     language = _language(request, data.get("lang"))
     try:
         result = _compare_estimate(catalog, data)
-    except FormErrors as exc:
-        return _page("compare.html", _compare_context(catalog, data, exc.errors, language), status_code=400)
+    except InputError as exc:
+        errors = form_errors(exc)
+        return _page("compare.html", _compare_context(catalog, data, errors, language), status_code=400)
     context = _compare_context(catalog, data, {}, language) | _plain_results(result, data, language)
     context["typed_plan"] = result.plan_id == QUICK_PLAN_ID
     return _page("compare.html", context)
@@ -204,14 +214,14 @@ class AdmissionsPages(StaffController):
         return _page("admissions.html", self._context(catalog, form, {}))
 
     @post("/admissions", sync_to_thread=False, cache_control=NO_STORE)
-    def admissions_submit(self, catalog: Catalog, data: FormData) -> Template:
+    def admissions_submit(self, catalog: Catalog, verifications: Verifications, data: FormData) -> Template:
         """The comparison, led by the screening's recommended scenario when the screening was
         filled in; the "print" button renders the family handout instead, without the screening."""
         try:
             request, recommendation = screened_request_from_form(data)
-            result = _run(lambda: run_estimate(catalog, request))
-        except FormErrors as exc:
-            return _page("admissions.html", self._context(catalog, data, exc.errors), status_code=400)
+            result = _run(lambda: run_estimate(catalog, request, verifications))
+        except InputError as exc:
+            return _page("admissions.html", self._context(catalog, data, form_errors(exc)), status_code=400)
         if data.get("view") in HANDOUT_VIEWS:  # no form values: the screening answers are sensitive
             language = HANDOUT_VIEWS[data["view"]]
             prepared = format_date(dt.date.today(), "long", locale=language)
@@ -243,14 +253,18 @@ def login_form(next_path: Annotated[str | None, QueryParameter(name="next")] = N
 
 @post("/login", sync_to_thread=False, include_in_schema=False)
 def login(request: Request[Any, Any, Any], data: FormData) -> Template | Redirect:
+    """A fresh server-side session for a valid key; failures count toward the client's 429."""
     key = data.get("api_key", "").strip()
     target = _safe_next(data.get("next"))
-    if not service_of(request).staff.accepts_key(key):
+    refuse_if_throttled(request)
+    service = service_of(request)
+    if not service.staff.accepts_key(key):
+        service.failures.failed(client_address(request))
         errors = {"api_key": "is not a valid staff key"}
         return _page("login.html", {"next": target, "errors": errors}, status_code=403)
     cookie = Cookie(
         key=SESSION_COOKIE,
-        value=session_token(key),
+        value=service.staff.start_session(key),
         httponly=True,
         samesite="strict",
         secure=request.url.scheme == "https",
@@ -260,7 +274,13 @@ def login(request: Request[Any, Any, Any], data: FormData) -> Template | Redirec
 
 
 @post("/logout", sync_to_thread=False, include_in_schema=False)
-def logout() -> Redirect:
+def logout(request: Request[Any, Any, Any]) -> Redirect:
+    """Ends the session on the server too: the cookie's value is worthless from now on."""
+    token = request.cookies.get(SESSION_COOKIE)
+    if token is not None:
+        if not same_origin(request):
+            raise HTTPException(status_code=403, detail="the request's Origin is not this site")
+        service_of(request).staff.end_session(token)
     return Redirect("/compare", status_code=303, cookies=[Cookie(key=SESSION_COOKIE, value="", max_age=0)])
 
 

@@ -1,6 +1,6 @@
 """Parity report over the web (staff): JSON as `coverage parity --json`, and a printable page.
 
-Both call `coverage.parity.build_parity_report`; this module only looks the plan up, maps the
+Both call `coverage.parity.report.build_parity_report`; this module only looks the plan up, maps the
 errors to the service's `{"errors": [...]}` shape and groups the report for the template.
 """
 
@@ -13,30 +13,21 @@ from litestar.params import FromPath
 from litestar.response import Template
 from msgspec import Struct
 
-from coverage.errors import UnknownPlanError
-from coverage.parity import (
-    ALL_CLASSIFICATIONS,
-    ClassificationSummary,
-    MedSurgTable,
-    NoParityData,
-    ParityFinding,
-    ParityReport,
-    build_parity_report,
-    exact_places,
-)
+from coverage.errors import unknown_plan
+from coverage.parity.findings import ClassificationSummary, MedSurgTable, ParityFinding, ParityReport
+from coverage.parity.report import build_parity_report
+from coverage.parity.tests import ALL_CLASSIFICATIONS, exact_places
 from coverage.plans import PlanCatalog
-from coverage.web.shared import Catalog, FieldError, RequestErrors, StaffController
+from coverage.web.shared import Catalog, StaffController, staff_errors
 
 
 def report_for(catalog: PlanCatalog, plan_id: str) -> ParityReport:
-    """The plan's parity report; 404 naming `plan_id` when the plan or its [parity] data is missing."""
+    """The plan's parity report; NotFound (404) naming `plan_id` when the plan or its [parity] data
+    is missing."""
     loaded = catalog.get(plan_id)
     if loaded is None:
-        raise UnknownPlanError(plan_id)
-    try:
-        return build_parity_report(loaded.plan)
-    except NoParityData as exc:
-        raise RequestErrors(404, [FieldError("plan_id", str(exc))]) from None
+        raise unknown_plan(plan_id)
+    return build_parity_report(loaded.plan)
 
 
 class ClassificationSection(Struct, frozen=True):
@@ -70,7 +61,7 @@ def sections(report: ParityReport) -> list[ClassificationSection]:
 class ParityRoutes(StaffController):
     tags = ["parity"]  # noqa: RUF012
 
-    @get("/plans/{plan_id:str}/parity", sync_to_thread=False)
+    @get("/plans/{plan_id:str}/parity", sync_to_thread=False, responses=staff_errors(404))
     def parity_json(self, catalog: Catalog, plan_id: FromPath[str]) -> ParityReport:
         """MHPAEA parity report of one plan (docs/parity.md), as `coverage parity --json`."""
         return report_for(catalog, plan_id)

@@ -1,55 +1,57 @@
-"""Benefit verification over the web (staff): run one, list them, print a VOB.
+"""Benefit verification over the web (staff): run one, list them, print one.
 
 JSON: `POST /verifications` runs a real-time 270/271 through the configured clearinghouse
 and stores the record (201 with the record, whatever the payer's outcome; 503 when
 verification is not configured); `GET /verifications` lists records newest first;
 `GET /verifications/{id}` returns one record with its request and raw response.
 HTML: `/vob` lists records, `/verifications/{id}/report` is the printable "Verification of
-benefits". This module only turns HTTP into calls of `coverage.eligibility` and
-`coverage.vob_store`; records hold PHI, so every route is staff-only and nothing is logged
-here.
+benefits". This module only turns HTTP into calls of `coverage.eligibility` and the
+verification store the app was built with; records hold PHI, so every route is staff-only and
+nothing is logged here.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import re
-from pathlib import Path
 from typing import Annotated, Any
 
 import anyio.to_thread
-from litestar import get, post
+from litestar import get
 from litestar.datastructures import CacheControlHeader
-from litestar.params import FromPath, JSONBody, QueryParameter
+from litestar.params import JSONBody, Parameter, QueryParameter
 from litestar.response import Template
 from msgspec import Meta, Struct
 
-from coverage.eligibility import (
-    CATEGORIES,
-    CATEGORY_LABELS,
+from coverage.eligibility.benefits import (
     FIELD_LABELS,
-    LEVEL_LABELS,
-    NETWORK_LABELS,
-    NETWORKS,
     Accumulator,
-    EligibilityClient,
-    EligibilityConfig,
-    EligibilityRequest,
     LevelBenefits,
-    RequestError,
     VerificationResult,
     VerifiedBenefits,
-    build_staff_request,
 )
-from coverage.levels import LEVEL_ORDER
+from coverage.eligibility.client import EligibilityClient
+from coverage.eligibility.config import EligibilityConfig
+from coverage.eligibility.inquiry import EligibilityRequest, build_staff_request
+from coverage.eligibility.record import MAX_RECORD_ID, VerificationPage, VerificationRecord
+from coverage.errors import InputError, NotFound
+from coverage.levels import CATEGORIES, CATEGORY_LABELS, LEVEL_ORDER, LEVELS, NETWORK_LABELS, NETWORKS
 from coverage.money import format_usd
-from coverage.vob_store import VobPage, VobRecord, VobStore, default_db_path
-from coverage.web.errors import StrictJSON
-from coverage.web.shared import Catalog, FieldError, RequestErrors, StaffController
+from coverage.stores import VerificationStore
+from coverage.web.shared import (
+    Catalog,
+    HttpError,
+    Problem,
+    StaffController,
+    Verifications,
+    json_post,
+    staff_errors,
+)
 
 NO_STORE = CacheControlHeader(no_store=True)  # pages and answers carry PHI
 PAGE_SIZE = 25
+MAX_OFFSET = 1_000_000_000  # far beyond any real list; keeps LIMIT/OFFSET inside SQLite's integers
+VerificationId = Annotated[int, Parameter(ge=1, le=MAX_RECORD_ID, description="the record's id")]
 NOT_STATED = "—"
 
 
@@ -68,22 +70,10 @@ class VerificationInput(Struct, forbid_unknown_fields=True, kw_only=True):
     provider_name: str | None = None
 
 
-@functools.cache
-def _store_at(path: Path) -> VobStore:
-    return VobStore(path)
-
-
-def vob_store() -> VobStore:
-    """The store at `COVERAGE_DB` (opened and migrated once per path)."""
-    return _store_at(default_db_path().resolve())
-
-
-def _record_or_404(verification_id: int) -> VobRecord:
-    record = vob_store().get(verification_id)
+def _record_or_404(store: VerificationStore, verification_id: int) -> VerificationRecord:
+    record = store.get(verification_id)
     if record is None:
-        raise RequestErrors(
-            404, [FieldError("verification_id", f"no verification #{verification_id} is stored")]
-        )
+        raise NotFound.at("verification_id", f"no verification #{verification_id} is stored")
     return record
 
 
@@ -106,7 +96,7 @@ class CategoryTable(Struct, frozen=True):
 
 
 COLUMNS = [(level, network) for level in LEVEL_ORDER for network in NETWORKS]
-COLUMN_LABELS = [f"{LEVEL_LABELS[level]}, {NETWORK_LABELS[network]}" for level, network in COLUMNS]
+COLUMN_LABELS = [f"{LEVELS[level].setting}, {NETWORK_LABELS[network]}" for level, network in COLUMNS]
 _STC = re.compile(r"^STC (\S+)")
 
 
@@ -176,27 +166,23 @@ def category_tables(benefits: VerifiedBenefits) -> list[CategoryTable]:
 class VerificationRoutes(StaffController):
     tags = ["benefit verification"]  # noqa: RUF012
 
-    @post(
-        "/verifications",
-        dto=StrictJSON[VerificationInput],
-        return_dto=None,
-        status_code=201,
-        cache_control=NO_STORE,
-    )
-    async def create_verification(self, catalog: Catalog, data: JSONBody[VerificationInput]) -> VobRecord:
+    @json_post("/verifications", VerificationInput, 422, 503, status_code=201, cache_control=NO_STORE)
+    async def create_verification(
+        self, catalog: Catalog, verifications: Verifications, data: JSONBody[VerificationInput]
+    ) -> VerificationRecord:
         """Verify benefits with the payer now and store the record (docs/eligibility.md).
 
         201 whatever the payer answered: `outcome` is verified, inactive, rejected,
         unavailable or invalid_response, with `message` saying why. 503 when no clearinghouse is configured.
         """
         if data.plan_id is not None and catalog.get(data.plan_id) is None:
-            raise RequestErrors(422, [FieldError("plan_id", f"no plan with id {data.plan_id!r} is loaded")])
+            raise InputError.at("plan_id", f"no plan with id {data.plan_id!r} is loaded")
         try:
             config = EligibilityConfig.from_env()
         except ValueError as exc:
-            raise RequestErrors(503, [FieldError(None, str(exc))]) from None
+            raise HttpError(503, [Problem(None, str(exc))]) from None
         if (problem := config.problem()) is not None:  # before the provider fields it would default
-            raise RequestErrors(503, [FieldError(None, problem)])
+            raise HttpError(503, [Problem(None, problem)])
         given = {
             "payer_id": data.payer_id,
             "member_id": data.member_id,
@@ -207,29 +193,36 @@ class VerificationRoutes(StaffController):
             "provider_npi": data.provider_npi,
             "provider_name": data.provider_name,
         }
-        try:
-            request = build_staff_request(given, config)
-        except RequestError as exc:
-            raise RequestErrors(422, [FieldError(exc.field, exc.message)]) from None
+        request = build_staff_request(given, config)  # an InputError answers 422 naming the field
         result = await EligibilityClient(config).verify_async(request)
         if result.outcome == "not_configured":
-            raise RequestErrors(503, [FieldError(None, result.message)])
-        saved = anyio.to_thread.run_sync(_save_and_read, request, result, data.performed_by, data.plan_id)
+            raise HttpError(503, [Problem(None, result.message)])
+        saved = anyio.to_thread.run_sync(
+            _save_and_read, verifications, request, result, data.performed_by, data.plan_id
+        )
         return await saved
 
-    @get("/verifications", sync_to_thread=True, cache_control=NO_STORE)
+    @get("/verifications", sync_to_thread=True, cache_control=NO_STORE, responses=staff_errors())
     def list_verifications(
         self,
+        verifications: Verifications,
         limit: Annotated[int, QueryParameter(ge=1, le=200)] = PAGE_SIZE,
-        offset: Annotated[int, QueryParameter(ge=0)] = 0,
-    ) -> VobPage:
+        offset: Annotated[int, QueryParameter(ge=0, le=MAX_OFFSET)] = 0,
+    ) -> VerificationPage:
         """Stored verifications, newest first (summaries; no raw responses)."""
-        return vob_store().list_recent(limit=limit, offset=offset)
+        return verifications.list_recent(limit=limit, offset=offset)
 
-    @get("/verifications/{verification_id:int}", sync_to_thread=True, cache_control=NO_STORE)
-    def show_verification(self, verification_id: FromPath[int]) -> VobRecord:
+    @get(
+        "/verifications/{verification_id:int}",
+        sync_to_thread=True,
+        cache_control=NO_STORE,
+        responses=staff_errors(404),
+    )
+    def show_verification(
+        self, verifications: Verifications, verification_id: VerificationId
+    ) -> VerificationRecord:
         """One stored verification: request, raw clearinghouse response, mapped benefits."""
-        return _record_or_404(verification_id)
+        return _record_or_404(verifications, verification_id)
 
     @get(
         "/verifications/{verification_id:int}/report",
@@ -237,9 +230,9 @@ class VerificationRoutes(StaffController):
         include_in_schema=False,
         cache_control=NO_STORE,
     )
-    def verification_page(self, verification_id: FromPath[int]) -> Template:
+    def verification_page(self, verifications: Verifications, verification_id: VerificationId) -> Template:
         """The printable "Verification of benefits" for the admissions file."""
-        record = _record_or_404(verification_id)
+        record = _record_or_404(verifications, verification_id)
         context: dict[str, Any] = {
             "record": record,
             "columns": COLUMN_LABELS,
@@ -249,18 +242,25 @@ class VerificationRoutes(StaffController):
         return Template("verification.html", context=context)
 
     @get("/vob", sync_to_thread=True, include_in_schema=False, cache_control=NO_STORE)
-    def verifications_page(self, page: Annotated[int, QueryParameter(ge=1)] = 1) -> Template:
-        """Recent verifications, 25 a page, each linking to its printable VOB."""
-        listing = vob_store().list_recent(limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
+    def verifications_page(
+        self,
+        verifications: Verifications,
+        page: Annotated[int, QueryParameter(ge=1, le=MAX_OFFSET // PAGE_SIZE)] = 1,
+    ) -> Template:
+        """Recent verifications, 25 a page, each linking to its printable page."""
+        listing = verifications.list_recent(limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
         pages = max(1, -(-listing.total // PAGE_SIZE))
         return Template("verifications.html", context={"listing": listing, "page": page, "pages": pages})
 
 
 def _save_and_read(
-    request: EligibilityRequest, result: VerificationResult, performed_by: str, plan_id: str | None
-) -> VobRecord:
+    store: VerificationStore,
+    request: EligibilityRequest,
+    result: VerificationResult,
+    performed_by: str,
+    plan_id: str | None,
+) -> VerificationRecord:
     """Store a verification and read it back (blocking SQLite I/O: run in a worker thread)."""
-    store = vob_store()
     record = store.get(store.save(request, result, performed_by, plan_id))
     assert record is not None  # just saved
     return record

@@ -13,19 +13,17 @@ from markupsafe import Markup, escape
 from msgspec import Struct
 
 from coverage.estimate import Estimate, EstimateRequest
-from coverage.levels import (
-    ASAM_LEVELS,
-    BASIS_NAMES,
-    SCREENING_ALLOWED,
-    SCREENING_QUESTIONS,
-    LevelRecommendation,
-    Recommendation,
-    ScreeningAnswers,
-    recommendation_label,
-)
 from coverage.money import format_usd
 from coverage.plain_language import month_name
-from coverage.report import MonthSummary
+from coverage.pricing.report import MonthSummary
+from coverage.screening.answers import SCREENING_ALLOWED, SCREENING_QUESTIONS, ScreeningAnswers
+from coverage.screening.rubric import (
+    ASAM_LEVELS,
+    BASIS_NAMES,
+    LevelRecommendation,
+    Recommendation,
+    recommendation_label,
+)
 from coverage.web.errors import literal_choices
 
 SCENARIO_COLORS = ("#2b6cb0", "#c05621", "#6b46c1", "#2f855a")

@@ -13,86 +13,27 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 import msgspec
-from msgspec import Struct
 
-from coverage.levels import Level
-from coverage.plans import Benefit, Category, MonthDay, Network, NetworkAccumulators, ProgramRules
+from coverage.levels import Level, Network
+from coverage.plans import Benefit, NetworkAccumulators
+from coverage.pricing.parts import CLIENT_PARTS, UnitAmounts
+from coverage.pricing.terms import CostTerms, StartingAccumulators
 from coverage.schedule import ScheduledUnit
 
 AuthStatus = Literal["approved", "initial_only", "none"]
-UnitStatus = Literal["covered", "not_covered", "over_visit_limit", "denied_no_auth", "penalty_no_auth"]
+# Priced statuses first (the batch engine codes them in this order; see batch_engine.STATUS_CODES).
+UnitStatus = Literal["covered", "penalty_no_auth", "denied_no_auth", "over_visit_limit", "not_covered"]
 AuthState = Literal["not_required", "initial", "pending_review"]
 
 
-class SourcedValue(Struct, frozen=True):
-    """One benefit or accumulator value used in an estimate, and where it came from."""
+class PricedUnit(UnitAmounts, kw_only=True, frozen=True):  # type: ignore[misc, valid-type]
+    """One unit's price, split into the cost parts (coverage.pricing.parts)."""
 
-    name: str
-    value: str
-    source: str
-
-
-class CostTerms(Struct, frozen=True):
-    """Everything pricing needs, already merged from plan file, verification and request."""
-
-    network: Network
-    category: Category
-    benefits: dict[Level, Benefit | None]  # None: the plan has no benefit for the level here
-    limits: NetworkAccumulators | None  # None: the plan covers nothing in this network
-    plan_year_start: MonthDay
-    self_pay_cents: dict[Level, int]  # charge for a unit with no benefit at all
-    program_rules: ProgramRules
-    sources: dict[str, SourcedValue]
-    plan_id: str = ""
-    effective_end: dt.date | None = None  # None: no end known (a plan typed in on a page)
-    renewal: CostTerms | None = None  # the successor plan's terms, from the day after effective_end
-
-    def on(self, day: dt.date) -> CostTerms:
-        """The terms that price a unit on `day`: this plan's, or a successor's after its end.
-
-        Past the last plan in the chain, that plan's terms (it is priced as renewing unchanged).
-        """
-        terms = self
-        while terms.renewal is not None and terms.effective_end is not None and day > terms.effective_end:
-            terms = terms.renewal
-        return terms
-
-    def last(self) -> CostTerms:
-        """The last plan of the renewal chain."""
-        terms = self
-        while terms.renewal is not None:
-            terms = terms.renewal
-        return terms
-
-
-class StartingAccumulators(Struct, frozen=True):
-    """Amounts already met in the plan year that contains the start date."""
-
-    deductible_met_cents: int = 0
-    oop_met_cents: int = 0
-    family_deductible_met_cents: int | None = None  # None: no other family member's spending
-    family_oop_met_cents: int | None = None
-    # Visits the payer states remain this plan year, per level: authoritative over the plan
-    # file's limit until the plan year resets.
-    visits_remaining: dict[Level, int] = {}
-
-
-class PricedUnit(Struct, frozen=True):
     date: dt.date
     level: Level
     status: UnitStatus
     auth: AuthState
     plan_year: dt.date
-    allowed_cents: int = 0
-    deductible_cents: int = 0
-    copay_cents: int = 0
-    coinsurance_cents: int = 0
-    penalty_cents: int = 0
-    balance_bill_cents: int = 0
-    not_covered_cents: int = 0
-    plan_paid_cents: int = 0
-    provider_absorbs_cents: int = 0  # in-network denial: the provider writes the unit off
-    denied_exposure_cents: int = 0  # ...which the client would owe if billed at the self-pay rate
     deductible_met_after_cents: int = 0
     oop_met_after_cents: int = 0
     family_deductible_met_after_cents: int = 0
@@ -100,14 +41,7 @@ class PricedUnit(Struct, frozen=True):
 
     @property
     def member_cost_cents(self) -> int:
-        return (
-            self.deductible_cents
-            + self.copay_cents
-            + self.coinsurance_cents
-            + self.penalty_cents
-            + self.balance_bill_cents
-            + self.not_covered_cents
-        )
+        return sum(getattr(self, f"{part.name}_cents") for part in CLIENT_PARTS)
 
 
 def _remaining(limit: int | None, met: int) -> int | None:

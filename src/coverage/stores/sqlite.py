@@ -1,4 +1,4 @@
-"""VOB records: every benefit verification, kept in an embedded SQLite database.
+"""Verification records: every benefit verification, kept in an embedded SQLite database.
 
 A record holds what staff need to stand behind a quote later: the inquiry (PHI: it lives
 only in this database, never in logs), the clearinghouse's raw answer, the mapped benefits,
@@ -21,15 +21,16 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import msgspec
-from msgspec import Struct
 
-from coverage.eligibility import (
-    EligibilityRequest,
-    Outcome,
-    PayerRejection,
-    VerificationResult,
-    VerifiedBenefits,
+from coverage.eligibility.benefits import Outcome, PayerRejection, VerificationResult, VerifiedBenefits
+from coverage.eligibility.inquiry import EligibilityRequest
+from coverage.eligibility.record import (
+    MAX_RECORD_ID,
+    VerificationPage,
+    VerificationRecord,
+    VerificationSummary,
 )
+from coverage.stores import VerificationStore
 
 DEFAULT_DB = Path("var") / "coverage.sqlite"
 STORED_OUTCOMES: tuple[Outcome, ...] = ("verified", "inactive", "rejected", "unavailable", "invalid_response")
@@ -38,18 +39,18 @@ _COLUMNS = (
     "http_status, attempts, request_json, raw_response, benefits_json, rejections_json"
 )
 
-# Ordered forward migrations: entry n (1-based) moves a database from version n-1 to n.
-MIGRATIONS: tuple[tuple[str, ...], ...] = (
-    (
-        """
-        CREATE TABLE verifications (
+
+
+def _verifications_table(name: str, outcomes: str) -> str:
+    """The verifications table, as every migration that (re)creates it lays it out."""
+    return f"""
+        CREATE TABLE {name} (
             id INTEGER PRIMARY KEY AUTOINCREMENT,
             created_at TEXT NOT NULL,              -- ISO 8601, UTC
             performed_by TEXT NOT NULL,
             plan_id TEXT,
             payer_id TEXT NOT NULL,
-            outcome TEXT NOT NULL
-                CHECK (outcome IN ('verified', 'rejected', 'unavailable', 'invalid_response')),
+            outcome TEXT NOT NULL CHECK (outcome IN ({outcomes})),
             message TEXT NOT NULL,
             control_number TEXT,
             trace_number TEXT,
@@ -60,88 +61,43 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             benefits_json TEXT,
             rejections_json TEXT NOT NULL
         )
-        """,
-        "CREATE INDEX verifications_newest ON verifications (created_at DESC, id DESC)",
+        """
+
+
+_NEWEST_FIRST = "CREATE INDEX verifications_newest ON verifications (created_at DESC, id DESC)"
+
+# Ordered forward migrations: entry n (1-based) moves a database from version n-1 to n.
+MIGRATIONS: tuple[tuple[str, ...], ...] = (
+    (
+        _verifications_table("verifications", "'verified', 'rejected', 'unavailable', 'invalid_response'"),
+        _NEWEST_FIRST,
     ),
     # 2: the `inactive` outcome (a 271 reporting coverage inactive). SQLite cannot change a CHECK
     # constraint in place, so the table is rebuilt with the wider one and every row copied.
     (
-        """
-        CREATE TABLE verifications_v2 (
-            id INTEGER PRIMARY KEY AUTOINCREMENT,
-            created_at TEXT NOT NULL,              -- ISO 8601, UTC
-            performed_by TEXT NOT NULL,
-            plan_id TEXT,
-            payer_id TEXT NOT NULL,
-            outcome TEXT NOT NULL
-                CHECK (outcome IN ('verified', 'inactive', 'rejected', 'unavailable', 'invalid_response')),
-            message TEXT NOT NULL,
-            control_number TEXT,
-            trace_number TEXT,
-            http_status INTEGER,
-            attempts INTEGER NOT NULL,
-            request_json TEXT NOT NULL,            -- PHI
-            raw_response TEXT,                     -- PHI: the clearinghouse body as received
-            benefits_json TEXT,
-            rejections_json TEXT NOT NULL
-        )
-        """,
+        _verifications_table(
+            "verifications_v2", "'verified', 'inactive', 'rejected', 'unavailable', 'invalid_response'"
+        ),
         f"INSERT INTO verifications_v2 ({_COLUMNS}) SELECT {_COLUMNS} FROM verifications",
         "DROP TABLE verifications",
         "ALTER TABLE verifications_v2 RENAME TO verifications",
-        "CREATE INDEX verifications_newest ON verifications (created_at DESC, id DESC)",
+        _NEWEST_FIRST,
+    ),
+    # 3: staff login sessions (coverage.stores.sessions): hashes only, never a session id or a key
+    (
+        """
+        CREATE TABLE staff_sessions (
+            token_hash TEXT PRIMARY KEY,           -- SHA-256 of the session id
+            key_fingerprint TEXT NOT NULL,         -- SHA-256 of the staff key that signed in
+            expires_at TEXT NOT NULL               -- ISO 8601, UTC
+        )
+        """,
     ),
 )
 
 
 class StoreError(Exception):
     """The database cannot be used (for example: written by a newer version)."""
-
-
-class VobRecord(Struct, frozen=True):
-    """One stored verification, as saved."""
-
-    id: int
-    created_at: dt.datetime
-    performed_by: str
-    plan_id: str | None
-    request: EligibilityRequest
-    outcome: Outcome
-    message: str
-    control_number: str | None
-    trace_number: str | None
-    http_status: int | None
-    attempts: int
-    raw_response: str | None
-    benefits: VerifiedBenefits | None
-    rejections: list[PayerRejection]
-
-    @property
-    def verified_on(self) -> dt.date:
-        """The local calendar day of the verification, as estimates cite it."""
-        return self.created_at.astimezone().date()
-
-
-class VobSummary(Struct, frozen=True):
-    """A list row: enough to find a record, without the raw response."""
-
-    id: int
-    created_at: dt.datetime
-    performed_by: str
-    plan_id: str | None
-    payer_id: str
-    subscriber_name: str
-    date_of_service: dt.date
-    outcome: Outcome
-    message: str
-    trace_number: str | None
-
-
-class VobPage(Struct, frozen=True):
-    records: list[VobSummary]
-    total: int
-    limit: int
-    offset: int
 
 
 def default_db_path(environ: Mapping[str, str] | None = None) -> Path:
@@ -151,22 +107,39 @@ def default_db_path(environ: Mapping[str, str] | None = None) -> Path:
     return Path(configured) if configured else DEFAULT_DB
 
 
-class VobStore:
-    """VOB records in one SQLite file; a short-lived connection per call keeps it thread-safe."""
+def _private_file(path: Path) -> None:
+    """Create the database file 0600 (PHI) before SQLite opens it, and tighten an existing one.
 
-    def __init__(self, path: Path | str) -> None:
+    SQLite gives the -wal and -shm files the mode of the database file, so they follow.
+    """
+    os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
+    for file in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        if file.exists():
+            file.chmod(0o600)
+
+
+class SqliteVerificationStore:
+    """Verification records in one SQLite file; a short-lived connection per call keeps it thread-safe."""
+
+    def __init__(self, path: Path | str, *, open_now: bool = True) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with self._connect() as connection:
+        self._opened = False
+        if open_now:
+            self._open()
+
+    def _open(self) -> None:
+        self._opened = True
+        self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        _private_file(self.path)
+        with self.connect() as connection:
             connection.execute("PRAGMA journal_mode=WAL")
             self._migrate(connection)
 
-    @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> VobStore:
-        return cls(default_db_path(environ))
-
     @contextmanager
-    def _connect(self) -> Iterator[sqlite3.Connection]:
+    def connect(self) -> Iterator[sqlite3.Connection]:
+        """A short-lived connection; other tables of this database (sessions) use it too."""
+        if not self._opened:
+            self._open()
         connection = sqlite3.connect(self.path, isolation_level=None, timeout=10)
         try:
             connection.row_factory = sqlite3.Row
@@ -197,11 +170,11 @@ class VobStore:
             raise
 
     def schema_version(self) -> int:
-        with self._connect() as connection:
+        with self.connect() as connection:
             return int(connection.execute("SELECT version FROM schema_version").fetchone()["version"])
 
     def journal_mode(self) -> str:
-        with self._connect() as connection:
+        with self.connect() as connection:
             return str(connection.execute("PRAGMA journal_mode").fetchone()[0])
 
     def save(
@@ -218,7 +191,7 @@ class VobStore:
         if not performed_by.strip():
             raise ValueError("performed_by must name who ran the verification")
         created_at = (now or dt.datetime.now(dt.UTC)).astimezone(dt.UTC)
-        with self._connect() as connection:
+        with self.connect() as connection:
             cursor = connection.execute(
                 """
                 INSERT INTO verifications (
@@ -247,13 +220,15 @@ class VobStore:
             assert cursor.lastrowid is not None  # an INSERT into a rowid table always sets it
             return cursor.lastrowid
 
-    def get(self, record_id: int) -> VobRecord | None:
-        with self._connect() as connection:
+    def get(self, record_id: int) -> VerificationRecord | None:
+        if not 1 <= record_id <= MAX_RECORD_ID:  # SQLite cannot even be asked
+            return None
+        with self.connect() as connection:
             row = connection.execute("SELECT * FROM verifications WHERE id = ?", (record_id,)).fetchone()
         if row is None:
             return None
         benefits = row["benefits_json"]
-        return VobRecord(
+        return VerificationRecord(
             id=row["id"],
             created_at=dt.datetime.fromisoformat(row["created_at"]),
             performed_by=row["performed_by"],
@@ -270,13 +245,13 @@ class VobStore:
             rejections=msgspec.json.decode(row["rejections_json"], type=list[PayerRejection]),
         )
 
-    def list_recent(self, limit: int = 25, offset: int = 0) -> VobPage:
+    def list_recent(self, limit: int = 25, offset: int = 0) -> VerificationPage:
         """Records newest first, `limit` at a time (1-200) from `offset`."""
         if not 1 <= limit <= 200:
             raise ValueError(f"limit must be between 1 and 200, got {limit}")
         if offset < 0:
             raise ValueError(f"offset must not be negative, got {offset}")
-        with self._connect() as connection:
+        with self.connect() as connection:
             total = connection.execute("SELECT count(*) FROM verifications").fetchone()[0]
             rows = connection.execute(
                 """
@@ -290,7 +265,7 @@ class VobStore:
         for row in rows:
             request = msgspec.json.decode(row["request_json"], type=EligibilityRequest)
             summaries.append(
-                VobSummary(
+                VerificationSummary(
                     id=row["id"],
                     created_at=dt.datetime.fromisoformat(row["created_at"]),
                     performed_by=row["performed_by"],
@@ -303,4 +278,11 @@ class VobStore:
                     trace_number=row["trace_number"],
                 )
             )
-        return VobPage(summaries, total, limit, offset)
+        return VerificationPage(summaries, total, limit, offset)
+
+
+
+def opened_on_first_use(path: Path) -> VerificationStore:
+    """The store at `path`, opened (and migrated) by its first call: a service that never reads
+    or saves a verification never creates the database."""
+    return SqliteVerificationStore(path, open_now=False)

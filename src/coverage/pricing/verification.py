@@ -1,6 +1,6 @@
-"""Verified benefits merged into an estimate's cost terms.
+"""A verification merged into an estimate's cost terms.
 
-`estimate.build_terms` reads the plan file; a stored verification (VOB record) then
+`terms.build_terms` reads the plan file; a stored verification record then
 overrides what the payer actually stated for the member: copay, coinsurance, deductible
 and out-of-pocket limits, the visit limit, prior authorization and non-coverage. Each
 overridden value's source becomes "verification #ID (date): <service type code, network>"
@@ -20,19 +20,13 @@ from collections.abc import Callable
 import msgspec
 from msgspec import Struct
 
-from coverage.eligibility import (
-    CATEGORY_LABELS,
-    NETWORK_LABELS,
-    Accumulator,
-    LevelBenefits,
-    VerifiedBenefits,
-)
-from coverage.engine import CostTerms, SourcedValue
-from coverage.errors import EstimateInputError
-from coverage.levels import LEVEL_ORDER, Level, category_key
+from coverage.eligibility.benefits import Accumulator, LevelBenefits, VerifiedBenefits
+from coverage.eligibility.record import VerificationRecord
+from coverage.errors import InputError
+from coverage.levels import CATEGORY_LABELS, LEVEL_ORDER, NETWORK_LABELS, Level, category_key
 from coverage.money import Money, Percent, format_usd
 from coverage.plans import Benefit, NetworkAccumulators
-from coverage.vob_store import VobRecord
+from coverage.pricing.terms import CostTerms, SourcedValue
 
 # NetworkAccumulators attribute -> (LevelBenefits accumulator, the name build_terms sources it by)
 _LIMITS = (
@@ -47,16 +41,17 @@ def verification_label(verification_id: int, verified_on: dt.date) -> str:
     return f"verification #{verification_id} ({verified_on.isoformat()})"
 
 
-def usable_verification(record: VobRecord | None, verification_id: int, plan_id: str) -> VerifiedBenefits:
+def usable_verification(
+    record: VerificationRecord | None, verification_id: int, plan_id: str) -> VerifiedBenefits:
     """The benefits of a stored verification an estimate may use; else a 4xx-style error."""
-    if record is None:
-        raise EstimateInputError("verification_id", f"no verification #{verification_id} is stored")
+    if record is None or record.id != verification_id:
+        raise InputError.at("verification_id", f"no verification #{verification_id} is stored")
     if record.outcome not in ("verified", "inactive") or record.benefits is None:
-        raise EstimateInputError(
+        raise InputError.at(
             "verification_id", f"verification #{verification_id} did not verify benefits: {record.message}"
         )
     if record.plan_id is not None and record.plan_id != plan_id:
-        raise EstimateInputError(
+        raise InputError.at(
             "verification_id",
             f"verification #{verification_id} was for plan {record.plan_id!r}, not {plan_id!r}",
         )

@@ -1,6 +1,6 @@
-"""Report pieces: priced runs summed into months and totals, authorization and
-certification needs, and the flags a reader must see. Pure functions of the priced runs
-(a run is `count` identical units), the cost terms and the schedule; `estimate.py` assembles
+"""The month / total report: priced runs summed into months and totals, authorization and
+certification needs, and the flags a reader must see. Pure functions of the priced runs (a run
+is `count` identical units), the cost terms and the schedule; `coverage.estimate` assembles
 them into scenarios.
 """
 
@@ -16,27 +16,17 @@ from typing import Literal
 
 from msgspec import Struct
 
-from coverage.engine import CostTerms, StartingAccumulators
 from coverage.levels import LEVELS, Level, category_key
 from coverage.money import format_usd
 from coverage.plans import LoadedPlan
-from coverage.run_engine import PricedRun
+from coverage.pricing.parts import AMOUNTS, MEMBER_COST, BreakdownAmounts
+from coverage.pricing.run_engine import PricedRun
+from coverage.pricing.terms import CostTerms, StartingAccumulators
 from coverage.schedule import Phase
 
 
-class CostBreakdown(Struct, kw_only=True):
-    units: int = 0
-    allowed_cents: int = 0
-    member_cost_cents: int = 0
-    deductible_cents: int = 0
-    copay_cents: int = 0
-    coinsurance_cents: int = 0
-    penalty_cents: int = 0
-    balance_bill_cents: int = 0
-    not_covered_cents: int = 0
-    plan_paid_cents: int = 0
-    provider_absorbs_cents: int = 0
-    denied_exposure_cents: int = 0
+class CostBreakdown(BreakdownAmounts, kw_only=True):  # type: ignore[misc, valid-type]
+    """Units and every amount of coverage.pricing.parts, summed over some priced units."""
 
 
 class AccumulatorPosition(Struct, kw_only=True):
@@ -90,9 +80,7 @@ class LevelSummary(CostBreakdown, kw_only=True):
     weeks: int
 
 
-_SUMMED_AMOUNTS = tuple(
-    name for name in CostBreakdown.__struct_fields__ if name not in ("units", "member_cost_cents")
-)
+_SUMMED_AMOUNTS = tuple(f"{part.name}_cents" for part in AMOUNTS if part != MEMBER_COST)
 
 
 _AMOUNTS_OF = attrgetter(*_SUMMED_AMOUNTS)
@@ -301,6 +289,10 @@ def _episodes(phases: list[Phase], start_date: dt.date) -> list[tuple[Level, dt.
     return episodes
 
 
+def _warning(code: str, message: str) -> Flag:
+    return Flag(code=code, severity="warning", message=message)
+
+
 def scenario_flags(
     phases: list[Phase], priced: list[PricedRun], terms: CostTerms, loaded: LoadedPlan
 ) -> list[Flag]:
@@ -309,10 +301,9 @@ def scenario_flags(
         rule = getattr(terms.program_rules, phase.level, None)
         if rule is not None and rule.min_hours_per_week and phase.hours_per_week < rule.min_hours_per_week:
             flags.append(
-                Flag(
-                    code=f"{phase.level}_hours_below_minimum",
-                    severity="warning",
-                    message=(
+                _warning(
+                    f"{phase.level}_hours_below_minimum",
+                    (
                         f"{phase.describe()} is {_hours(phase.hours_per_week)} hours a week; "
                         f"{loaded.plan.name} requires at least {rule.min_hours_per_week} hours a week "
                         f"for {LEVELS[phase.level].label}, so it would not qualify ({rule.citation}). "
@@ -337,10 +328,9 @@ def scenario_flags(
         first_date = first.unit_date(first.count - count)
         whose = "the plan's" if last is terms else f"the last renewing plan's ({last.plan_id})"
         flags.append(
-            Flag(
-                code="beyond_plan_effective_end",
-                severity="warning",
-                message=(
+            _warning(
+                "beyond_plan_effective_end",
+                (
                     f"{sum(count for _, count in beyond)} unit(s) from {first_date} fall after {whose} "
                     f"effective end {effective_end}; they are priced as if the plan renews unchanged."
                 ),
@@ -363,20 +353,18 @@ def _status_flag(status: str, runs: list[PricedRun], terms: CostTerms) -> Flag |
     key = category_key(terms.category, first.level)
     total = sum(run.count * run.member_cost_cents for run in runs)
     if status == "not_covered":
-        return Flag(
-            code="not_covered",
-            severity="warning",
-            message=(
+        return _warning(
+            "not_covered",
+            (
                 f"{count} unit(s) from {first.date} have no benefit in this network "
                 f"({', '.join(sorted({category_key(terms.category, run.level) for run in runs}))}); "
                 f"priced at the self-pay rate, {format_usd(total)} in all."
             ),
         )
     if status == "over_visit_limit":
-        return Flag(
-            code="visit_limit_reached",
-            severity="warning",
-            message=(
+        return _warning(
+            "visit_limit_reached",
+            (
                 f"The plan-year visit limit for {key} is used up from {first.date}: {count} unit(s) "
                 f"are not covered and cost {format_usd(total)} at the self-pay rate."
             ),
@@ -384,10 +372,9 @@ def _status_flag(status: str, runs: list[PricedRun], terms: CostTerms) -> Flag |
     if status == "denied_no_auth":
         exposure = sum(run.count * run.denied_exposure_cents for run in runs)
         absorbed = sum(run.count * run.provider_absorbs_cents for run in runs)
-        return Flag(
-            code="denied_no_auth",
-            severity="warning",
-            message=(
+        return _warning(
+            "denied_no_auth",
+            (
                 f"{count} unit(s) from {first.date} would be denied for lack of authorization. "
                 + (
                     f"In network the provider usually absorbs them ({format_usd(absorbed)}); "
@@ -399,10 +386,9 @@ def _status_flag(status: str, runs: list[PricedRun], terms: CostTerms) -> Flag |
         )
     if status == "penalty_no_auth":
         penalty = sum(run.count * run.penalty_cents for run in runs)
-        return Flag(
-            code="no_auth_penalty",
-            severity="warning",
-            message=(
+        return _warning(
+            "no_auth_penalty",
+            (
                 f"{count} unit(s) from {first.date} lack authorization: the plan cuts its payment "
                 f"and the client owes {format_usd(penalty)} more in penalties."
             ),

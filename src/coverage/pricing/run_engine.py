@@ -20,21 +20,20 @@ from collections import Counter
 from dataclasses import replace
 from typing import NamedTuple
 
-from coverage.engine import (
+from coverage.levels import Level
+from coverage.plans import Benefit
+from coverage.pricing.engine import (
     AccumulatorState,
     AuthState,
     AuthStatus,
-    CostTerms,
     PricedUnit,
-    StartingAccumulators,
     UnitStatus,
     balance_bill,
     lacks_authorization,
     per_unit_capped,
     split_share,
 )
-from coverage.levels import Level
-from coverage.plans import Benefit
+from coverage.pricing.terms import CostTerms, StartingAccumulators
 from coverage.schedule import Phase, PhaseDays
 
 

@@ -43,6 +43,15 @@ def local_server(
     env: dict[str, str] | None = None, start_timeout: float = 30.0, workers: int = 1
 ) -> Iterator[str]:
     """Yield the base URL of uvicorn serving coverage.web:app on `workers` processes; stop it afterwards."""
+    with local_server_process(env, start_timeout, workers) as (base_url, _):
+        yield base_url
+
+
+@contextmanager
+def local_server_process(
+    env: dict[str, str] | None = None, start_timeout: float = 30.0, workers: int = 1
+) -> Iterator[tuple[str, subprocess.Popen[str]]]:
+    """As local_server, with the server's process too (for measuring its memory)."""
     port = free_port()
     command = [sys.executable, "-m", "coverage.serve", "--host", "127.0.0.1", "--port", str(port)]
     command += ["--workers", str(workers), "--log-level", "warning", "--no-access-log"]
@@ -61,7 +70,7 @@ def local_server(
             if time.monotonic() > deadline:
                 raise RuntimeError(f"uvicorn did not answer {base_url}/health within {start_timeout} s")
             time.sleep(0.1)
-        yield base_url
+        yield base_url, process
     finally:
         process.terminate()
         try:

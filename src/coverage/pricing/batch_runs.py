@@ -1,0 +1,304 @@
+"""Runs per key: a key's units compressed into runs of identical units, built once and cached.
+
+A *key* is (plan terms, start date, one scenario's pathway, auth assumption); see
+`coverage.pricing.batch_engine` for why runs make a client a few rows of arithmetic.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from coverage.pricing.batch_engine import (
+    AUTH_CODES,
+    CLIENT_START_COLUMNS,
+    FIXED_COLUMNS,
+    IN_MEMORY,
+    KEY_COLUMNS,
+    MONTH_LIMITS,
+    NO_LIMIT,
+    PRICED_COLUMNS,
+    PRICED_STATUS,
+    STATUS_CODES,
+    month_number,
+    new_segment,
+    plan_year,
+    price_runs,
+    share_of,
+)
+from coverage.pricing.batch_tables import Pathways, PlanTables, schedule_units
+
+
+def _unit_status() -> pl.Expr:
+    """engine._price_one's branches, in its order: no benefit, visit limit, denial, penalty, covered."""
+    return (
+        pl.when(~pl.col("priceable"))
+        .then(STATUS_CODES["not_covered"])
+        .when(pl.col("over_limit"))
+        .then(STATUS_CODES["over_visit_limit"])
+        .when(pl.col("unauthorized") & pl.col("denies"))
+        .then(STATUS_CODES["denied_no_auth"])
+        .when(pl.col("unauthorized"))
+        .then(STATUS_CODES["penalty_no_auth"])
+        .otherwise(STATUS_CODES["covered"])
+        .cast(pl.Int8)
+    )
+
+
+def classify_units(keyed_units: pl.LazyFrame) -> pl.LazyFrame:
+    """Plan year, month and status of every unit of every key; rows sorted by key then date."""
+    pending_review = pl.col("prior_auth") & (pl.col("unit_in_episode") > pl.col("initial_units"))
+    unauthorized = pl.col("prior_auth") & (
+        (pl.col("auth") == AUTH_CODES["none"])
+        | ((pl.col("auth") == AUTH_CODES["initial_only"]) & pending_review)
+    )
+    counted = (pl.col("priceable") & ~(unauthorized & pl.col("denies"))).cast(pl.Int64)
+    # Visits used before a unit = earlier counted units of its level in its plan year, up to the limit
+    # (a unit past the limit is never counted), so the unit is over the limit once that count reaches it.
+    counted_before = counted.cum_sum().over("key_id", "level", "py_idx") - counted
+    return (
+        keyed_units.with_columns(
+            py_year=plan_year(pl.col("date")),
+            start_py_year=plan_year(pl.col("start_date")),
+            month_no=month_number(pl.col("date")),
+        )
+        .with_columns(
+            py_idx=pl.col("py_year") - pl.col("start_py_year"),
+            py_start=pl.date(pl.col("py_year"), pl.col("py_month"), pl.col("py_day")),
+            unauthorized=unauthorized,
+        )
+        .sort("key_id", "date")
+        .with_columns(over_limit=(pl.col("visit_limit") > 0) & (counted_before >= pl.col("visit_limit")))
+        .with_columns(status=_unit_status())
+    )
+
+
+def compress_runs(units: pl.LazyFrame, by_month: bool) -> pl.LazyFrame:
+    """Consecutive identical units of a key become one run."""
+    split_on = ["key_id", "py_idx", "level", "status", *(["month_no"] if by_month else [])]
+    return (
+        units.with_columns(run_no=new_segment(*split_on).cum_sum())
+        .group_by("run_no", maintain_order=True)
+        .agg(
+            pl.col("key_id", "terms_id", "level", "status", "py_idx", "py_start", "month_no").first(),
+            units=pl.len().cast(pl.Int64),
+        )
+    )
+
+
+def _unit_benefits(tables: PlanTables) -> pl.LazyFrame:
+    """Benefits per (terms, level), per-unit amounts named apart from the run totals built from them."""
+    return tables.benefits.lazy().rename({"allowed": "unit_allowed", "copay": "unit_copay"})
+
+
+def _run_constants(runs: pl.LazyFrame, tables: PlanTables) -> pl.LazyFrame:
+    """Everything about a run that does not depend on a client: per-unit shares past the deductible,
+    the deductible the earlier runs of its plan year can take, the amounts of units never priced."""
+    priced = pl.col("status") <= PRICED_STATUS
+    n, allowed, cap = pl.col("units"), pl.col("unit_allowed"), pl.col("cap")
+    status = pl.col("status")
+    penalized = status == STATUS_CODES["penalty_no_auth"]
+    denied = status == STATUS_CODES["denied_no_auth"]
+    takes_deductible = priced & pl.col("deductible_applies") & (allowed > 0)
+    # A unit takes min(allowed, remaining); the per-unit cap never cuts the deductible.
+    deductible_take = pl.when(takes_deductible).then(n * allowed).otherwise(0)
+    not_covered_each = (
+        pl.when(status == STATUS_CODES["not_covered"])
+        .then(pl.col("default_self_pay"))
+        .when((status == STATUS_CODES["over_visit_limit"]) | (denied & ~pl.col("in_network")))
+        .then(pl.col("benefit_self_pay"))
+        .otherwise(0)
+    )
+    denied_in = denied & pl.col("in_network")
+    return (
+        runs.join(_unit_benefits(tables), on=["terms_id", "level"], how="left", maintain_order="left")
+        .join(tables.terms.lazy(), on="terms_id", how="left", maintain_order="left")
+        .with_columns(
+            priced_units=pl.when(priced).then(n).otherwise(0),
+            takes_deductible=takes_deductible,
+            deductible_before=(deductible_take.cum_sum() - deductible_take).over("key_id", "py_idx"),
+            fresh_deductible=pl.min_horizontal("deductible_individual", "deductible_family").fill_null(0),
+            fresh_oop=pl.min_horizontal("oop_max_individual", "oop_max_family").fill_null(NO_LIMIT),
+            pen_num=pl.when(penalized).then(pl.col("pen_num")).otherwise(0),
+            pen_den=pl.when(penalized).then(pl.col("pen_den")).otherwise(1),
+            full_share=allowed,
+            copay0=pl.min_horizontal(pl.col("unit_copay"), allowed),
+            allowed=pl.when(priced).then(n * allowed).otherwise(0),
+            balance_bill=pl.when(priced).then(n * pl.col("balance")).otherwise(0),
+            not_covered=n * not_covered_each,
+            provider_absorbs=pl.when(denied_in).then(n * allowed).otherwise(0),
+            denied_exposure=pl.when(denied_in).then(n * pl.col("benefit_self_pay")).otherwise(0),
+        )
+        .with_columns(
+            zero_share=pl.min_horizontal(
+                pl.col("copay0") + share_of(allowed - pl.col("copay0"), "coi_num", "coi_den"), cap
+            ),
+        )
+        .with_columns(
+            zero_copay=pl.min_horizontal(pl.col("copay0"), pl.col("zero_share")),
+            pen_allowed=share_of(allowed, "pen_num", "pen_den"),
+            pen_full=share_of(allowed - pl.col("full_share"), "pen_num", "pen_den"),
+            pen_zero=share_of(allowed - pl.col("zero_share"), "pen_num", "pen_den"),
+        )
+        .with_columns(zero_coinsurance=pl.col("zero_share") - pl.col("zero_copay"))
+        .with_columns(**_segment_ends())
+        .select(*_RUN_COLUMNS)
+    )
+
+
+def _segment_ends() -> dict[str, pl.Expr]:
+    """Where a key's runs and plan years start and end; recomputed whenever runs are filtered."""
+    return {
+        "first_in_year": new_segment("key_id", "py_idx"),
+        "first_in_key": new_segment("key_id"),
+        "last_in_key": new_segment("key_id").shift(-1, fill_value=True),
+    }
+
+
+_RUN_COLUMNS = (
+    "key_id",
+    "py_idx",
+    "py_start",
+    "month_no",
+    "priced_units",
+    "takes_deductible",
+    "deductible_before",
+    "first_in_year",
+    "first_in_key",
+    "last_in_key",
+    "fresh_deductible",
+    "fresh_oop",
+    "unit_allowed",
+    "unit_copay",
+    "coi_num",
+    "coi_den",
+    "cap",
+    "pen_num",
+    "pen_den",
+    "pen_allowed",
+    "pen_full",
+    "pen_zero",
+    "full_share",
+    "zero_share",
+    "zero_copay",
+    "zero_coinsurance",
+    *FIXED_COLUMNS,
+)
+
+
+class RunBook:
+    """Runs per key, built once per key and kept across chunks.
+
+    For totals, a key keeps only the runs a client's own accumulators can change (priced units in
+    the starting plan year); everything else (units never priced, later plan years, which start
+    from zero) is summed per key once. For months, a key keeps all its runs and its month grid.
+    """
+
+    def __init__(self, tables: PlanTables, pathways: Pathways, by_month: bool) -> None:
+        self._tables = tables
+        self._pathways = pathways
+        self.by_month = by_month
+        key_schema = {"terms_id": pl.Int32, "start_date": pl.Date, "pathway_id": pl.Int32, "auth": pl.Int8}
+        self._keys = pl.DataFrame(schema={**key_schema, "key_id": pl.Int64})
+        self._runs: list[pl.DataFrame] = []
+        self._key_sums: list[pl.DataFrame] = []
+        self._months: list[pl.DataFrame] = []
+
+    @property
+    def runs(self) -> pl.LazyFrame:
+        """Runs to price per client: all of them for months, the client-dependent ones for totals."""
+        return pl.concat([frame.lazy() for frame in self._runs])
+
+    @property
+    def key_sums(self) -> pl.LazyFrame:
+        return pl.concat([frame.lazy() for frame in self._key_sums])
+
+    @property
+    def months(self) -> pl.LazyFrame:
+        return pl.concat([frame.lazy() for frame in self._months])
+
+    def with_key_ids(self, wanted: pl.DataFrame) -> pl.DataFrame:
+        """`wanted` (with the KEY_COLUMNS) plus its key_id; keys not seen before get their runs first."""
+        new = wanted.select(KEY_COLUMNS).unique().join(self._keys, on=KEY_COLUMNS, how="anti")
+        if new.height:
+            self._add(new.sort(KEY_COLUMNS).with_row_index("key_id", offset=self._keys.height))
+        return wanted.join(self._keys, on=KEY_COLUMNS, how="left", maintain_order="left")
+
+    def _add(self, new: pl.DataFrame) -> None:
+        new = new.with_columns(pl.col("key_id").cast(pl.Int64)).select(*KEY_COLUMNS, "key_id")
+        keys = new.lazy()
+        terms = self._tables.terms.lazy().select("terms_id", "py_month", "py_day")
+        units = schedule_units(
+            keys.select("start_date", "pathway_id").unique(), self._pathways.phases().lazy()
+        )
+        keyed_units = (
+            keys.join(units, on=["start_date", "pathway_id"])
+            .join(terms, on="terms_id")
+            .pipe(_terms_on, self._tables.renewals.lazy(), pl.col("date"))
+            .join(_unit_benefits(self._tables), on=["terms_id", "level"])
+        )
+        runs = _run_constants(
+            compress_runs(classify_units(keyed_units), self.by_month), self._tables
+        ).collect(engine=IN_MEMORY)
+        if self.by_month:
+            self._runs.append(runs)
+            self._months.append(self._month_grid(keys, terms).collect(engine=IN_MEMORY))
+        else:
+            own = (pl.col("py_idx") == 0) & (pl.col("priced_units") > 0)
+            self._runs.append(runs.filter(own).with_columns(**_segment_ends()))
+            fixed_runs = runs.lazy().filter(~own).with_columns(**_segment_ends())
+            self._key_sums.append(_key_sums(keys, runs.lazy(), fixed_runs).collect(engine=IN_MEMORY))
+        self._keys = pl.concat([self._keys, new])
+
+    def _month_grid(self, keys: pl.LazyFrame, terms: pl.LazyFrame) -> pl.LazyFrame:
+        """Every calendar month a key's pathway touches, with the plan year its last day falls in."""
+        end = pl.col("start_date") + pl.duration(days=7 * pl.col("weeks") - 1)
+        month_end = pl.date(pl.col("month_no") // 12, pl.col("month_no") % 12 + 1, 1).dt.month_end()
+        limits = self._tables.terms.lazy().select(
+            "terms_id",
+            *(
+                pl.col(name).alias(f"month_{name}")
+                for name in ("has_limits", "deductible_individual", "oop_max_individual")
+            ),
+        )
+        return (
+            keys.join(self._pathways.pathways().lazy(), on="pathway_id")
+            .join(terms, on="terms_id")
+            .with_columns(month_no=pl.int_ranges(month_number(pl.col("start_date")), month_number(end) + 1))
+            .explode("month_no")
+            .with_columns(
+                month_end=month_end,
+                month_end_py_start=pl.date(plan_year(month_end), pl.col("py_month"), pl.col("py_day")),
+            )
+            .pipe(_terms_on, self._tables.renewals.lazy(), pl.col("month_end"))
+            .join(limits, on="terms_id")
+            .select("key_id", "month_no", "month_end_py_start", *MONTH_LIMITS)
+        )
+
+
+def _terms_on(frame: pl.LazyFrame, renewals: pl.LazyFrame, day: pl.Expr) -> pl.LazyFrame:
+    """`terms_id` replaced by the terms that price `day` (the key's plan, or a successor's)."""
+    return (
+        frame.join(renewals, on="terms_id")
+        .filter((day >= pl.col("valid_from")) & (day <= pl.col("valid_to")))
+        .drop("terms_id", "valid_from", "valid_to")
+        .rename({"unit_terms_id": "terms_id"})
+    )
+
+
+def _key_sums(keys: pl.LazyFrame, runs: pl.LazyFrame, fixed_runs: pl.LazyFrame) -> pl.LazyFrame:
+    """Per key, the part of every client's totals their own accumulators cannot change: the amounts
+    of every run that are fixed anyway, plus the pricing of the runs no client money reaches (later
+    plan years start from zero), priced once against a stand-in client."""
+    stand_in = keys.select("key_id", *(pl.lit(0, pl.Int64).alias(name) for name in CLIENT_START_COLUMNS))
+    fixed_pricing = (
+        price_runs(stand_in, fixed_runs)
+        .group_by("key_id")
+        .agg(pl.col(name).sum().alias(f"fixed_{name}") for name in PRICED_COLUMNS)
+    )
+    return (
+        keys.select("key_id")
+        .join(runs.group_by("key_id").agg(pl.col(FIXED_COLUMNS).sum()), on="key_id", how="left")
+        .join(fixed_pricing, on="key_id", how="left")
+        .with_columns(pl.col(f"fixed_{name}").fill_null(0) for name in PRICED_COLUMNS)
+    )
+

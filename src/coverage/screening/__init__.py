@@ -1,0 +1,1 @@
+"""Admissions screening: answers (`answers`) and the rubric that recommends a level (`rubric`)."""

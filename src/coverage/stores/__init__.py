@@ -1,0 +1,30 @@
+"""Where verification records are kept: the store protocol the web service and the CLI are given.
+
+The core never holds a store: a caller reads the record it needs (`get`) and hands the
+record to the estimate. `coverage.stores.sqlite` is the implementation in use; the web app
+factory takes a store as a parameter and the CLI builds one, as both do with the plan catalog.
+Later stores (sessions, issued estimates) follow the same shape.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Protocol, runtime_checkable
+
+from coverage.eligibility.benefits import VerificationResult
+from coverage.eligibility.inquiry import EligibilityRequest
+from coverage.eligibility.record import VerificationPage, VerificationRecord
+
+
+@runtime_checkable
+class VerificationStore(Protocol):
+    """Save a verification, read one back, list them newest first."""
+
+    def save(  # `now`: the record's time (tests); default the current time
+        self, request: EligibilityRequest, result: VerificationResult, performed_by: str,
+        plan_id: str | None = None, now: dt.datetime | None = None
+    ) -> int: ...
+
+    def get(self, record_id: int) -> VerificationRecord | None: ...
+
+    def list_recent(self, limit: int = 25, offset: int = 0) -> VerificationPage: ...
