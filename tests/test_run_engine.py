@@ -15,12 +15,11 @@ from decimal import Decimal
 from pathlib import Path
 
 import msgspec
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from tests.conftest import PLANS_DIR
+from tests.unit_by_unit import as_runs, estimates_unit_by_unit
 
-from coverage import estimate as estimate_module
 from coverage.errors import InputError
 from coverage.estimate import EstimateRequest, estimate, estimate_with_terms
 from coverage.levels import LEVEL_ORDER, LEVELS
@@ -35,7 +34,7 @@ from coverage.plans import (
     load_catalog,
 )
 from coverage.pricing.engine import AuthStatus, PricedUnit, price_units
-from coverage.pricing.run_engine import PricedRun, ScenarioPricing, price_scenario
+from coverage.pricing.run_engine import PricedRun, price_scenario
 from coverage.pricing.terms import CostTerms, StartingAccumulators, build_terms
 from coverage.pricing.verification import VerifiedMet, inactive_terms
 from coverage.schedule import Phase, PhaseDays, expand
@@ -179,35 +178,7 @@ def test_runs_price_every_unit_like_the_reference(case, auth_status) -> None:
 # --- whole estimates: the report from runs equals the report from the reference's units ----------
 
 
-def as_runs(units: list[PricedUnit]) -> list[PricedRun]:
-    """The reference's units as runs of one unit each."""
-    return [
-        PricedRun(
-            **msgspec.structs.asdict(unit),
-            count=1,
-            days=PhaseDays(Phase(unit.level, 1, 1, 60), unit.date),
-            first=0,
-        )
-        for unit in units
-    ]
-
-
-def unit_by_unit(
-    phases: list[Phase],
-    start_date: dt.date,
-    terms: CostTerms,
-    start: StartingAccumulators,
-    auth_status: AuthStatus,
-) -> ScenarioPricing:
-    """price_scenario done the reference way: every unit priced, the whole pathway again if denied."""
-    units = expand(phases, start_date)
-    priced = price_units(units, terms, start_date, start, auth_status)
-    at_risk = auth_status == "approved" and any(unit.auth == "pending_review" for unit in priced)
-    denied = price_units(units, terms, start_date, start, "initial_only") if at_risk else None
-    return ScenarioPricing(as_runs(priced), None if denied is None else as_runs(denied))
-
-
-def both_ways(monkeypatch: pytest.MonkeyPatch, make: object) -> tuple[object, object]:
+def both_ways(make: object) -> tuple[object, object]:
     """What `make()` gives with the run engine and with the reference engine (or the error's text)."""
 
     def outcome() -> object:
@@ -217,8 +188,7 @@ def both_ways(monkeypatch: pytest.MonkeyPatch, make: object) -> tuple[object, ob
             return str(exc)
 
     by_runs = outcome()
-    with monkeypatch.context() as patch:
-        patch.setattr(estimate_module, "price_scenario", unit_by_unit)
+    with estimates_unit_by_unit():
         by_units = outcome()
     return by_runs, by_units
 
@@ -230,7 +200,7 @@ CATALOG_OF = {plan_id: catalog for catalog in (CATALOG, EDGE_CATALOG) for plan_i
 SOME = settings(
     max_examples=150,
     deadline=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+    suppress_health_check=[HealthCheck.too_slow],
 )
 
 
@@ -275,19 +245,17 @@ def plan_requests(draw: st.DrawFn) -> EstimateRequest:
 
 @SOME
 @given(plan_requests())
-def test_estimates_of_catalog_plans_match_unit_by_unit(
-    monkeypatch: pytest.MonkeyPatch, request: EstimateRequest
-) -> None:
+def test_estimates_of_catalog_plans_match_unit_by_unit(request: EstimateRequest) -> None:
     """Bundled plans (Medicare's per-day cap and renewal, penalties, denials, visit limits, family
     tiers, balance bills) and the edge plans: every month, total, flag and date of the estimate."""
-    by_runs, by_units = both_ways(monkeypatch, lambda: estimate(CATALOG_OF[request.plan_id], request))
+    by_runs, by_units = both_ways(lambda: estimate(CATALOG_OF[request.plan_id], request))
     assert by_runs == by_units
 
 
 @SOME
 @given(cases(), st.sampled_from(["approved", "initial_only", "none"]), st.booleans())
 def test_estimates_on_random_terms_match_unit_by_unit(
-    monkeypatch: pytest.MonkeyPatch, case: tuple, auth_status: AuthStatus, inactive: bool
+    case: tuple, auth_status: AuthStatus, inactive: bool
 ) -> None:
     """Random terms (successor plans, plan-year starts, payer-stated visits remaining, inactive
     coverage) under a bundled plan's name and dates."""
@@ -307,7 +275,7 @@ def test_estimates_on_random_terms_match_unit_by_unit(
         visits_remaining=start.visits_remaining,
     )
     used = inactive_terms(terms, 1, request.start_date) if inactive else terms
-    by_runs, by_units = both_ways(monkeypatch, lambda: estimate_with_terms(loaded, request, used, verified))
+    by_runs, by_units = both_ways(lambda: estimate_with_terms(loaded, request, used, verified))
     assert by_runs == by_units
 
 
