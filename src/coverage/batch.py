@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import tempfile
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,7 +20,14 @@ from typing import IO
 
 import polars as pl
 
-from coverage.batch_cells import INPUT_COLUMNS, OPTIONAL_COLUMNS, REQUIRED_COLUMNS, checked_cells, given
+from coverage.batch_cells import (
+    INPUT_COLUMNS,
+    OPTIONAL_COLUMNS,
+    REQUIRED_COLUMNS,
+    cell_reasons,
+    checked_cells,
+    given,
+)
 from coverage.errors import InputError, Problem
 from coverage.plans import PlanCatalog
 from coverage.pricing.batch_engine import (
@@ -266,9 +274,8 @@ class BatchJob:
 
     def process(self, chunk: pl.DataFrame) -> ChunkResult:
         parsed = checked_cells(chunk.lazy(), self.tables, self._specs(chunk)).collect(engine=IN_MEMORY)
-        fine = pl.all_horizontal(pl.col(f"reason_{name}").is_null() for name in INPUT_COLUMNS)
-        valid = parsed.filter(fine)
-        problems = _problems(parsed.filter(~fine))
+        valid = parsed.filter("fine")
+        problems = _problems(cell_reasons(parsed.lazy().filter(~pl.col("fine"))).collect(engine=IN_MEMORY))
         if valid.is_empty():  # nothing to price (and perhaps no key built yet)
             no_months = _empty(MONTHLY_HEADER) if self.runs.by_month else None
             return ChunkResult(_empty(TOTALS_HEADER), no_months, problems, chunk.height, 0)
@@ -328,6 +335,13 @@ def run_batch(
         return _run_batch(usable, output, errors, catalog, monthly, chunk_rows, progress)
 
 
+def _write(done: ChunkResult, totals: CsvSink, errors: CsvSink, monthly: CsvSink | None) -> None:
+    totals.write(done.totals)
+    errors.write(done.problems)
+    if monthly is not None and done.months is not None:
+        monthly.write(done.months)
+
+
 def _run_batch(
     source: Source,
     output: IO[bytes],
@@ -344,26 +358,32 @@ def _run_batch(
     errors_sink = CsvSink(errors, ERROR_COLUMNS)
     monthly_sink = CsvSink(monthly, MONTHLY_HEADER) if monthly is not None else None
     result = BatchResult()
-    try:
-        total = _scan(source).select(pl.len()).collect(engine=IN_MEMORY).item()
-        for chunk in _chunks(source, columns, chunk_rows):
-            done = job.process(chunk)
-            totals_sink.write(done.totals)
-            errors_sink.write(done.problems)
-            if monthly_sink is not None and done.months is not None:
-                monthly_sink.write(done.months)
-            result.rows += done.rows
-            result.priced_rows += done.priced_rows
-            result.error_rows += done.rows - done.priced_rows
-            if progress is not None:
-                progress(result.rows, total)
-    except (pl.exceptions.ComputeError, pl.exceptions.NoDataError) as exc:
-        reason = str(exc).splitlines()[0]
-        raise InputError.at(
-            None,
-            f"input stops being valid CSV at or after data row {result.rows + 1} ({reason}); "
-            "the rows before it were written"
-        ) from None
+    # A chunk's CSV is written on a second thread while the next chunk is priced (polars releases the
+    # GIL for both); one chunk's output at most waits to be written, so memory stays bounded.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="batch-writer") as writer:
+        writing: Future[None] | None = None
+        try:
+            total = _scan(source).select(pl.len()).collect(engine=IN_MEMORY).item() if progress else 0
+            for chunk in _chunks(source, columns, chunk_rows):
+                done = job.process(chunk)
+                if writing is not None:
+                    writing.result()
+                writing = writer.submit(_write, done, totals_sink, errors_sink, monthly_sink)
+                result.rows += done.rows
+                result.priced_rows += done.priced_rows
+                result.error_rows += done.rows - done.priced_rows
+                if progress is not None:
+                    progress(result.rows, total)
+        except (pl.exceptions.ComputeError, pl.exceptions.NoDataError) as exc:
+            reason = str(exc).splitlines()[0]
+            raise InputError.at(
+                None,
+                f"input stops being valid CSV at or after data row {result.rows + 1} ({reason}); "
+                "the rows before it were written"
+            ) from None
+        finally:
+            if writing is not None:
+                writing.result()
     result.output_rows = totals_sink.rows
     result.monthly_rows = monthly_sink.rows if monthly_sink is not None else 0
     return result
