@@ -47,6 +47,20 @@ ERROR_COLUMNS = ("row", "client_id", "column", "value", "reason")
 TOTALS_HEADER = ("row", "client_id", "scenario", "pathway", "units", *MONEY_COLUMNS)
 MONTHLY_HEADER = ("row", "client_id", "scenario", "month", "units", *MONEY_COLUMNS, *POSITION_COLUMNS)
 LABELS = ("client_id", "scenario", "pathway")  # carried from a client scenario to its output rows
+# What a client row carries into its scenarios: labels, its key's parts, where its accumulators stand.
+_CLIENT_COLUMNS = (
+    "row",
+    "client_id",
+    "terms_id",
+    "start_date",
+    "spec_id",
+    "auth",
+    "deductible_met",
+    "oop_met",
+    "deductible_remaining",
+    "oop_remaining",
+    "start_py_start",
+)
 _DOLLARS = pl.Decimal(38, 2)
 # A spreadsheet may start a formula at any of these, or after leading blanks it skips: space,
 # LF, NBSP, zero-width space, and the full-width ＝＋－＠ some spreadsheets fold to ASCII.
@@ -204,7 +218,7 @@ def _problems(parsed: pl.DataFrame) -> pl.DataFrame:
 def _totals_output(totals: pl.LazyFrame) -> pl.LazyFrame:
     return totals.select(
         "row",
-        escape_text(pl.col("client_id")),
+        "client_id",  # escaped already
         "scenario",
         "pathway",
         "units",
@@ -215,7 +229,7 @@ def _totals_output(totals: pl.LazyFrame) -> pl.LazyFrame:
 def _months_output(months: pl.LazyFrame) -> pl.LazyFrame:
     return months.select(
         "row",
-        escape_text(pl.col("client_id")),
+        "client_id",  # escaped already
         "scenario",
         _month_text(pl.col("month_no")).alias("month"),
         "units",
@@ -287,7 +301,7 @@ class BatchJob:
             )
             totals = totals_of_months(months.lazy(), LABELS)
         else:
-            totals = scenario_totals(clients, self.runs.runs, self.runs.key_sums, LABELS)
+            totals = scenario_totals(clients, self.runs.runs, LABELS)
         return ChunkResult(
             totals=_totals_output(totals).collect(engine=IN_MEMORY),
             months=None if months is None else _months_output(months.lazy()).collect(engine=IN_MEMORY),
@@ -298,26 +312,32 @@ class BatchJob:
 
     def _client_scenarios(self, valid: pl.DataFrame) -> pl.DataFrame:
         """One row per valid client and scenario, with its key_id and starting amounts, in output order."""
-        frame = valid.select(
-            "row",
-            "client_id",
-            "terms_id",
-            pl.col("start").alias("start_date"),
-            "spec_id",
-            "auth",
-            "py_month",
-            "py_day",
-            "has_limits",
-            "deductible_individual",
-            "deductible_family",
-            "oop_max_individual",
-            "oop_max_family",
-            deductible_met=pl.col("deductible_met_cents"),
-            oop_met=pl.col("oop_met_cents"),
-            family_deductible_met=pl.col("family_deductible_met_cents"),  # null when the cell is empty
-            family_oop_met=pl.col("family_oop_met_cents"),
-        ).join(self.pathways.scenarios(), on="spec_id", maintain_order="left_right")
-        return self.runs.with_key_ids(frame).with_columns(**starting_amounts())
+        clients = (
+            valid.lazy()
+            .select(
+                "row",
+                escape_text(pl.col("client_id")).alias("client_id"),  # once per client, not per scenario
+                "terms_id",
+                pl.col("start").alias("start_date"),
+                "spec_id",
+                "auth",
+                "py_month",
+                "py_day",
+                "deductible_individual",
+                "deductible_family",
+                "oop_max_individual",
+                "oop_max_family",
+                deductible_met=pl.col("deductible_met_cents"),
+                oop_met=pl.col("oop_met_cents"),
+                family_deductible_met=pl.col("family_deductible_met_cents"),  # null when the cell is empty
+                family_oop_met=pl.col("family_oop_met_cents"),
+            )
+            .with_columns(**starting_amounts())  # per client: the same for each of its scenarios
+            .select(*_CLIENT_COLUMNS)
+            .join(self.pathways.scenarios().lazy(), on="spec_id", maintain_order="left_right")
+            .collect(engine=IN_MEMORY)
+        )
+        return self.runs.with_key_ids(clients)
 
 
 def run_batch(

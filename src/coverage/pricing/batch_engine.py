@@ -50,6 +50,22 @@ MONEY_COLUMNS = AMOUNT_NAMES
 TOTAL_COLUMNS = ("units", *MONEY_COLUMNS)
 
 
+MAX_TERMS = 1 << 15  # key_code's widths: terms ids, pathway ids, auth codes, days
+MAX_PATHWAYS = 1 << 20
+_AUTH_WIDTH, _DAYS_WIDTH = 1 << 2, 1 << 23
+
+
+def key_code() -> pl.Expr:
+    """The KEY_COLUMNS packed into one whole number, so rows find their key with a one-column join.
+
+    terms_id < MAX_TERMS, pathway_id < MAX_PATHWAYS (both checked where the ids are made), auth < 4
+    and the start date as days from 1970-01-01 plus 2**22 (any year 1 to 9999): 60 bits in all.
+    """
+    days = pl.col("start_date").cast(pl.Int32).cast(pl.Int64) + _DAYS_WIDTH // 2
+    terms_pathway = pl.col("terms_id").cast(pl.Int64) * MAX_PATHWAYS + pl.col("pathway_id").cast(pl.Int64)
+    return (terms_pathway * _AUTH_WIDTH + pl.col("auth").cast(pl.Int64)) * _DAYS_WIDTH + days
+
+
 def fraction_of(percent: Percent) -> tuple[int, int]:
     exact = Fraction(percent.fraction)
     return exact.numerator, exact.denominator
@@ -220,26 +236,27 @@ def with_derived(frame: pl.LazyFrame) -> pl.LazyFrame:
     )
 
 
-def scenario_totals(
-    clients: pl.LazyFrame, runs: pl.LazyFrame, key_sums: pl.LazyFrame, keep: tuple[str, ...]
-) -> pl.LazyFrame:
-    """Totals per client scenario, in clients' order with their `keep` columns: the key's fixed part
-    plus what the client's own accumulators make of the client-dependent runs."""
+def scenario_totals(clients: pl.LazyFrame, runs: pl.LazyFrame, keep: tuple[str, ...]) -> pl.LazyFrame:
+    """Totals per client scenario, in clients' order with their `keep` columns: what the client's own
+    accumulators make of the client-dependent runs, plus the key's fixed part.
+
+    Every key has at least one such run (RunBook adds an empty one) and its last run carries the
+    key's fixed part (`key_*`), so the last priced row of each client scenario is its total and
+    lines up with the client rows: no join back.
+    """
     own = (
-        price_runs(clients.select(*CARRY, "key_id", *CLIENT_START_COLUMNS), runs)
+        price_runs(clients.select("key_id", *CLIENT_START_COLUMNS), runs)
         .with_columns(
             running_total(pl.col(name), pl.col("first_in_key")).alias(name) for name in PRICED_COLUMNS
         )
         .filter(pl.col("last_in_key"))
-        .select(*CARRY, *PRICED_COLUMNS)
+        .select(
+            *((pl.col(name) + pl.col(f"key_{name}")).alias(name) for name in PRICED_COLUMNS),
+            *(pl.col(f"key_{name}").alias(name) for name in FIXED_COLUMNS),
+        )
     )
     return (
-        clients.select(*CARRY, *keep, "key_id")
-        .join(own, on=CARRY, how="left", maintain_order="left")
-        .join(key_sums, on="key_id", how="left", maintain_order="left")
-        .with_columns(
-            (pl.col(name).fill_null(0) + pl.col(f"fixed_{name}")).alias(name) for name in PRICED_COLUMNS
-        )
+        pl.concat([clients.select(*CARRY, *keep), own], how="horizontal")
         .pipe(with_derived)
         .select(*CARRY, *keep, *TOTAL_COLUMNS)
     )
