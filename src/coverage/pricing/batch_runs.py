@@ -121,7 +121,6 @@ def _run_constants(runs: pl.LazyFrame, tables: PlanTables) -> pl.LazyFrame:
             fresh_oop=pl.min_horizontal("oop_max_individual", "oop_max_family").fill_null(NO_LIMIT),
             pen_num=pl.when(penalized).then(pl.col("pen_num")).otherwise(0),
             pen_den=pl.when(penalized).then(pl.col("pen_den")).otherwise(1),
-            full_share=allowed,
             copay0=pl.min_horizontal(pl.col("unit_copay"), allowed),
             allowed=pl.when(priced).then(n * allowed).otherwise(0),
             balance_bill=pl.when(priced).then(n * pl.col("balance")).otherwise(0),
@@ -137,7 +136,6 @@ def _run_constants(runs: pl.LazyFrame, tables: PlanTables) -> pl.LazyFrame:
         .with_columns(
             zero_copay=pl.min_horizontal(pl.col("copay0"), pl.col("zero_share")),
             pen_allowed=share_of(allowed, "pen_num", "pen_den"),
-            pen_full=share_of(allowed - pl.col("full_share"), "pen_num", "pen_den"),
             pen_zero=share_of(allowed - pl.col("zero_share"), "pen_num", "pen_den"),
         )
         .with_columns(zero_coinsurance=pl.col("zero_share") - pl.col("zero_copay"))
@@ -176,9 +174,7 @@ _RUN_COLUMNS = (
     "pen_num",
     "pen_den",
     "pen_allowed",
-    "pen_full",
     "pen_zero",
-    "full_share",
     "zero_share",
     "zero_copay",
     "zero_coinsurance",
