@@ -19,7 +19,7 @@ from msgspec import Struct
 from coverage.levels import LEVELS, Level, category_key
 from coverage.money import format_usd
 from coverage.plans import LoadedPlan
-from coverage.pricing.parts import AMOUNTS, MEMBER_COST, BreakdownAmounts
+from coverage.pricing.parts import AMOUNTS, CLIENT_PARTS, MEMBER_COST, BreakdownAmounts
 from coverage.pricing.run_engine import PricedRun
 from coverage.pricing.terms import CostTerms, StartingAccumulators
 from coverage.schedule import Phase
@@ -84,16 +84,19 @@ _SUMMED_AMOUNTS = tuple(f"{part.name}_cents" for part in AMOUNTS if part != MEMB
 
 
 _AMOUNTS_OF = attrgetter(*_SUMMED_AMOUNTS)
+_CLIENT_PAYS = tuple(part in CLIENT_PARTS for part in AMOUNTS if part != MEMBER_COST)
 
 
 def _add(into: CostBreakdown, amounts: PricedRun | CostBreakdown, times: int, units: int) -> None:
     """Add `times` a run's per-unit amounts (`units` units), or a breakdown once: every `_cents`
-    amount of a unit has a same-named total."""
+    amount of a unit has a same-named total, and member_cost is the sum of the client's parts."""
     into.units += units
-    into.member_cost_cents += times * amounts.member_cost_cents
-    for name, amount in zip(_SUMMED_AMOUNTS, _AMOUNTS_OF(amounts), strict=True):
+    member_cost = 0
+    for name, amount, client_pays in zip(_SUMMED_AMOUNTS, _AMOUNTS_OF(amounts), _CLIENT_PAYS, strict=True):
         if amount:  # most amounts of most runs are zero
             setattr(into, name, getattr(into, name) + times * amount)
+            member_cost += amount if client_pays else 0
+    into.member_cost_cents += times * member_cost
 
 
 def summarize(runs: Iterable[PricedRun], into: CostBreakdown) -> CostBreakdown:
