@@ -32,6 +32,7 @@ from coverage.errors import InputError, NotFound
 from coverage.estimate import EstimateRequest, estimate
 from coverage.money import format_dollars, parse_money
 from coverage.plans import LoadedPlan, PlanCatalog, load_catalog
+from coverage.pricing import batch_tables
 from coverage.pricing.parts import AMOUNT_NAMES
 
 DATA = REPO / "tests" / "data"
@@ -641,3 +642,24 @@ def test_dollar_cells_read_like_parse_money(text: str, catalog: PlanCatalog) -> 
     totals, _, errors = batch_outputs(to_csv([written, plain]), catalog)
     assert errors == []
     assert [row[2:] for row in totals[:3]] == [row[2:] for row in totals[3:]]
+
+
+def test_a_pathway_past_the_key_room_is_an_error_row(
+    monkeypatch: pytest.MonkeyPatch, catalog: PlanCatalog
+) -> None:
+    """A key packs its pathway id into 20 bits; a batch needing one pathway more rejects that row.
+    With room for 4, in the order rows first use them: the standard comparison takes 3 (weekly,
+    iop, php), row 2's pathway the 4th, and row 3's fifth is refused; rows 1 and 2 are priced."""
+    monkeypatch.setattr(batch_tables, "MAX_PATHWAYS", 4)
+    base = {"client_id": "c", "plan_id": "acme-ppo-gold-2026", "network": "in", "category": "mh"}
+    rows = [
+        {**base, "start_date": "2026-03-02", "deductible_met": "0"},
+        {**base, "start_date": "2026-03-02", "deductible_met": "0", "pathway": "op:5"},
+        {**base, "start_date": "2026-03-02", "deductible_met": "0", "pathway": "op:6"},
+    ]
+    source = to_csv([{**dict.fromkeys(INPUT_COLUMNS, ""), **row} for row in rows])
+    totals, _, errors = batch_outputs(source, catalog)
+    assert [row[0] for row in totals] == ["1", "1", "1", "2"]
+    assert [error[:3] + error[4:] for error in errors] == [
+        ["3", "c", "pathway", "one batch may use at most 4 different pathways"]
+    ]

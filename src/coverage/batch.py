@@ -264,8 +264,9 @@ class BatchJob:
         self.runs = RunBook(self.tables, self.pathways, by_month)
 
     def _specs(self, chunk: pl.DataFrame) -> pl.LazyFrame:
-        """Scenario set per distinct (horizon_weeks, pathway) pair: parsed once each, never per row."""
-        pairs = chunk.select(given("horizon_weeks"), given("pathway")).unique()
+        """Scenario set per distinct (horizon_weeks, pathway) pair: parsed once each, never per row,
+        in the order rows first use them (so a limit on pathways falls on the later rows)."""
+        pairs = chunk.select(given("horizon_weeks"), given("pathway")).unique(maintain_order=True)
         rows = []
         for horizon_text, pathway_text in pairs.iter_rows():
             resolved = self.pathways.resolve(horizon_text, pathway_text)
