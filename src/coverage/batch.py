@@ -11,6 +11,7 @@ so memory follows the chunk size, not the file size.
 from __future__ import annotations
 
 import tempfile
+import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
@@ -255,13 +256,52 @@ class ChunkResult:
     priced_rows: int
 
 
-class BatchJob:
-    """Plan tables, parsed pathways and per-key runs, shared by every chunk of one input."""
+class KeyTables:
+    """Plan tables, parsed pathways and the runs of every key built so far, for one catalog.
 
-    def __init__(self, catalog: PlanCatalog, by_month: bool) -> None:
+    Kept for the life of the process (`key_tables`): plans do not change while it runs, so the
+    keys one batch builds serve every later batch (each `POST /batch`). Batches may run at once
+    on threads; `lock` guards what they add.
+    """
+
+    KEPT_KEYS = 200_000  # past this many keys, or this many pathways, later batches start afresh,
+    KEPT_PATHWAYS = 1_000  # so a long-lived service keeps its memory and its room for pathways
+
+    def __init__(self, catalog: PlanCatalog) -> None:
         self.tables = PlanTables.from_catalog(catalog)
         self.pathways = Pathways()
-        self.runs = RunBook(self.tables, self.pathways, by_month)
+        self.books = {by_month: RunBook(self.tables, self.pathways, by_month) for by_month in (False, True)}
+        self.lock = threading.Lock()
+
+    def full(self) -> bool:
+        keys = max(book.key_count for book in self.books.values())
+        return keys > self.KEPT_KEYS or self.pathways.count > self.KEPT_PATHWAYS
+
+
+_kept: dict[int, tuple[PlanCatalog, KeyTables]] = {}
+_kept_lock = threading.Lock()
+
+
+def key_tables(catalog: PlanCatalog) -> KeyTables:
+    """The KeyTables of `catalog`, made on first use (or again once full)."""
+    with _kept_lock:
+        kept = _kept.get(id(catalog))
+        if kept is None or kept[0] is not catalog or kept[1].full():  # an entry keeps its catalog alive
+            if len(_kept) >= 8:
+                del _kept[next(iter(_kept))]
+            kept = _kept[id(catalog)] = (catalog, KeyTables(catalog))
+        return kept[1]
+
+
+class BatchJob:
+    """One input's chunks priced against the catalog's KeyTables."""
+
+    def __init__(self, catalog: PlanCatalog, by_month: bool) -> None:
+        shared = key_tables(catalog)
+        self.tables = shared.tables
+        self.pathways = shared.pathways
+        self.runs = shared.books[by_month]
+        self._lock = shared.lock
 
     def _specs(self, chunk: pl.DataFrame) -> pl.LazyFrame:
         """Scenario set per distinct (horizon_weeks, pathway) pair: parsed once each, never per row,
@@ -290,13 +330,16 @@ class BatchJob:
         return pl.DataFrame(rows, schema=schema).lazy()
 
     def process(self, chunk: pl.DataFrame) -> ChunkResult:
-        parsed = checked_cells(chunk.lazy(), self.tables, self._specs(chunk)).collect(engine=IN_MEMORY)
+        with self._lock:  # pathways and keys are added here, shared with other batches
+            specs = self._specs(chunk)
+        parsed = checked_cells(chunk.lazy(), self.tables, specs).collect(engine=IN_MEMORY)
         valid = parsed.filter("fine")
         problems = _problems(cell_reasons(parsed.lazy().filter(~pl.col("fine"))).collect(engine=IN_MEMORY))
         if valid.is_empty():  # nothing to price (and perhaps no key built yet)
             no_months = _empty(MONTHLY_HEADER) if self.runs.by_month else None
             return ChunkResult(_empty(TOTALS_HEADER), no_months, problems, chunk.height, 0)
-        clients = self._client_scenarios(valid).lazy()
+        with self._lock:
+            clients = self._client_scenarios(valid).lazy()
         months = None
         if self.runs.by_month:
             months = scenario_months(clients, self.runs.runs, self.runs.months, LABELS).collect(

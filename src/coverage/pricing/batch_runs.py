@@ -205,6 +205,10 @@ class RunBook:
         return pl.concat([frame.lazy() for frame in self._runs])
 
     @property
+    def key_count(self) -> int:
+        return self._keys.height
+
+    @property
     def months(self) -> pl.LazyFrame:
         return pl.concat([frame.lazy() for frame in self._months])
 

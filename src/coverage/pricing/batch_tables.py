@@ -301,6 +301,11 @@ class Pathways:
             self._pathway_rows.append({"pathway_id": pathway_id, "pathway": text, "weeks": week_offset})
         return self._pathway_ids[text]
 
+    @property
+    def count(self) -> int:
+        """How many different pathways are registered."""
+        return len(self._pathway_ids)
+
     def scenarios(self) -> pl.DataFrame:
         """spec_id -> one row per scenario (name, output order, pathway_id and its canonical text)."""
         return pl.DataFrame(self._scenario_rows, schema=_SCENARIO_SCHEMA)
