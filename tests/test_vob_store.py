@@ -31,7 +31,7 @@ def result_from(name: str) -> VerificationResult:
 
 def test_new_database_is_migrated_to_the_latest_version_in_wal_mode(tmp_path: Path) -> None:
     store = SqliteVerificationStore(tmp_path / "nested" / "vob.sqlite")
-    assert store.schema_version() == len(MIGRATIONS) == 3
+    assert store.schema_version() == len(MIGRATIONS) == 5
     assert store.journal_mode() == "wal"
     SqliteVerificationStore(store.path)  # opening again applies nothing twice
     assert store.schema_version() == len(MIGRATIONS)
@@ -43,7 +43,7 @@ def test_a_database_from_before_the_first_migration_is_brought_forward(tmp_path:
         connection.execute("CREATE TABLE schema_version (version INTEGER NOT NULL)")
         connection.execute("INSERT INTO schema_version VALUES (0)")
     store = SqliteVerificationStore(path)
-    assert store.schema_version() == 3
+    assert store.schema_version() == 5
     assert store.save(request_for(), result_from("deductible_remaining.json"), "intake-1") == 1
 
 
@@ -132,3 +132,13 @@ def test_verified_on_is_the_local_day(tmp_path: Path) -> None:
 def test_database_location_comes_from_the_environment() -> None:
     assert default_db_path({}) == Path("var/coverage.sqlite")
     assert default_db_path({"COVERAGE_DB": "/data/vob.sqlite"}) == Path("/data/vob.sqlite")
+
+
+def test_verify_again_links_the_new_record_to_the_earlier_one(tmp_path: Path) -> None:
+    """Migration 4 adds a nullable previous_id: old rows read None, a repeat names its original."""
+    store = SqliteVerificationStore(tmp_path / "v.sqlite")
+    request, result = request_for(), result_from("prior_auth_iop.json")
+    first = store.save(request, result, "intake-1")
+    again = store.save(request, result, "intake-1", previous_id=first)
+    assert store.get(first).previous_id is None  # type: ignore[union-attr]
+    assert store.get(again).previous_id == first  # type: ignore[union-attr]

@@ -93,6 +93,21 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         )
         """,
     ),
+    # 4: "Verify again" links a new record to the one it repeats
+    ("ALTER TABLE verifications ADD COLUMN previous_id INTEGER REFERENCES verifications (id)",),
+    # 5: issued Good Faith Estimates (coverage.stores.gfes): the exact content, who, when
+    (
+        """
+        CREATE TABLE good_faith_estimates (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            issued_at TEXT NOT NULL,               -- ISO 8601, UTC
+            issued_by TEXT NOT NULL,
+            patient_name TEXT NOT NULL,            -- PHI
+            verification_id INTEGER REFERENCES verifications (id),
+            content_json TEXT NOT NULL             -- PHI: the GFE exactly as issued
+        )
+        """,
+    ),
 )
 
 
@@ -184,8 +199,9 @@ class SqliteVerificationStore:
         performed_by: str,
         plan_id: str | None = None,
         now: dt.datetime | None = None,
+        previous_id: int | None = None,
     ) -> int:
-        """Store one verification; returns its record id."""
+        """Store one verification (`previous_id`: the record it repeats); returns its record id."""
         if result.outcome not in STORED_OUTCOMES:
             raise ValueError(f"outcome {result.outcome!r} is not a verification that took place")
         if not performed_by.strip():
@@ -197,8 +213,8 @@ class SqliteVerificationStore:
                 INSERT INTO verifications (
                     created_at, performed_by, plan_id, payer_id, outcome, message, control_number,
                     trace_number, http_status, attempts, request_json, raw_response, benefits_json,
-                    rejections_json
-                ) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    rejections_json, previous_id
+                ) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """,
                 (
                     created_at.isoformat(),
@@ -215,6 +231,7 @@ class SqliteVerificationStore:
                     result.raw_response,
                     msgspec.json.encode(result.benefits).decode() if result.benefits else None,
                     msgspec.json.encode(result.rejections).decode(),
+                    previous_id,
                 ),
             )
             assert cursor.lastrowid is not None  # an INSERT into a rowid table always sets it
@@ -243,6 +260,7 @@ class SqliteVerificationStore:
             raw_response=row["raw_response"],
             benefits=msgspec.json.decode(benefits, type=VerifiedBenefits) if benefits else None,
             rejections=msgspec.json.decode(row["rejections_json"], type=list[PayerRejection]),
+            previous_id=row["previous_id"],
         )
 
     def list_recent(self, limit: int = 25, offset: int = 0) -> VerificationPage:
