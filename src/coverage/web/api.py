@@ -11,8 +11,9 @@ from msgspec import Struct
 from coverage.errors import unknown_plan
 from coverage.estimate import Estimate, EstimateRequest, estimate
 from coverage.plans import Effective, PlanCatalog, PlanError, PlanKind, plan_to_builtins
+from coverage.program import ProgramCatalog
 from coverage.stores import VerificationStore
-from coverage.web.shared import Catalog, StaffController, Verifications, json_post, staff_errors
+from coverage.web.shared import Catalog, Program, StaffController, Verifications, json_post, staff_errors
 
 
 class Health(Struct, kw_only=True):
@@ -36,10 +37,12 @@ class PlanList(Struct, kw_only=True):
     errors: list[PlanError]  # plan files that did not load, each with key path and reason
 
 
-def run_estimate(catalog: PlanCatalog, request: EstimateRequest, store: VerificationStore) -> Estimate:
+def run_estimate(
+    catalog: PlanCatalog, request: EstimateRequest, store: VerificationStore, program: ProgramCatalog
+) -> Estimate:
     """The core estimate, with the verification record the request names read from the store."""
     record = store.get(request.verification_id) if request.verification_id is not None else None
-    return estimate(catalog, request, record)
+    return estimate(catalog, request, record, program.program)
 
 
 @get("/health", sync_to_thread=False, tags=["service"])
@@ -79,10 +82,15 @@ class StaffApi(StaffController):
 
     @json_post("/estimates", EstimateRequest, 404, 422, sync_to_thread=False)
     def create_estimate(
-        self, catalog: Catalog, verifications: Verifications, data: JSONBody[EstimateRequest]
+        self,
+        catalog: Catalog,
+        verifications: Verifications,
+        program: Program,
+        data: JSONBody[EstimateRequest],
     ) -> Estimate:
-        """Weekly / IOP / PHP comparison (or one custom pathway), as `coverage estimate --json`."""
-        return run_estimate(catalog, data, verifications)
+        """Weekly / IOP / PHP comparison (or one custom pathway), as `coverage estimate --json`.
+        Without `plan_id`: from `verification_id` alone (or `self_pay`) at the program's rates."""
+        return run_estimate(catalog, data, verifications, program)
 
 
 ROUTES = [health, StaffApi]

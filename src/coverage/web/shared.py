@@ -43,7 +43,8 @@ from coverage.levels import CATEGORY_LABELS
 from coverage.money import format_usd
 from coverage.plans import PlanCatalog
 from coverage.pricing import parts
-from coverage.stores import VerificationStore
+from coverage.program import ProgramCatalog
+from coverage.stores import GfeStore, VerificationStore
 from coverage.stores.sessions import SESSION_TTL, SessionStore, SqliteSessionStore, StoredSession, digest
 from coverage.web.errors import ErrorBody, HttpError, StrictJSON, error_response, human_message, status_of
 from coverage.web.throttle import FailureLimiter
@@ -63,6 +64,8 @@ __all__ = [  # re-exported so an area module needs only this import
     "json_only",
     "json_post",
     "provide_catalog",
+    "provide_gfes",
+    "provide_program",
     "provide_verifications",
     "service_of",
     "staff_errors",
@@ -204,6 +207,8 @@ class Service(Struct, frozen=True):
     staff: StaffAuth
     verifications: VerificationStore
     failures: FailureLimiter
+    program: ProgramCatalog  # the program file and payer list (program None: see its errors)
+    gfes: GfeStore
 
 
 def service_of(connection: ASGIConnection[Any, Any, Any, Any]) -> Service:
@@ -302,6 +307,18 @@ Verifications = NamedDependency[VerificationStore]  # `verifications: Verificati
 def provide_verifications(state: State) -> VerificationStore:
     """Dependency `verifications`: the store the app was built with."""
     return state.service.verifications
+
+
+Program = NamedDependency[ProgramCatalog]  # `program: Program`
+Gfes = NamedDependency[GfeStore]  # `gfes: Gfes`
+
+
+def provide_program(state: State) -> ProgramCatalog:
+    return state.service.program
+
+
+def provide_gfes(state: State) -> GfeStore:
+    return state.service.gfes
 @pass_context
 def _gettext(context: Context, message: str) -> str:
     return translations(context.get("lang", DEFAULT_LANGUAGE)).gettext(message)
