@@ -86,7 +86,7 @@ def test_missing_columns_are_named_one_by_one(client: TestClient) -> None:
     [
         (b"", CSV, 422, "the body is empty"),
         (SAMPLE + b"a,b,c,d,e,f,g,h,i,j,k,l,m\n", CSV, 422, "stops being valid CSV"),
-        (SAMPLE, {**KEY, "Content-Type": "multipart/form-data; boundary=x"}, 415, "not a form upload"),
+        (SAMPLE, {**KEY, "Content-Type": "multipart/form-data; boundary=x"}, 422, "choose the CSV file"),
     ],
 )
 def test_unusable_bodies_are_4xx_with_a_message(

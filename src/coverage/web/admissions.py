@@ -238,10 +238,6 @@ class AdmissionsFlow(StaffController):
         plans = sorted((loaded.plan for loaded in catalog.plans.values()), key=lambda plan: plan.name)
         return Template("parity_index.html", context={"plans": plans, "staff": True})
 
-    @get("/batch", sync_to_thread=False)
-    def batch_page(self) -> Template:
-        return Template("batch.html", context={"staff": True})
-
 
 def _issue(
     catalog: Any,
