@@ -372,7 +372,7 @@ def self_pay_lines(priced: list[PricedUnit]) -> list[SelfPayLine]:
     lines: dict[tuple[Level, int], int] = {}
     for unit in priced:
         if unit.not_covered_cents:
-            key = (unit.level, unit.not_covered_cents)
+            key = (unit.level, int(unit.not_covered_cents))  # plain int: Money does not encode
             lines[key] = lines.get(key, 0) + 1
     return [SelfPayLine(level, units, rate, units * rate) for (level, rate), units in lines.items()]
 
