@@ -35,7 +35,7 @@ def fake_271() -> bytes:
 class Clearinghouse(BaseHTTPRequestHandler):
     inquiries: list[dict[str, Any]] = []  # noqa: RUF012 (the test reads what was sent)
 
-    def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+    def do_POST(self) -> None:
         length = int(self.headers["Content-Length"])
         Clearinghouse.inquiries.append(json.loads(self.rfile.read(length)))
         body = fake_271()

@@ -14,11 +14,11 @@ import importlib.metadata
 import sys
 from collections.abc import Mapping, Sequence
 
-from coverage.cli import batch, estimate, parity, plans, recommend, verify
+from coverage.cli import batch, estimate, gfe, parity, plans, recommend, verify
 from coverage.errors import InputError, Problem
 
 # Subcommand modules, in the order `coverage --help` lists them.
-COMMAND_MODULES = (batch, estimate, parity, plans, recommend, verify)
+COMMAND_MODULES = (batch, estimate, gfe, parity, plans, recommend, verify)
 
 
 class _Parser(argparse.ArgumentParser):

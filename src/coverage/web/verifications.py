@@ -215,6 +215,7 @@ class VerificationRoutes(StaffController):
             "columns": COLUMN_LABELS,
             "tables": category_tables(record.benefits) if record.benefits else [],
             "not_stated": NOT_STATED,
+            "staff": True,
         }
         return Template("verification.html", context=context)
 
@@ -227,7 +228,9 @@ class VerificationRoutes(StaffController):
         """Recent verifications, 25 a page, each linking to its printable page."""
         listing = verifications.list_recent(limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
         pages = max(1, -(-listing.total // PAGE_SIZE))
-        return Template("verifications.html", context={"listing": listing, "page": page, "pages": pages})
+        return Template(
+            "verifications.html", context={"listing": listing, "page": page, "pages": pages, "staff": True}
+        )
 
 
 INQUIRY_FIELDS = (
