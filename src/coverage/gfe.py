@@ -114,15 +114,9 @@ def _items(program: LoadedProgram, scenario: Scenario, category: str) -> list[Gf
     items = []
     for line in scenario.self_pay_units:
         service, _ = program.service(category, line.level)  # type: ignore[arg-type]
-        items.append(
-            GfeItem(
-                service=f"{service.description}, {LEVELS[line.level].unit_name}s",
-                service_code=service_code_text(service),
-                units=line.units,
-                charge_per_unit_cents=line.rate_cents,
-                total_cents=line.total_cents,
-            )
-        )
+        words = f"{service.description}, {LEVELS[line.level].unit_name}s"
+        code = service_code_text(service)
+        items.append(GfeItem(words, code, line.units, line.rate_cents, line.total_cents))
     return items
 
 

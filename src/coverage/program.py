@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 import tomllib
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import msgspec
 from msgspec import Meta, Struct, field
@@ -72,20 +72,13 @@ class Services(Struct, forbid_unknown_fields=True, frozen=True):
     sud_php: Service
 
 
-class Rates(Struct, forbid_unknown_fields=True, frozen=True):
-    """Contracted allowed amount per unit; a key left out falls back to the default contract's."""
-
-    mh_office: Money | None = None
-    mh_iop: Money | None = None
-    mh_php: Money | None = None
-    sud_office: Money | None = None
-    sud_iop: Money | None = None
-    sud_php: Money | None = None
+CategoryKey = Literal["mh_office", "mh_iop", "mh_php", "sud_office", "sud_iop", "sud_php"]
+Rates = dict[CategoryKey, Money]  # allowed amount per unit; a key left out: the default contract's
 
 
 class Contract(Struct, forbid_unknown_fields=True, frozen=True):
     network: Network | None = None  # None (payers listed only): the default contract's
-    allowed: Rates = Rates()
+    allowed: Rates = {}
     no_auth: NoAuthPolicy | None = None  # what the payer does with unauthorized units
 
 
@@ -154,7 +147,7 @@ class LoadedProgram(Struct, frozen=True):
 
         network, network_path = pick(contract.network, default.network, "network")
         allowed, allowed_path = pick(
-            getattr(contract.allowed, key), getattr(default.allowed, key), f"allowed.{key}"
+            contract.allowed.get(key), default.allowed.get(key), f"allowed.{key}"
         )
         no_auth, no_auth_path = pick(contract.no_auth, default.no_auth, "no_auth")
         service, _ = self.service(category, level)
@@ -196,7 +189,7 @@ def _program_errors(
                     PlanError(label, f"contracts.{DEFAULT_CONTRACT}.{name}", "required key is missing")
                 )
         for key in CATEGORY_KEYS:
-            if getattr(default.allowed, key) is None:
+            if key not in default.allowed:
                 path = f"contracts.{DEFAULT_CONTRACT}.allowed.{key}"
                 errors.append(PlanError(label, path, "required: every level and category needs a default"))
     known = {payer.id for payer in payers}

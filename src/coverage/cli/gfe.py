@@ -19,16 +19,15 @@ from coverage.money import format_usd
 from coverage.stores.gfes import SqliteGfeStore
 from coverage.stores.sqlite import SqliteVerificationStore, default_db_path
 
+DESCRIPTION = (
+    "Self-pay clients (--self-pay, with --first-name/--last-name/--dob) or the units an estimate prices "
+    "at the self-pay rate (--verification-id N, the patient from its inquiry)."
+)
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = plan_command(
-        subparsers,
-        "gfe",
-        "issue a Good Faith Estimate for self-pay care and keep it",
-        "Self-pay clients (--self-pay, with --first-name/--last-name/--dob) or the units an estimate prices "
-        "at the self-pay rate (--verification-id N, the patient from its inquiry).",
-        PLAN_HELP,
-    )
+    summary = "issue a Good Faith Estimate for self-pay care and keep it"
+    parser = plan_command(subparsers, "gfe", summary, DESCRIPTION, PLAN_HELP)
     add_request_options(parser)
     parser.add_argument("--scenario", default="iop", help="weekly | iop | php | custom (default: iop)")
     parser.add_argument(

@@ -56,13 +56,9 @@ class SqliteGfeStore:
             row = connection.execute("SELECT * FROM good_faith_estimates WHERE id = ?", (gfe_id,)).fetchone()
         if row is None:
             return None
-        return IssuedGfe(
-            id=row["id"],
-            issued_at=dt.datetime.fromisoformat(row["issued_at"]),
-            issued_by=row["issued_by"],
-            verification_id=row["verification_id"],
-            content=msgspec.json.decode(row["content_json"], type=GoodFaithEstimate),
-        )
+        content = msgspec.json.decode(row["content_json"], type=GoodFaithEstimate)
+        issued_at = dt.datetime.fromisoformat(row["issued_at"])
+        return IssuedGfe(row["id"], issued_at, row["issued_by"], row["verification_id"], content)
 
     def list_recent(self, limit: int = 25, offset: int = 0) -> list[IssuedGfeSummary]:
         if not 1 <= limit <= 200 or offset < 0:
