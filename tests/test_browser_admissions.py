@@ -6,15 +6,13 @@ element 45 CFR 149.610(c) requires on it."""
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import pytest
 from tests.conftest import PLANS_DIR
-from tests.local_server import CHROMIUM, launch_chromium, local_server
+from tests.local_server import CHROMIUM, fake_clearinghouse, launch_chromium, local_server
 
 pytestmark = pytest.mark.skipif(
     not CHROMIUM.exists(), reason=f"{CHROMIUM} is absent (install it with scripts/install-browser.sh)"
@@ -32,41 +30,29 @@ def fake_271() -> bytes:
     return json.dumps(answer).encode()
 
 
-class Clearinghouse(BaseHTTPRequestHandler):
-    inquiries: list[dict[str, Any]] = []  # noqa: RUF012 (the test reads what was sent)
-
-    def do_POST(self) -> None:
-        length = int(self.headers["Content-Length"])
-        Clearinghouse.inquiries.append(json.loads(self.rfile.read(length)))
-        body = fake_271()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args: Any) -> None:
-        pass
+@pytest.fixture(scope="module")
+def base_url(
+    clearinghouse: tuple[str, list[bytes]], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    with local_server(env=env_for(clearinghouse[0], tmp_path_factory)) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
-def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    fake = ThreadingHTTPServer(("127.0.0.1", 0), Clearinghouse)
-    thread = threading.Thread(target=fake.serve_forever, daemon=True)
-    thread.start()
-    env = {
+def clearinghouse() -> Iterator[tuple[str, list[bytes]]]:
+    with fake_clearinghouse(fake_271()) as (url, received):
+        yield url, received
+
+
+def env_for(eligibility_url: str, tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    return {
         "COVERAGE_API_KEYS": KEY,
         "COVERAGE_PLANS_DIR": str(PLANS_DIR),
         "COVERAGE_DB": str(tmp_path_factory.mktemp("db") / "coverage.sqlite"),
-        "COVERAGE_ELIGIBILITY_URL": f"http://127.0.0.1:{fake.server_address[1]}/eligibility",
+        "COVERAGE_ELIGIBILITY_URL": eligibility_url,
         "COVERAGE_PROVIDER_NPI": "1234567893",
         "COVERAGE_PROVIDER_NAME": "Sample Behavioral Health",
     }
-    try:
-        with local_server(env=env) as url:
-            yield url
-    finally:
-        fake.shutdown()
 
 
 @pytest.fixture
@@ -88,7 +74,9 @@ def log_in(page: Any, base_url: str) -> None:
     page.locator("#payer_id").wait_for()
 
 
-def test_verify_estimate_handout_and_good_faith_estimate(page: Any, base_url: str) -> None:
+def test_verify_estimate_handout_and_good_faith_estimate(
+    page: Any, base_url: str, clearinghouse: tuple[str, list[bytes]]
+) -> None:
     log_in(page, base_url)
     for link in ("Admissions", "Verifications", "Parity reports", "Batch"):  # the staff navigation
         assert page.locator(f"header nav a:has-text('{link}')").count() == 1
@@ -102,7 +90,7 @@ def test_verify_estimate_handout_and_good_faith_estimate(page: Any, base_url: st
     page.click("button:has-text('Verify benefits')")
     page.locator("#outcome-title").wait_for()
     assert page.locator("#outcome-title").inner_text() == "Verified: coverage is active"
-    assert Clearinghouse.inquiries[-1]["subscriber"]["memberId"] == "ZZA123456789"
+    assert json.loads(clearinghouse[1][-1])["subscriber"]["memberId"] == "ZZA123456789"
     benefits = page.locator("table.vob").first.inner_text()  # mental health, as the payer stated it
     assert "$25.00" in benefits and "10%" in benefits and "required" in benefits
 

@@ -182,6 +182,8 @@ class AdmissionsFlow(StaffController):
             "start_date": record.request.date_of_service.isoformat(),
             "horizon_weeks": "26",
         }
+        if program.program is not None:  # the program's network status with this payer
+            form["network"] = program.program.terms(record.request.payer_id, "mh", "op").network
         extra = {
             "record": record,
             "outcome": outcome_view(record),
