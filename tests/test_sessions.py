@@ -9,7 +9,8 @@ import pytest
 from litestar.testing import TestClient
 from tests.conftest import PLANS_DIR
 
-from coverage.stores.sessions import SqliteSessionStore, StoredSession, digest
+from coverage.stores.sessions import StoredSession, digest
+from coverage.stores.sqlite import SqliteSessionStore
 from coverage.web import create_app
 from coverage.web.shared import SESSION_COOKIE
 from coverage.web.throttle import MAX_FAILURES, FailureLimiter

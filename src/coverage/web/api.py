@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
+import anyio.to_thread
 from litestar import get
 from litestar.params import FromPath, JSONBody
 from msgspec import Struct
@@ -37,7 +38,8 @@ class PlanList(Struct, kw_only=True):
 
 
 def run_estimate(catalog: PlanCatalog, request: EstimateRequest, store: VerificationStore) -> Estimate:
-    """The core estimate, with the verification record the request names read from the store."""
+    """The core estimate, with the verification record the request names read from the store
+    (blocking: call it in a worker thread)."""
     record = store.get(request.verification_id) if request.verification_id is not None else None
     return estimate(catalog, request, record)
 
@@ -77,12 +79,14 @@ class StaffApi(StaffController):
             raise unknown_plan(plan_id)
         return plan_to_builtins(loaded.plan)
 
-    @json_post("/estimates", EstimateRequest, 404, 422, sync_to_thread=False)
-    def create_estimate(
+    @json_post("/estimates", EstimateRequest, 404, 422)
+    async def create_estimate(
         self, catalog: Catalog, verifications: Verifications, data: JSONBody[EstimateRequest]
     ) -> Estimate:
         """Weekly / IOP / PHP comparison (or one custom pathway), as `coverage estimate --json`."""
-        return run_estimate(catalog, data, verifications)
+        if data.verification_id is None:  # no database call: priced on the event loop
+            return estimate(catalog, data)
+        return await anyio.to_thread.run_sync(run_estimate, catalog, data, verifications)
 
 
 ROUTES = [health, StaffApi]

@@ -18,8 +18,7 @@ from litestar.static_files import create_static_files_router
 
 from coverage.plans import load_catalog
 from coverage.settings import DEV_STAFF_KEY, default_plans_dir, staff_api_keys
-from coverage.stores import VerificationStore
-from coverage.stores.sqlite import default_db_path, opened_on_first_use
+from coverage.stores.database import Database, open_database
 from coverage.web import api, batch, levels, pages, parity, verifications
 from coverage.web.security import quiet_access_log, security_headers
 from coverage.web.shared import (
@@ -30,7 +29,6 @@ from coverage.web.shared import (
     StaffAuth,
     provide_catalog,
     provide_verifications,
-    sessions_in,
     template_config,
 )
 from coverage.web.throttle import FailureLimiter
@@ -69,22 +67,26 @@ def _offline_swagger() -> SwaggerRenderPlugin:
 def create_app(
     plans_dir: Path | str | None = None,
     api_keys: Iterable[str] | None = None,
-    store: VerificationStore | None = None,
+    database: Database | None = None,
 ) -> Litestar:
     """The service over the plans in `plans_dir`; staff keys from `api_keys` or the environment;
-    verification records in `store`, else the SQLite file at COVERAGE_DB (opened on first use)."""
+    verifications and sessions in `database`, else the one COVERAGE_DB names (opened on first
+    use, closed at shutdown)."""
     if api_keys is None:
         keys, dev_default = staff_api_keys()
     else:
         keys, dev_default = frozenset(api_keys), False
     catalog = load_catalog(plans_dir or default_plans_dir())
-    if store is None:
-        store = opened_on_first_use(default_db_path())
-    staff = StaffAuth(keys, sessions_in(default_db_path()))  # the database named at start-up
-    service = Service(catalog=catalog, staff=staff, verifications=store, failures=FailureLimiter())
+    if database is None:
+        database = open_database()
+    staff = StaffAuth(keys, database.sessions)
+    service = Service(
+        catalog=catalog, staff=staff, verifications=database.verifications, failures=FailureLimiter()
+    )
 
     def report_configuration() -> None:
         log.info("loaded %d plan(s); %d plan-file error(s)", len(catalog.plans), len(catalog.errors))
+        log.info("verifications and sessions in the %s", database.where)
         if catalog.errors:
             log.warning("some plan files did not load; GET /plans lists why")
         if dev_default:
@@ -126,6 +128,7 @@ def create_app(
             ),
         ),
         on_startup=[report_configuration],
+        on_shutdown=[database.close],
         before_send=[security_headers],
         logging_config=LoggingConfig(
             configure_root_logger=False,  # leave the root logger to uvicorn (and to pytest's caplog)

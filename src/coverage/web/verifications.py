@@ -260,7 +260,7 @@ def _save_and_read(
     performed_by: str,
     plan_id: str | None,
 ) -> VerificationRecord:
-    """Store a verification and read it back (blocking SQLite I/O: run in a worker thread)."""
+    """Store a verification and read it back (blocking database I/O: run in a worker thread)."""
     record = store.get(store.save(request, result, performed_by, plan_id))
     assert record is not None  # just saved
     return record
