@@ -101,8 +101,9 @@ def throwaway_server() -> Iterator[PostgresServer]:
     try:
         options = {"cwd": folder, **_as_server_user(folder)}
         data, log = folder / "data", folder / "server.log"
+        setup = ["-U", USER, "--auth=trust", "--encoding=UTF8", "--locale=C"]
         initdb = subprocess.run(  # --no-sync: a throwaway cluster need not survive a power cut
-            [binaries / "initdb", "-D", data, "-U", USER, "--auth=trust", "--locale=C", "--no-sync"],
+            [binaries / "initdb", "-D", data, *setup, "--no-sync"],
             capture_output=True,
             text=True,
             check=False,
