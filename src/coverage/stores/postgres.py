@@ -6,9 +6,10 @@ everything libpq reads from a URL passes through untouched, TLS included
 Calls are synchronous on a psycopg `ConnectionPool` (thread-safe): the web service runs them in
 worker threads like the SQLite calls, and the CLI uses the very same stores.
 
-The pool opens on the first call, which also applies the missing `MIGRATIONS` in one
+The first call applies the missing `MIGRATIONS` on a connection of its own, in one
 transaction holding `pg_advisory_xact_lock(MIGRATION_LOCK)`: of several processes starting at
-once one migrates, the others wait for its commit and find nothing left to do. A database
+once one migrates, the others wait for its commit and find nothing left to do; then the pool
+opens (`POOL_MAX_SIZE` connections per process at most). A database
 newer than the code is refused. Errors become `StoreError`s that name the table and the
 constraint but never quote a value (a failing row would be PHI), and never the URL's password.
 """
@@ -18,9 +19,11 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 from urllib.parse import urlsplit
 
 import psycopg
+from psycopg.conninfo import conninfo_to_dict
 from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool
 
@@ -44,7 +47,7 @@ POSTGRES = Dialect(
 )
 MIGRATION_LOCK = 0x636F7665_72616765  # "coverage": the advisory lock key the migrations hold
 POOL_MAX_SIZE = 10  # connections per service process; PostgreSQL allows 100 by default
-OPEN_TIMEOUT_S = 15.0
+CONNECT_TIMEOUT_S = 10  # libpq waits forever by default; `?connect_timeout=` overrides
 # SQLSTATE classes whose message is about the connection, never about stored values:
 # connection exception, invalid authorization, unknown database, insufficient resources, shutdown.
 _SAYABLE_CLASSES = ("08", "28", "3D", "53", "57")
@@ -90,34 +93,28 @@ class PostgresDatabase:
         self.url = url
         self.where = describe(url)
         self._max_size = max_size
-        self._pool: ConnectionPool[psycopg.Connection[dict[str, object]]] | None = None
+        self._pool: ConnectionPool[Any] | None = None
         self._lock = threading.Lock()
 
-    def _opened(self) -> ConnectionPool[psycopg.Connection[dict[str, object]]]:
+    def _opened(self) -> ConnectionPool[Any]:
         with self._lock:
             if self._pool is None:
+                options: dict[str, object] = {"row_factory": dict_row}
+                if "connect_timeout" not in conninfo_to_dict(self.url):  # the URL's own wins
+                    options["connect_timeout"] = CONNECT_TIMEOUT_S
+                # Migrate on a connection of its own first: its errors say why (host, TLS, password).
+                with psycopg.connect(self.url, **options) as connection:  # type: ignore[arg-type]
+                    connection.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK,))
+                    apply_migrations(connection, POSTGRES, MIGRATIONS, self.where)  # committed on exit
                 pool = ConnectionPool(
-                    self.url,
-                    min_size=1,
-                    max_size=self._max_size,
-                    open=False,
-                    name="coverage",
-                    connection_class=psycopg.Connection[dict[str, object]],
-                    kwargs={"row_factory": dict_row},
+                    self.url, min_size=1, max_size=self._max_size, open=False, name="coverage", kwargs=options
                 )
-                try:
-                    pool.open(wait=True, timeout=OPEN_TIMEOUT_S)
-                    with pool.connection() as connection:  # one transaction: committed at the end
-                        connection.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK,))
-                        apply_migrations(connection, POSTGRES, MIGRATIONS, self.where)
-                except BaseException:
-                    pool.close()
-                    raise
+                pool.open()
                 self._pool = pool
             return self._pool
 
     @contextmanager
-    def connect(self) -> Iterator[psycopg.Connection[dict[str, object]]]:
+    def connect(self) -> Iterator[psycopg.Connection[Any]]:
         """A pooled connection; its transaction commits when the block ends without an error."""
         try:
             with self._opened().connection() as connection:
