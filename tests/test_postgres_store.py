@@ -4,18 +4,23 @@ through the URL. (The shared store tests run on it too: test_vob_store, test_ses
 
 from __future__ import annotations
 
+import logging
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from tests.conftest import raw_execute
+from litestar.testing import TestClient
+from tests.conftest import PLANS_DIR, raw_execute
+from tests.local_server import free_port
 from tests.postgres_server import PostgresServer
 from tests.test_vob_store import request_for, result_from
 
+from coverage.cli import main
 from coverage.eligibility.benefits import VerificationResult
 from coverage.stores import sql
 from coverage.stores.database import open_database
 from coverage.stores.sql import StoreError, schema_version
+from coverage.web import create_app
 
 
 def test_databases_opened_at_once_are_migrated_once(postgres_server: PostgresServer) -> None:
@@ -75,3 +80,26 @@ def test_the_pool_reopens_after_close(postgres_server: PostgresServer) -> None:
         first = database.verifications.save(request_for(), result_from("out_of_network.json"), "intake-1")
         database.close()  # the app's shutdown; a later startup (tests, reloads) uses it again
         assert database.verifications.get(first) is not None
+
+
+def test_a_database_that_is_down_is_a_503_and_a_log_line_without_the_password(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    url = f"postgresql://coverage:hunter2-secret@127.0.0.1:{free_port()}/coverage?connect_timeout=2"
+    app = create_app(PLANS_DIR, api_keys=["test-staff-key"], database=open_database(url))
+    with TestClient(app) as client, caplog.at_level(logging.ERROR, logger="coverage.web"):
+        response = client.get("/verifications", headers={"X-API-Key": "test-staff-key"})
+    assert response.status_code == 503
+    (error,) = response.json()["errors"]
+    assert error["message"] == "the service's database is unavailable; try again shortly"
+    assert "PostgreSQL database 'coverage' on 127.0.0.1" in caplog.text
+    assert "hunter2" not in caplog.text and "hunter2" not in response.text
+
+
+def test_the_cli_says_the_database_is_down_and_exits_1(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("COVERAGE_DB", f"postgresql://coverage@127.0.0.1:{free_port()}/coverage?connect_timeout=2")
+    command = ["estimate", "--plan", "acme-ppo-gold-2026", "--start", "2026-03-02", "--verification-id", "1"]
+    assert main(command) == 1
+    assert capsys.readouterr().err.startswith("coverage: error: PostgreSQL database 'coverage' on 127.0.0.1")
