@@ -21,8 +21,9 @@ from coverage.estimate import EstimateRequest, estimate
 from coverage.gfe import Patient, good_faith_estimate
 from coverage.plans import PlanCatalog
 from coverage.program import LoadedProgram, load_program
-from coverage.stores.gfes import SqliteGfeStore
-from coverage.stores.sqlite import SqliteVerificationStore
+from coverage.stores.database import over
+from coverage.stores.gfes import SqlGfeStore
+from coverage.stores.sqlite import SqliteDatabase, SqliteVerificationStore
 from coverage.web.factory import create_app
 
 DATA = REPO / "tests" / "data" / "eligibility"
@@ -130,7 +131,7 @@ def test_good_faith_estimate_is_kept_and_reprints_exactly(
     assert gfe.total_cents == 24 * 500_00 + 18 * 150_00 == 1_470_000
     assert (provider.npi, provider.tin, provider.state) == ("1234567893", "12-3456789", "IL")
     assert any("$400.00 or more" in line for line in gfe.disclaimers)
-    store = SqliteGfeStore(SqliteVerificationStore(tmp_path / "coverage.sqlite"))
+    store = SqlGfeStore(SqliteDatabase(tmp_path / "coverage.sqlite"))
     gfe_id = store.save(gfe, "intake-1")
     assert store.get(gfe_id).content == gfe  # type: ignore[union-attr]
     with pytest.raises(InputError, match="is not an ICD-10-CM code"):
@@ -180,7 +181,7 @@ def test_cli_estimate_without_a_plan_exits_1_naming_the_missing_value(
 
 def test_api_estimates_from_a_verification_alone(tmp_path: Path) -> None:
     store, record_id = stored(tmp_path)
-    app = create_app(PLANS_DIR, [KEY["X-API-Key"]], store=store)
+    app = create_app(PLANS_DIR, [KEY["X-API-Key"]], database=over(store.database, "test"))
     with TestClient(app) as client:
         body = {
             "start_date": "2026-03-02",

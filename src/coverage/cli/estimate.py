@@ -14,7 +14,7 @@ from coverage.errors import InputError, NotFound
 from coverage.estimate import Estimate, EstimateRequest, estimate
 from coverage.money import format_usd, parse_money
 from coverage.pricing.parts import ALLOWED, CLIENT_PARTS, MEMBER_COST, PLAN_PAID
-from coverage.stores.sqlite import SqliteVerificationStore, default_db_path
+from coverage.stores.database import open_database
 from coverage.web.errors import field_errors
 
 PLAN_HELP = (
@@ -154,7 +154,8 @@ def estimate_from_args(args: argparse.Namespace) -> tuple[EstimateRequest, Estim
     catalog = catalog_of(args)
     record = None
     if request.verification_id is not None:
-        record = SqliteVerificationStore(default_db_path()).get(request.verification_id)
+        with open_database() as database:
+            record = database.verifications.get(request.verification_id)
     program = program_of() if request.plan_id is None else None
     try:
         return request, estimate(catalog, request, record, program)

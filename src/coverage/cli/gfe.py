@@ -13,11 +13,11 @@ import msgspec
 from coverage.cli.common import plan_command, program_of
 from coverage.cli.estimate import OPTION_FOR_FIELD, PLAN_HELP, add_request_options, estimate_from_args
 from coverage.dates import parse_date
+from coverage.eligibility.record import VerificationRecord
 from coverage.errors import InputError
 from coverage.gfe import GoodFaithEstimate, Patient, good_faith_estimate
 from coverage.money import format_usd
-from coverage.stores.gfes import SqliteGfeStore
-from coverage.stores.sqlite import SqliteVerificationStore, default_db_path
+from coverage.stores.database import open_database
 
 DESCRIPTION = (
     "Self-pay clients (--self-pay, with --first-name/--last-name/--dob) or the units an estimate prices "
@@ -41,13 +41,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(handler=run, options=OPTION_FOR_FIELD | {"diagnosis_codes": "--diagnosis"})
 
 
-def _patient(args: argparse.Namespace, request_verification: int | None) -> Patient:
-    if request_verification is not None:
-        record = SqliteVerificationStore(default_db_path()).get(request_verification)
-        if record is not None:
-            return Patient(
-                f"{record.request.first_name} {record.request.last_name}", record.request.date_of_birth
-            )
+def _patient(args: argparse.Namespace, record: VerificationRecord | None) -> Patient:
+    """From the verification's inquiry, else from the options (self-pay)."""
+    if record is not None:
+        inquiry = record.request
+        return Patient(f"{inquiry.first_name} {inquiry.last_name}", inquiry.date_of_birth)
     name = " ".join(part for part in (args.first_name, args.last_name) if part).strip()
     if not name:
         raise InputError.at("--first-name", "the patient's name is required on a Good Faith Estimate")
@@ -59,14 +57,13 @@ def _patient(args: argparse.Namespace, request_verification: int | None) -> Pati
 
 def run(args: argparse.Namespace) -> int:
     request, result = estimate_from_args(args)
-    content = good_faith_estimate(
-        program_of(), result, args.scenario, _patient(args, request.verification_id), args.diagnosis
-    )
     by = (args.by or getpass.getuser()).strip()
-    database = SqliteVerificationStore(default_db_path())
-    store = SqliteGfeStore(database)
-    gfe_id = store.save(content, by, request.verification_id)
-    issued = store.get(gfe_id)
+    with open_database() as database:
+        record = database.verifications.get(request.verification_id) if request.verification_id else None
+        patient = _patient(args, record)
+        content = good_faith_estimate(program_of(), result, args.scenario, patient, args.diagnosis)
+        gfe_id = database.gfes.save(content, by, request.verification_id)
+        issued = database.gfes.get(gfe_id)
     assert issued is not None  # just saved
     if args.json:
         sys.stdout.write(msgspec.json.format(msgspec.json.encode(issued)).decode() + "\n")

@@ -1,9 +1,10 @@
-"""Where verification records are kept: the store protocol the web service and the CLI are given.
+"""Where the service keeps its state: the store protocols the web service and the CLI are given.
 
 The core never holds a store: a caller reads the record it needs (`get`) and hands the
-record to the estimate. `coverage.stores.sqlite` is the implementation in use; the web app
-factory takes a store as a parameter and the CLI builds one, as both do with the plan catalog.
-Later stores (sessions, issued estimates) follow the same shape.
+record to the estimate. `coverage.stores.database.open_database` picks the backend from
+`COVERAGE_DB` (an SQLite file by default, or a `postgresql://` URL) and yields every store over
+it; the web app factory takes that `Database` as a parameter and the CLI opens one, as both do
+with the plan catalog. The SQL is written once (`coverage.stores.sql`) for both backends.
 """
 
 from __future__ import annotations

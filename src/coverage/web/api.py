@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
+import anyio.to_thread
 from litestar import get
 from litestar.params import FromPath, JSONBody
 from msgspec import Struct
@@ -40,7 +41,8 @@ class PlanList(Struct, kw_only=True):
 def run_estimate(
     catalog: PlanCatalog, request: EstimateRequest, store: VerificationStore, program: ProgramCatalog
 ) -> Estimate:
-    """The core estimate, with the verification record the request names read from the store."""
+    """The core estimate, with the verification record the request names read from the store
+    (blocking: call it in a worker thread)."""
     record = store.get(request.verification_id) if request.verification_id is not None else None
     return estimate(catalog, request, record, program.program)
 
@@ -80,8 +82,8 @@ class StaffApi(StaffController):
             raise unknown_plan(plan_id)
         return plan_to_builtins(loaded.plan)
 
-    @json_post("/estimates", EstimateRequest, 404, 422, sync_to_thread=False)
-    def create_estimate(
+    @json_post("/estimates", EstimateRequest, 404, 422)
+    async def create_estimate(
         self,
         catalog: Catalog,
         verifications: Verifications,
@@ -90,7 +92,9 @@ class StaffApi(StaffController):
     ) -> Estimate:
         """Weekly / IOP / PHP comparison (or one custom pathway), as `coverage estimate --json`.
         Without `plan_id`: from `verification_id` alone (or `self_pay`) at the program's rates."""
-        return run_estimate(catalog, data, verifications, program)
+        if data.verification_id is None:  # no database call: priced on the event loop
+            return estimate(catalog, data, None, program.program)
+        return await anyio.to_thread.run_sync(run_estimate, catalog, data, verifications, program)
 
 
 ROUTES = [health, StaffApi]

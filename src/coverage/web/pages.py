@@ -234,7 +234,7 @@ class AdmissionsPages(StaffController):
         form = {"start_date": dt.date.today().isoformat(), "network": "in", "horizon_weeks": "26"}
         return admissions_page(catalog, program, form, {})
 
-    @post("/admissions", sync_to_thread=False, cache_control=NO_STORE)
+    @post("/admissions", sync_to_thread=True, cache_control=NO_STORE)  # may read a verification
     def admissions_submit(
         self, catalog: Catalog, verifications: Verifications, program: Program, data: FormData
     ) -> Template:
@@ -274,7 +274,7 @@ def login_form(next_path: Annotated[str | None, QueryParameter(name="next")] = N
     return _page("login.html", {"next": _safe_next(next_path), "errors": {}})
 
 
-@post("/login", sync_to_thread=False, include_in_schema=False)
+@post("/login", sync_to_thread=True, include_in_schema=False)  # saves a session
 def login(request: Request[Any, Any, Any], data: FormData) -> Template | Redirect:
     """A fresh server-side session for a valid key; failures count toward the client's 429."""
     key = data.get("api_key", "").strip()
@@ -296,7 +296,7 @@ def login(request: Request[Any, Any, Any], data: FormData) -> Template | Redirec
     return Redirect(target, status_code=303, cookies=[cookie])
 
 
-@post("/logout", sync_to_thread=False, include_in_schema=False)
+@post("/logout", sync_to_thread=True, include_in_schema=False)  # deletes a session
 def logout(request: Request[Any, Any, Any]) -> Redirect:
     """Ends the session on the server too: the cookie's value is worthless from now on."""
     token = request.cookies.get(SESSION_COOKIE)

@@ -9,14 +9,15 @@ factory imports it and lists it once. Staff-only handlers live on a `StaffContro
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import hmac
+import logging
 import secrets
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import anyio.to_thread
 from jinja2 import pass_context
 from jinja2.runtime import Context
 from litestar import Controller, Request, Response, post
@@ -45,7 +46,8 @@ from coverage.plans import PlanCatalog
 from coverage.pricing import parts
 from coverage.program import ProgramCatalog
 from coverage.stores import GfeStore, VerificationStore
-from coverage.stores.sessions import SESSION_TTL, SessionStore, SqliteSessionStore, StoredSession, digest
+from coverage.stores.sessions import SESSION_TTL, SessionStore, StoredSession, digest
+from coverage.stores.sql import StoreError
 from coverage.web.errors import ErrorBody, HttpError, StrictJSON, error_response, human_message, status_of
 from coverage.web.throttle import FailureLimiter
 
@@ -79,6 +81,7 @@ API_KEY_HEADER = "X-API-Key"
 SESSION_COOKIE = "coverage_staff"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 STAFF_SECURITY: list[dict[str, list[str]]] = [{"staffApiKey": []}]
+log = logging.getLogger("coverage.web")
 
 
 # --- documented error answers (OpenAPI) -----------------------------------------------------
@@ -92,7 +95,7 @@ _ERROR_MEANINGS = {
     415: "The body is not of the media type this route reads",
     422: "The request breaks a rule against the plan (or the CSV lacks a required column)",
     429: "Too many failed staff keys or logins from this address: wait Retry-After seconds",
-    503: "Benefit verification is not configured",
+    503: "Benefit verification is not configured, or the database is unavailable",
 }
 
 
@@ -145,34 +148,33 @@ def _on_http_exception(request: Request[Any, Any, Any], exc: HTTPException) -> R
     return response
 
 
+def _on_store_error(_: Request[Any, Any, Any], exc: StoreError) -> Response[ErrorBody]:
+    """The database is down or refused: a 503 for the client, the PHI-free reason in the log."""
+    log.error("database: %s", exc)
+    return error_response(503, [Problem(None, "the service's database is unavailable; try again shortly")])
+
+
 EXCEPTION_HANDLERS: dict[type[Exception], Any] = {
     # one handler for the family; the subclasses are listed so that none logs a stack trace
     **dict.fromkeys((InputError, NotFound, HttpError), _on_input_error),
     HTTPException: _on_http_exception,
+    StoreError: _on_store_error,
 }
 
 
 # --- staff authentication ------------------------------------------------------------------
 
 
-@functools.cache
-def _sessions_at(path: Path) -> SessionStore:
-    return SqliteSessionStore(path)
-
-
-def sessions_in(path: Path) -> Callable[[], SessionStore]:
-    """The session store in the database at `path`, opened on first use (not at start-up)."""
-    return functools.partial(_sessions_at, path.resolve())
-
-
 class StaffAuth:
     """Staff credentials: `X-API-Key` checked in constant time, or a server-side login session.
 
     A session is valid until it expires (SESSION_TTL), is ended by logout, or the key that
-    opened it leaves COVERAGE_API_KEYS (its fingerprint is checked on every request).
+    opened it leaves COVERAGE_API_KEYS (its fingerprint is checked on every request). Sessions
+    live in the database, so every service process sharing it honours every login and logout;
+    the session calls block on it (run them in a worker thread).
     """
 
-    def __init__(self, keys: Iterable[str], sessions: Callable[[], SessionStore]) -> None:
+    def __init__(self, keys: Iterable[str], sessions: SessionStore) -> None:
         keys = tuple(keys)
         self._keys = tuple(key.encode() for key in keys)
         self._fingerprints = frozenset(digest(key) for key in keys)
@@ -185,11 +187,11 @@ class StaffAuth:
         """A fresh random session id for a key that `accepts_key`; only its hash is stored."""
         token = secrets.token_urlsafe(32)
         expires_at = dt.datetime.now(dt.UTC) + SESSION_TTL
-        self._sessions().save(StoredSession(digest(token), digest(key), expires_at))
+        self._sessions.save(StoredSession(digest(token), digest(key), expires_at))
         return token
 
     def accepts_session(self, token: str) -> bool:
-        session = self._sessions().get(digest(token))
+        session = self._sessions.get(digest(token))
         return (
             session is not None
             and session.expires_at > dt.datetime.now(dt.UTC)
@@ -197,7 +199,7 @@ class StaffAuth:
         )
 
     def end_session(self, token: str) -> None:
-        self._sessions().delete(digest(token))
+        self._sessions.delete(digest(token))
 
 
 class Service(Struct, frozen=True):
@@ -242,9 +244,10 @@ def same_origin(connection: ASGIConnection[Any, Any, Any, Any]) -> bool:
     return claimed is not None and claimed.rstrip("/") == str(connection.base_url).rstrip("/")
 
 
-def staff_only(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+async def staff_only(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
     """Guard: 401 without credentials, 403 for a wrong key (browsers are sent to /login),
-    429 after too many failures, 403 for a cookie-authenticated change from another site."""
+    429 after too many failures, 403 for a cookie-authenticated change from another site.
+    A session is looked up in a worker thread: the database may be across the network."""
     refuse_if_throttled(connection)
     service = service_of(connection)
     key = connection.headers.get(API_KEY_HEADER)
@@ -254,7 +257,7 @@ def staff_only(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandl
         service.failures.failed(client_address(connection))
         raise PermissionDeniedException(f"{API_KEY_HEADER} is not a valid staff key")
     token = connection.cookies.get(SESSION_COOKIE)
-    if token is not None and service.staff.accepts_session(token):
+    if token is not None and await anyio.to_thread.run_sync(service.staff.accepts_session, token):
         if connection.scope["method"] not in SAFE_METHODS and not same_origin(connection):
             raise HTTPException(status_code=403, detail="the request's Origin is not this site")
         return

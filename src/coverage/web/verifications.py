@@ -280,7 +280,7 @@ def _save_and_read(
     plan_id: str | None,
     previous_id: int | None,
 ) -> VerificationRecord:
-    """Store a verification and read it back (blocking SQLite I/O: run in a worker thread)."""
+    """Store a verification and read it back (blocking database I/O: run in a worker thread)."""
     record = store.get(store.save(request, result, performed_by, plan_id, previous_id=previous_id))
     assert record is not None  # just saved
     return record
