@@ -62,7 +62,7 @@ def run(args: argparse.Namespace) -> int:
         record = database.verifications.get(request.verification_id) if request.verification_id else None
         patient = _patient(args, record)
         content = good_faith_estimate(program_of(), result, args.scenario, patient, args.diagnosis)
-        gfe_id = database.gfes.save(content, by, request.verification_id)
+        gfe_id = database.gfes.save(content, by, verification_id=request.verification_id)
         issued = database.gfes.get(gfe_id)
     assert issued is not None  # just saved
     if args.json:

@@ -57,7 +57,7 @@ class GfeStore(Protocol):
     """Save an issued GFE, read one back, list them newest first."""
 
     def save(
-        self, content: GoodFaithEstimate, issued_by: str, verification_id: int | None = None,
+        self, content: GoodFaithEstimate, issued_by: str, *, verification_id: int | None = None,
         now: dt.datetime | None = None,
     ) -> int: ...
 

@@ -25,22 +25,17 @@ class SqlGfeStore:
         self._database = database
 
     def save(
-        self,
-        content: GoodFaithEstimate,
-        issued_by: str,
-        verification_id: int | None = None,
+        self, content: GoodFaithEstimate, issued_by: str, *, verification_id: int | None = None,
         now: dt.datetime | None = None,
     ) -> int:
-        if not issued_by.strip():
+        """Keep one issued GFE as it is (`verification_id`: the verification it rests on)."""
+        by = issued_by.strip()
+        if not by:
             raise ValueError("issued_by must name who issued the Good Faith Estimate")
         dialect = self._database.dialect
-        values = (
-            dialect.time(now or dt.datetime.now(dt.UTC)),
-            issued_by.strip(),
-            content.patient.name,
-            verification_id,
-            msgspec.json.encode(content).decode(),
-        )
+        issued_at = dialect.time(now or dt.datetime.now(dt.UTC))
+        document = msgspec.json.encode(content).decode()
+        values = (issued_at, by, content.patient.name, verification_id, document)
         query = (
             "INSERT INTO good_faith_estimates (issued_at, issued_by, patient_name, verification_id, "
             "content_json) VALUES (?, ?, ?, ?, ?) RETURNING id"

@@ -263,7 +263,7 @@ def _issue(
     content = good_faith_estimate(
         loaded, result, scenario, _patient(data, record), _diagnosis_codes(data.get("diagnosis_codes", ""))
     )
-    return gfes.save(content, by[:80], request.verification_id)
+    return gfes.save(content, by[:80], verification_id=request.verification_id)
 
 
 ROUTES = [AdmissionsFlow]
