@@ -66,6 +66,22 @@ def test_the_probe_would_see_psycopg() -> None:
     assert result.stdout.strip() == "False True"
 
 
+def test_the_cli_never_loads_the_web_framework() -> None:
+    """A terminal command starts without Litestar: the CLI shares the core's words, not the web's."""
+    commands = sorted(path.stem for path in (SRC / "coverage" / "cli").glob("*.py"))
+    assert {"estimate", "batch", "verify", "gfe"} <= set(commands)
+    probe = (
+        "import sys, importlib\n"
+        f"for name in {commands!r}: importlib.import_module('coverage.cli.' + name if name != '__init__' "
+        "else 'coverage.cli')\n"
+        "print('litestar' in sys.modules)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=REPO
+    )
+    assert result.stdout.strip() == "False"
+
+
 def test_no_source_file_is_over_600_lines() -> None:
     sizes = {
         path.relative_to(SRC).as_posix(): len(path.read_text(encoding="utf-8").splitlines())

@@ -15,7 +15,7 @@ from coverage.estimate import Estimate, EstimateRequest, estimate
 from coverage.money import format_usd, parse_money
 from coverage.pricing.parts import ALLOWED, CLIENT_PARTS, MEMBER_COST, PLAN_PAID
 from coverage.stores.database import open_database
-from coverage.web.errors import field_errors
+from coverage.validation import field_errors
 
 PLAN_HELP = (
     "plan id (see `coverage plans list`); leave it out to price --verification-id alone (or --self-pay) "

@@ -21,7 +21,7 @@ from coverage.i18n import N_
 from coverage.money import parse_money
 from coverage.screening.answers import ScreeningAnswers, parse_screening_answers
 from coverage.screening.rubric import LevelRecommendation, recommend_level
-from coverage.web.errors import field_errors
+from coverage.validation import field_errors
 
 _REQUEST_FIELDS = tuple(field.name for field in msgspec.structs.fields(EstimateRequest))
 SCREENING_FIELDS = tuple(field.name for field in msgspec.structs.fields(ScreeningAnswers))

@@ -48,7 +48,8 @@ from coverage.program import ProgramCatalog
 from coverage.stores import GfeStore, VerificationStore
 from coverage.stores.sessions import SESSION_TTL, SessionStore, StoredSession, digest
 from coverage.stores.sql import StoreError
-from coverage.web.errors import ErrorBody, HttpError, StrictJSON, error_response, human_message, status_of
+from coverage.validation import human_message
+from coverage.web.errors import ErrorBody, HttpError, StrictJSON, error_response, status_of
 from coverage.web.throttle import FailureLimiter
 
 __all__ = [  # re-exported so an area module needs only this import
