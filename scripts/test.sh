@@ -4,5 +4,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 bash scripts/install-browser.sh
+bash scripts/install-postgres.sh
 .venv/bin/ruff check src tests scripts
 .venv/bin/python -m pytest -q "$@"

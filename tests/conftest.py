@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
+import sqlite3
 from collections.abc import Iterator
+from contextlib import ExitStack, closing
 from pathlib import Path
 
+import psycopg
 import pytest
+from tests.postgres_server import PostgresServer, Unavailable, throwaway_server
 
 from coverage.estimate import Estimate, EstimateRequest, estimate_for_plan
 from coverage.plans import LoadedPlan, PlanCatalog, load_catalog, parse_plan
+from coverage.stores.database import Database, is_postgres_url, open_database
 
 REPO = Path(__file__).resolve().parents[1]
 PLANS_DIR = REPO / "plans"
@@ -32,6 +38,48 @@ def private_database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("COVERAGE_DB", str(tmp_path_factory.mktemp("db") / "coverage.sqlite"))
         yield
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """One throwaway PostgreSQL server for the session. Where none can start, its tests skip
+    saying why; in CI (CI=true) they fail instead, so a green CI means they ran."""
+    with ExitStack() as stack:
+        try:
+            server = stack.enter_context(throwaway_server())
+        except Unavailable as exc:
+            if os.environ.get("CI"):
+                pytest.fail(f"the PostgreSQL tests must run in CI: {exc}")
+            pytest.skip(f"PostgreSQL tests skipped: {exc}")
+        yield server
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def db_target(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A fresh, empty database of each backend: an SQLite file path or a PostgreSQL URL."""
+    if request.param == "sqlite":
+        return str(tmp_path / "coverage.sqlite")
+    server: PostgresServer = request.getfixturevalue("postgres_server")
+    return server.new_database()
+
+
+@pytest.fixture
+def database(db_target: str) -> Iterator[Database]:
+    """Every store over the fresh database of each backend (the same tests run on both)."""
+    with open_database(db_target) as opened:
+        yield opened
+
+
+def raw_execute(target: str, *statements: str) -> list[tuple[object, ...]]:
+    """Run SQL on the database at `target` with the bare driver (no migrations); the last
+    statement's rows."""
+    if is_postgres_url(target):
+        with psycopg.connect(target, autocommit=True) as connection:
+            cursors = [connection.execute(statement) for statement in statements]
+            return cursors[-1].fetchall() if cursors[-1].description else []
+    with closing(sqlite3.connect(target, isolation_level=None)) as connection:
+        rows = [connection.execute(statement).fetchall() for statement in statements]
+        return rows[-1]
 
 
 @pytest.fixture(scope="session")

@@ -11,7 +11,7 @@ from tests.conftest import REPO
 SRC = REPO / "src"
 # The shells and the adapters that may do I/O; everything else is the core.
 IO_ALLOWED = ("coverage/web/", "coverage/cli/", "coverage/stores/", "coverage/eligibility/client.py")
-IO_MODULES = ("sqlite3", "httpx", "litestar")
+IO_MODULES = ("sqlite3", "psycopg", "httpx", "litestar")
 
 
 def core_modules() -> list[str]:
@@ -34,7 +34,8 @@ def test_the_core_list_is_the_whole_core() -> None:
 
 @pytest.mark.parametrize("module", core_modules())
 def test_a_core_module_loads_no_io_library(module: str) -> None:
-    """Importing it (and all it imports) in a fresh interpreter loads none of sqlite3, httpx, litestar."""
+    """Importing it (and all it imports) in a fresh interpreter loads none of sqlite3, psycopg, httpx,
+    litestar."""
     probe = (
         f"import sys, {module}\n"
         f"print(','.join(name for name in {IO_MODULES!r} if name in sys.modules))"
@@ -50,6 +51,35 @@ def test_the_probe_would_see_an_io_library() -> None:
     probe = "import sys, coverage.stores.sqlite\nprint('sqlite3' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "True"
+
+
+def test_the_probe_would_see_psycopg() -> None:
+    """The PostgreSQL backend loads psycopg (so the list above names a library that can show up);
+    the SQLite default does not."""
+    probe = (
+        "import sys, coverage.stores.database, coverage.web\n"
+        "loaded = 'psycopg' in sys.modules\n"
+        "import coverage.stores.postgres\n"
+        "print(loaded, 'psycopg' in sys.modules)"
+    )
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "False True"
+
+
+def test_the_cli_never_loads_the_web_framework() -> None:
+    """A terminal command starts without Litestar: the CLI shares the core's words, not the web's."""
+    commands = sorted(path.stem for path in (SRC / "coverage" / "cli").glob("*.py"))
+    assert {"estimate", "batch", "verify", "gfe"} <= set(commands)
+    probe = (
+        "import sys, importlib\n"
+        f"for name in {commands!r}: importlib.import_module('coverage.cli.' + name if name != '__init__' "
+        "else 'coverage.cli')\n"
+        "print('litestar' in sys.modules)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=REPO
+    )
+    assert result.stdout.strip() == "False"
 
 
 def test_no_source_file_is_over_600_lines() -> None:

@@ -157,6 +157,7 @@ def test_handout_prints_on_two_pages(js_page: Any, base_url: str, button: str) -
     js_page.select_option("#plan_id", "acme-ppo-gold-2026")
     js_page.fill("#start_date", "2026-03-02")
     js_page.click(f"button:has-text('{button}')")
+    js_page.locator(".handout-head h1").wait_for()  # the handout, not the form (click does not wait)
     pdf = js_page.pdf(format="Letter", print_background=True)
     pages = len(re.findall(rb"/Type\s*/Page[^s]", pdf))  # page objects, not the /Pages tree
     assert 1 <= pages <= 2, pages

@@ -75,7 +75,9 @@ def test_printable_page(client: TestClient) -> None:
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/html")
     page = response.text
-    assert "@media print" in page
+    assert '<link rel="stylesheet" href="/static/parity.css">' in page  # its print layout
+    assert 'aria-label="Staff"' in page  # the staff navigation, like every staff page
+    assert "@media print" in client.get("/static/parity.css").text
     assert "MHPAEA parity report: Lakeside Employer Plan (July plan year)" in page
     assert 'id="outpatient_in_network_office"' in page
     assert "limit of 20 visits/days a year" in page

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import msgspec
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from tests.conftest import PLANS_DIR
 
@@ -89,8 +89,20 @@ def test_in_network_cost_share_stays_within_allowed_and_remaining_oop(request: E
             assert share_in_first_year <= limits.oop_max_individual_cents - request.oop_met_cents
 
 
+PENALTY_MOVES_OOP_ROOM = EstimateRequest(
+    plan_id="acme-ppo-gold-2026",
+    start_date=dt.date(2026, 1, 1),
+    category="mh",
+    deductible_met_cents=0,
+    oop_met_cents=338508,
+    horizon_weeks=10,
+    auth_status="none",
+)
+
+
 @SETTINGS
 @given(requests(), st.integers(0, 100))
+@example(PENALTY_MOVES_OOP_ROOM, 22)
 def test_more_deductible_met_never_raises_the_cost(request: EstimateRequest, percent_more: int) -> None:
     plan = CATALOG.plans[request.plan_id].plan
     limits = plan.network_accumulators(request.network) or plan.accumulators.in_network
@@ -107,8 +119,31 @@ def test_more_deductible_met_never_raises_the_cost(request: EstimateRequest, per
         assert low.totals.member_cost_cents - low.totals.penalty_cents <= (
             high.totals.member_cost_cents - high.totals.penalty_cents
         )
-        # A no-auth penalty is N% of each unit's plan payment, rounded half-up per unit. Once the
-        # OOP max caps the share, the plan pays the same in total, but split across units
-        # differently, so the rounded penalties may differ by at most a cent per penalized unit.
-        penalized_units = low.totals.units if low.totals.penalty_cents else 0
-        assert low.totals.member_cost_cents <= high.totals.member_cost_cents + penalized_units
+        # Without a no-auth penalty in either estimate, the whole cost never rises either. (A
+        # penalty is N% of the plan's payment and does not accrue, so a smaller share can mean a
+        # larger penalty and more OOP room for later units: docs/rules.md, and the test below.)
+        if not (low.totals.penalty_cents or high.totals.penalty_cents):
+            assert low.totals.member_cost_cents <= high.totals.member_cost_cents
+
+
+def test_a_penalty_can_make_more_deductible_met_cost_a_little_more() -> None:
+    """The worked case of docs/rules.md: PHP 3 weeks (15 days, denied without authorization: $0),
+    IOP 6 weeks (18 days at $450, penalty 50%), 1 therapy session ($30 copay, deductible waived);
+    OOP room $6,000.00 - $3,385.08 = $2,614.92."""
+    more = msgspec.structs.replace(PENALTY_MOVES_OOP_ROOM, deductible_met_cents=33000)
+    php_before = estimate(CATALOG, PENALTY_MOVES_OOP_ROOM).scenarios[2].totals
+    php_after = estimate(CATALOG, more).scenarios[2].totals
+    # $0 met: the IOP days' shares reach the OOP room: $1,500 deductible + $1,114.92 coinsurance =
+    # $2,614.92, so the session's copay is $0; the penalty is 50% of what the plan pays.
+    assert (php_before.deductible_cents, php_before.coinsurance_cents, php_before.copay_cents) == (
+        150000, 111492, 0
+    )
+    # $330 met: $1,170 deductible + 20% x (18 x $450 - $1,170) = $1,386.00 coinsurance = $2,556.00,
+    # under the room, so the session's $30 copay is owed: share $2,586.00, $28.92 less ...
+    assert (php_after.deductible_cents, php_after.coinsurance_cents, php_after.copay_cents) == (
+        117000, 138600, 3000
+    )
+    # ... but the plan pays $58.92 more on the penalized IOP days (and $30 less on the session),
+    # so the 50% penalty is $29.46 more: $2,772.00 - $2,742.54.
+    assert php_after.penalty_cents - php_before.penalty_cents == 2946
+    assert php_after.member_cost_cents - php_before.member_cost_cents == 54  # $5,358.00 - $5,357.46

@@ -1,4 +1,5 @@
-"""Server-side staff sessions, failure limits, Origin and Content-Type checks (issue 11, item 5)."""
+"""Server-side staff sessions (in every backend: SQLite and PostgreSQL), failure limits, Origin
+and Content-Type checks (issue 11, item 5)."""
 
 from __future__ import annotations
 
@@ -7,9 +8,10 @@ from pathlib import Path
 
 import pytest
 from litestar.testing import TestClient
-from tests.conftest import PLANS_DIR
+from tests.conftest import PLANS_DIR, raw_execute
 
-from coverage.stores.sessions import SqliteSessionStore, StoredSession, digest
+from coverage.stores.database import Database
+from coverage.stores.sessions import StoredSession, digest
 from coverage.web import create_app
 from coverage.web.shared import SESSION_COOKIE
 from coverage.web.throttle import MAX_FAILURES, FailureLimiter
@@ -19,15 +21,8 @@ HTML = {"accept": "text/html"}
 ADMISSIONS = {"plan_id": "acme-ppo-gold-2026", "start_date": "2026-03-02", "network": "in"}
 
 
-@pytest.fixture
-def db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    path = tmp_path / "coverage.sqlite"
-    monkeypatch.setenv("COVERAGE_DB", str(path))
-    return path
-
-
-def browser(keys: list[str]) -> TestClient:
-    client = TestClient(create_app(PLANS_DIR, api_keys=keys))
+def browser(keys: list[str], database: Database | None = None) -> TestClient:
+    client = TestClient(create_app(PLANS_DIR, api_keys=keys, database=database))
     client.headers["Origin"] = str(client.base_url)
     return client
 
@@ -43,43 +38,59 @@ def signed_in(client: TestClient, token: str) -> bool:
     return client.get("/admissions", headers=HTML, follow_redirects=False).status_code == 200
 
 
-def test_each_login_gets_a_fresh_random_session_kept_only_as_a_hash(db: Path) -> None:
-    with browser([KEY_A]) as client:
+def test_each_login_gets_a_fresh_random_session_kept_only_as_a_hash(
+    database: Database, db_target: str
+) -> None:
+    with browser([KEY_A], database) as client:
         first, second = log_in(client, KEY_A), log_in(client, KEY_A)
         assert first != second
         assert len(first) >= 43  # 32 random bytes, URL-safe base64
         assert signed_in(client, first) and signed_in(client, second)
-    raw = b"".join(part.read_bytes() for part in db.parent.glob("coverage.sqlite*"))  # with the WAL
-    assert first.encode() not in raw and KEY_A.encode() not in raw
-    assert digest(first).encode() in raw
+    rows = raw_execute(db_target, "SELECT token_hash, key_fingerprint FROM staff_sessions")
+    assert sorted(rows) == sorted([(digest(first), digest(KEY_A)), (digest(second), digest(KEY_A))])
+    if Path(db_target).exists():  # SQLite: not even a stray copy anywhere in the file or its WAL
+        folder = Path(db_target).parent
+        raw = b"".join(part.read_bytes() for part in folder.glob("coverage.sqlite*"))
+        assert first.encode() not in raw and KEY_A.encode() not in raw
+        assert digest(first).encode() in raw
 
 
-def test_logout_revokes_the_cookie_on_the_server(db: Path) -> None:
-    with browser([KEY_A]) as client:
+def test_logout_revokes_the_cookie_on_the_server(database: Database) -> None:
+    with browser([KEY_A], database) as client:
         token = log_in(client, KEY_A)
         assert signed_in(client, token)
         client.post("/logout")
         assert not signed_in(client, token)  # the old value, replayed, is worthless
 
 
-def test_removing_the_key_ends_its_sessions(db: Path) -> None:
-    with browser([KEY_A, KEY_B]) as client:
+def test_removing_the_key_ends_its_sessions(database: Database) -> None:
+    with browser([KEY_A, KEY_B], database) as client:
         token_a, token_b = log_in(client, KEY_A), log_in(client, KEY_B)
-    with browser([KEY_B]) as restarted:  # KEY_A removed from COVERAGE_API_KEYS
+    with browser([KEY_B], database) as restarted:  # KEY_A removed from COVERAGE_API_KEYS
         assert not signed_in(restarted, token_a)
         assert signed_in(restarted, token_b)
 
 
-def test_an_expired_session_is_refused(db: Path) -> None:
-    store = SqliteSessionStore(db)
+def test_an_expired_session_is_refused(database: Database) -> None:
+    store = database.sessions
     past = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)
     store.save(StoredSession(digest("old-token"), digest(KEY_A), past))
-    assert store.get(digest("old-token")) is not None
-    with browser([KEY_A]) as client:
+    assert store.get(digest("old-token")) == StoredSession(digest("old-token"), digest(KEY_A), past)
+    with browser([KEY_A], database) as client:
         assert not signed_in(client, "old-token")
 
 
-def test_repeated_failed_keys_get_429_with_retry_after(db: Path) -> None:
+def test_saving_a_session_tidies_the_expired_ones(database: Database) -> None:
+    now = dt.datetime.now(dt.UTC)
+    database.sessions.save(StoredSession("a" * 64, digest(KEY_A), now - dt.timedelta(minutes=1)))
+    database.sessions.save(StoredSession("b" * 64, digest(KEY_A), now + dt.timedelta(hours=8)))
+    assert database.sessions.get("a" * 64) is None  # deleted by the second save
+    assert database.sessions.get("b" * 64) is not None
+    database.sessions.delete("b" * 64)
+    assert database.sessions.get("b" * 64) is None
+
+
+def test_repeated_failed_keys_get_429_with_retry_after() -> None:
     with browser([KEY_A]) as client:
         for _ in range(MAX_FAILURES):
             assert client.get("/plans", headers={"X-API-Key": "guess"}).status_code == 403
@@ -91,7 +102,7 @@ def test_repeated_failed_keys_get_429_with_retry_after(db: Path) -> None:
         assert login.status_code == 429
 
 
-def test_repeated_failed_logins_get_429(db: Path) -> None:
+def test_repeated_failed_logins_get_429() -> None:
     with browser([KEY_A]) as client:
         for _ in range(MAX_FAILURES):
             assert client.post("/login", data={"api_key": "guess"}).status_code == 403
@@ -112,7 +123,7 @@ def test_failure_window_slides() -> None:
 
 
 @pytest.mark.parametrize("origin", ["https://evil.example", None])
-def test_cookie_changes_from_another_site_are_refused(db: Path, origin: str | None) -> None:
+def test_cookie_changes_from_another_site_are_refused(origin: str | None) -> None:
     with browser([KEY_A]) as client:
         log_in(client, KEY_A)
         headers = {"Origin": origin} if origin else {}
@@ -128,7 +139,7 @@ def test_cookie_changes_from_another_site_are_refused(db: Path, origin: str | No
 
 
 @pytest.mark.parametrize("route", ["/estimates", "/levels/recommend", "/verifications"])
-def test_json_routes_require_application_json(db: Path, route: str) -> None:
+def test_json_routes_require_application_json(route: str) -> None:
     with browser([KEY_A]) as client:
         body = b'{"plan_id": "acme-ppo-gold-2026", "start_date": "2026-03-02"}'
         response = client.post(

@@ -283,13 +283,13 @@ def test_admissions_verification_number(
 ) -> None:
     monkeypatch.setenv("COVERAGE_DB", str(tmp_path / "vob.sqlite"))
     assert field_error(admissions(staff, verification_id="#3").text, "verification_id") == (
-        "Verification # (optional): must be a whole number (the verification's #); got '#3'"
+        "Verification #: must be a whole number (the verification's #); got '#3'"
     )
     response = admissions(staff, verification_id="3")
     assert response.status_code == 400
     assert (
         field_error(response.text, "verification_id")
-        == "Verification # (optional): no verification #3 is stored"
+        == "Verification #: no verification #3 is stored"
     )
 
 

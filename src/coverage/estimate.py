@@ -11,14 +11,23 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Annotated, Literal
 
+import msgspec
 from msgspec import Meta, Struct
 
 from coverage.eligibility.record import RecordId, VerificationRecord
 from coverage.errors import InputError, unknown_plan
-from coverage.levels import Category, Network
+from coverage.levels import Category, Level, Network
 from coverage.money import format_usd
 from coverage.plans import LoadedPlan, PlanCatalog
 from coverage.pricing.engine import AuthStatus
+from coverage.pricing.program_terms import (
+    ENTERED_KEYS,
+    MissingValue,
+    ProgramTerms,
+    parse_entered,
+    self_pay_terms,
+    verification_terms,
+)
 from coverage.pricing.report import (
     AuthorizationNeed,
     CertificationReminder,
@@ -34,7 +43,7 @@ from coverage.pricing.report import (
     summarize,
     total_of,
 )
-from coverage.pricing.run_engine import price_scenario
+from coverage.pricing.run_engine import PricedRun, price_scenario
 from coverage.pricing.terms import (
     CostTerms,
     SourcedValue,
@@ -52,6 +61,7 @@ from coverage.pricing.verification import (
     verification_label,
     verified_met,
 )
+from coverage.program import LoadedProgram
 from coverage.rules import (
     FAMILY_AMOUNTS,
     FAMILY_OOP_BELOW_DEDUCTIBLE,
@@ -78,15 +88,16 @@ SCENARIO_LABELS = {
     "php": "PHP, then IOP, then weekly therapy",
     "custom": "Custom pathway",
 }
+EnteredText = Annotated[str, Meta(max_length=40)]
 SCENARIO_FOR_LEVEL: dict[str, str] = {"op": "weekly", "iop": "iop", "php": "php"}
 
 
 class EstimateRequest(Struct, forbid_unknown_fields=True, kw_only=True):
     """What an estimate needs from the caller; money in integer cents."""
 
-    plan_id: str
+    plan_id: str | None = None  # None: price from `verification_id` (or `self_pay`) at the program's rates
     start_date: dt.date
-    network: Network = "in"
+    network: Network | None = None  # None: in network with a plan file; else the program's contract says
     category: Category = "mh"
     deductible_met_cents: Cents | None = None  # None: not given (verified amount, else $0)
     oop_met_cents: Cents | None = None
@@ -97,6 +108,27 @@ class EstimateRequest(Struct, forbid_unknown_fields=True, kw_only=True):
     auth_status: AuthStatus = "approved"
     recommended_level: RecommendedLevel | None = None
     verification_id: RecordId | None = None  # a stored verification whose values override the plan's
+    self_pay: bool = False  # no insurance: every unit at the program's self-pay price
+    entered: Annotated[dict[str, EnteredText], Meta(max_length=len(ENTERED_KEYS))] = {}
+    # values the payer did not state, entered by staff: "mh_iop.coinsurance": "20%" (no plan file only)
+
+
+class SelfPayLine(Struct, frozen=True):
+    """Units of one level priced at the self-pay rate: what a Good Faith Estimate itemizes."""
+
+    level: Level
+    units: int
+    rate_cents: int
+    total_cents: int
+
+
+class UnpricedScenario(Struct, frozen=True):
+    """A scenario that cannot be estimated yet: the values it still needs."""
+
+    name: str
+    label: str
+    pathway: str
+    missing: list[str]
 
 
 class Scenario(Struct, kw_only=True):
@@ -115,6 +147,7 @@ class Scenario(Struct, kw_only=True):
     certifications: list[CertificationReminder]
     flags: list[Flag]
     assumptions: list[str]
+    self_pay_units: list[SelfPayLine] = []
 
 
 class Estimate(Struct, kw_only=True):
@@ -133,6 +166,9 @@ class Estimate(Struct, kw_only=True):
     sources: list[SourcedValue]
     assumptions: list[str]
     flags: list[Flag]
+    self_pay: bool = False
+    unpriced: list[UnpricedScenario] = []  # "cannot estimate yet", each with what it needs
+    missing: list[MissingValue] = []  # values the payer did not state and staff have not entered
 
 
 # --- terms: plan file + request ------------------------------------------------------------
@@ -281,7 +317,7 @@ def common_assumptions(
             "plan's no-authorization policy.",
         }[request.auth_status]
     )
-    if request.network == "out":
+    if terms.network == "out" and terms.limits is not None:
         lines.append(
             "Out of network: the provider may bill the difference between its charge and the allowed "
             "amount (balance bill); it counts toward neither deductible nor out-of-pocket maximum."
@@ -323,7 +359,18 @@ def _scenario(
         certifications=certification_reminders(phases, request.start_date, terms),
         flags=scenario_flags(phases, priced, terms, loaded),
         assumptions=scenario_assumptions(phases, request.start_date),
+        self_pay_units=self_pay_lines(priced),
     )
+
+
+def self_pay_lines(priced: list[PricedRun]) -> list[SelfPayLine]:
+    """Units the client pays at the self-pay rate, per level and rate, in pathway order."""
+    lines: dict[tuple[Level, int], int] = {}
+    for run in priced:
+        if run.not_covered_cents:
+            key = (run.level, int(run.not_covered_cents))  # plain int: Money does not encode
+            lines[key] = lines.get(key, 0) + run.count
+    return [SelfPayLine(level, units, rate, units * rate) for (level, rate), units in lines.items()]
 
 
 def check_dates(request: EstimateRequest, loaded: LoadedPlan) -> None:
@@ -340,8 +387,10 @@ def estimate_with_terms(
     verified: VerifiedMet | None = None,
     verification_notes: Sequence[str] = (),
     verification_flags: Sequence[Flag] = (),
+    missing: Sequence[MissingValue] = (),
 ) -> Estimate:
-    """Price the request's scenarios against already-resolved terms (plan file or verified)."""
+    """Price the request's scenarios against already-resolved terms (plan file or verified);
+    a scenario needing a `missing` value is listed as not priced yet, with what it needs."""
     check_dates(request, loaded)
     start, met_sources, met_notes = starting_accumulators(request, terms, verified)
     pathways = pathways_for(request)
@@ -357,14 +406,23 @@ def estimate_with_terms(
                 ),
             )
         )
-    scenarios = [_scenario(name, phases, request, terms, start, loaded) for name, phases in pathways.items()]
-    renewed_sources, renewal_notes = renewal_sources(terms, max(scenario.end_date for scenario in scenarios))
+    scenarios: list[Scenario] = []
+    unpriced: list[UnpricedScenario] = []
+    for name, phases in pathways.items():
+        levels = {phase.level for phase in phases}
+        needs = [value.message for value in missing if value.level is None or value.level in levels]
+        if needs:
+            unpriced.append(UnpricedScenario(name, SCENARIO_LABELS[name], format_pathway(phases), needs))
+        else:
+            scenarios.append(_scenario(name, phases, request, terms, start, loaded))
+    last_day = max((scenario.end_date for scenario in scenarios), default=request.start_date)
+    renewed_sources, renewal_notes = renewal_sources(terms, last_day)
     return Estimate(
         plan_id=loaded.plan.id,
         plan_name=loaded.plan.name,
         plan_kind=loaded.plan.kind,
         sample_data=loaded.plan.sample_data,
-        network=request.network,
+        network=terms.network,
         category=request.category,
         start_date=request.start_date,
         horizon_weeks=sum(phase.weeks for phase in next(iter(pathways.values()))),
@@ -380,24 +438,38 @@ def estimate_with_terms(
             *verification_notes,
         ],
         flags=flags,
+        self_pay=request.self_pay,
+        unpriced=unpriced,
+        missing=list(missing),
     )
 
 
 def estimate_for_plan(loaded: LoadedPlan, request: EstimateRequest) -> Estimate:
     """The estimate against one plan's own terms (a plan file, or one typed in on a page)."""
-    return estimate_with_terms(loaded, request, build_terms(loaded, request.network, request.category))
+    terms = build_terms(loaded, request.network or "in", request.category)
+    return estimate_with_terms(loaded, request, terms)
 
 
 def estimate(
-    catalog: PlanCatalog, request: EstimateRequest, verification: VerificationRecord | None = None
+    catalog: PlanCatalog,
+    request: EstimateRequest,
+    verification: VerificationRecord | None = None,
+    program: LoadedProgram | None = None,
 ) -> Estimate:
     """The estimate for a request against the plan file it names (and the plans that renew it),
     and the verification record it names (`request.verification_id`), which the caller has
-    already read from its store."""
+    already read from its store. Without a plan file: from the verification alone (or for a
+    self-pay client) at the rates of `program`."""
+    if request.plan_id is None:
+        return estimate_at_program_rates(program, request, verification)
+    if request.self_pay or request.entered:
+        field = "self_pay" if request.self_pay else "entered"
+        raise InputError.at(field, "is only for an estimate without a plan_id (at the program's rates)")
     loaded = catalog.get(request.plan_id)
     if loaded is None:
         raise unknown_plan(request.plan_id)
-    terms = catalog_terms(catalog, loaded, request.network, request.category)
+    request = msgspec.structs.replace(request, network=request.network or "in")
+    terms = catalog_terms(catalog, loaded, request.network or "in", request.category)
     if request.verification_id is None:
         return estimate_with_terms(loaded, request, terms)
     verified = usable_verification(verification, request.verification_id, request.plan_id)
@@ -421,3 +493,55 @@ def estimate(
     met = verified_met(terms, verified, record.id, record.verified_on, request.start_date)
     notes = [*verification_assumptions(terms, verified, record.id, record.verified_on), *met.notes]
     return estimate_with_terms(loaded, request, terms, met, notes)
+
+
+def estimate_at_program_rates(
+    program: LoadedProgram | None, request: EstimateRequest, record: VerificationRecord | None
+) -> Estimate:
+    """No plan file: a verified 271 at the program's contracted rates, or a self-pay client at
+    its self-pay prices. Values the payer did not state are named, never taken as zero."""
+    if program is None:
+        raise InputError.at(None, "the program file did not load (see the Admissions page or /health)")
+    if request.self_pay == (request.verification_id is not None):
+        message = "give a plan_id, or a verification_id, or self_pay: true for a client without insurance"
+        raise InputError.at("verification_id" if request.self_pay else "plan_id", message)
+    entered = parse_entered(request.entered)
+    if request.self_pay:
+        return _at_program_rates(request, self_pay_terms(program, request.category, request.start_date))
+    assert request.verification_id is not None
+    verified = usable_verification(record, request.verification_id, None)
+    assert record is not None  # usable_verification raised otherwise
+    label = verification_label(record.id, record.verified_on)
+    if record.outcome == "inactive":
+        inactive = Flag(
+            code="coverage_inactive",
+            severity="warning",
+            message=f"{label}: {record.message}. Every unit below is at the program's self-pay price.",
+        )
+        priced = self_pay_terms(program, request.category, request.start_date, f"{label}: coverage inactive")
+        return _at_program_rates(request, priced, flags=[inactive])
+    found = verification_terms(
+        program, verified, record.id, record.verified_on, record.request.payer_id, request.category,
+        request.start_date, entered,
+    )
+    if request.network is not None and request.network != found.terms.network:
+        said = "in" if found.terms.network == "in" else "out of"
+        message = f"the program is {said} network with this payer (program file); leave it out"
+        raise InputError.at("network", message)
+    met = verified_met(found.terms, verified, record.id, record.verified_on, request.start_date)
+    notes = [*verification_assumptions(found.terms, verified, record.id, record.verified_on), *met.notes]
+    return _at_program_rates(request, found, met, notes)
+
+
+def _at_program_rates(
+    request: EstimateRequest,
+    found: ProgramTerms,
+    met: VerifiedMet | None = None,
+    notes: Sequence[str] = (),
+    flags: Sequence[Flag] = (),
+) -> Estimate:
+    request = msgspec.structs.replace(request, network=found.terms.network)
+    result = estimate_with_terms(
+        found.plan, request, found.terms, met, [*found.notes, *notes], flags, found.missing
+    )
+    return msgspec.structs.replace(result, plan_id=found.plan.plan.id)

@@ -244,7 +244,7 @@ _CUSTOM_TYPES: dict[type, Any] = {
 }
 
 
-def _dec_hook(target: type, value: Any) -> Any:
+def decode_hook(target: type, value: Any) -> Any:
     parser = _CUSTOM_TYPES.get(target)
     if parser is None:
         raise NotImplementedError(target)
@@ -284,7 +284,9 @@ def _value_at(raw: dict[str, Any], key_path: str) -> str | None:
 _AT = re.compile(r"^(?P<message>.*?)(?: - at `\$(?P<path>[^`]*)`)?$", re.S)
 
 
-def _located(file: str, raw: dict[str, Any], error: msgspec.ValidationError) -> PlanError:
+def located(file: str, raw: dict[str, Any], error: msgspec.ValidationError, root: type = Plan) -> PlanError:
+    """A msgspec validation error as a PlanError naming the file, key path and value (also used
+    by the program file, `root` being its top-level struct)."""
     match = _AT.match(str(error))
     assert match is not None  # the pattern matches any string
     path = (match["path"] or "").lstrip(".")
@@ -294,7 +296,7 @@ def _located(file: str, raw: dict[str, Any], error: msgspec.ValidationError) -> 
         path = f"{path}.{unknown[1]}" if path else unknown[1]
         message = "unknown key (check the spelling; see README 'Plan files')"
     if message.startswith("Invalid enum value"):
-        message = f"{message}; allowed: {_allowed_values(path)}"
+        message = f"{message}; allowed: {_allowed_values(path, root)}"
     missing = re.match(r"Object missing required field `([^`]+)`", message)
     if missing:
         path = f"{path}.{missing[1]}" if path else missing[1]
@@ -302,9 +304,9 @@ def _located(file: str, raw: dict[str, Any], error: msgspec.ValidationError) -> 
     return PlanError(file, path or "(top level)", message, _value_at(raw, path))
 
 
-def _allowed_values(key_path: str) -> str:
-    """The choices of a Literal-typed plan-file key, for a helpful enum error."""
-    info: msgspec.inspect.Type = msgspec.inspect.type_info(Plan)
+def _allowed_values(key_path: str, root: type) -> str:
+    """The choices of a Literal-typed key, for a helpful enum error."""
+    info: msgspec.inspect.Type = msgspec.inspect.type_info(root)
     for key in key_path.split("."):
         if isinstance(info, msgspec.inspect.UnionType):
             info = next((t for t in info.types if isinstance(t, msgspec.inspect.StructType)), info)
@@ -378,9 +380,9 @@ def parse_plan(text: str, file: str) -> LoadedPlan:
         raise PlanFileError([PlanError(file, "(syntax)", f"not valid TOML: {exc}")]) from None
     raw, national = _with_national_figures(file, raw)
     try:
-        plan = msgspec.convert(raw, Plan, dec_hook=_dec_hook)
+        plan = msgspec.convert(raw, Plan, dec_hook=decode_hook)
     except msgspec.ValidationError as exc:
-        raise PlanFileError([_located(file, raw, exc)]) from None
+        raise PlanFileError([located(file, raw, exc)]) from None
     present_keys = frozenset(_key_paths(raw))
     errors = _semantic_errors(file, plan, raw, present_keys)
     if errors:

@@ -19,6 +19,15 @@ def default_plans_dir() -> Path:
     return Path(__file__).resolve().parents[2] / "plans"
 
 
+def default_program_files() -> tuple[Path, Path]:
+    """The program file and payer list: `COVERAGE_PROGRAM_FILE` and `COVERAGE_PAYERS_FILE`, else the
+    bundled illustrative `programs/sample-program.toml` and `programs/payers.toml`."""
+    bundled = Path(__file__).resolve().parents[2] / "programs"
+    program = os.environ.get("COVERAGE_PROGRAM_FILE") or bundled / "sample-program.toml"
+    payers = os.environ.get("COVERAGE_PAYERS_FILE") or bundled / "payers.toml"
+    return Path(program), Path(payers)
+
+
 # --- web service: staff API keys -----------------------------------------------------------
 
 DEV_STAFF_KEY = "dev-staff-key"

@@ -14,11 +14,12 @@ import importlib.metadata
 import sys
 from collections.abc import Mapping, Sequence
 
-from coverage.cli import batch, estimate, parity, plans, recommend, verify
+from coverage.cli import batch, estimate, gfe, parity, plans, recommend, verify
 from coverage.errors import InputError, Problem
+from coverage.stores.sql import StoreError
 
 # Subcommand modules, in the order `coverage --help` lists them.
-COMMAND_MODULES = (batch, estimate, parity, plans, recommend, verify)
+COMMAND_MODULES = (batch, estimate, gfe, parity, plans, recommend, verify)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -60,6 +61,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except InputError as exc:
         print(f"coverage: error: {error_line(exc, getattr(args, 'options', {}))}", file=sys.stderr)
         return 2
+    except StoreError as exc:  # the database, not the input: unreachable, or newer than this program
+        print(f"coverage: error: {exc}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

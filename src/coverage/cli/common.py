@@ -6,7 +6,8 @@ import argparse
 
 from coverage.errors import InputError
 from coverage.plans import LoadedPlan, PlanCatalog, load_catalog
-from coverage.settings import default_plans_dir
+from coverage.program import LoadedProgram, load_program
+from coverage.settings import default_plans_dir, default_program_files
 
 
 def whole_number(text: str) -> int:
@@ -18,11 +19,18 @@ def whole_number(text: str) -> int:
 
 
 def plan_command(
-    subparsers: argparse._SubParsersAction, name: str, summary: str, description: str
+    subparsers: argparse._SubParsersAction,
+    name: str,
+    summary: str,
+    description: str,
+    plan_help: str | None = None,
 ) -> argparse.ArgumentParser:
-    """A subcommand about one plan: --plan ID (required) and --plans-dir DIR."""
+    """A subcommand about one plan: --plan ID (required unless `plan_help` says what leaving it
+    out means) and --plans-dir DIR."""
     parser = subparsers.add_parser(name, help=summary, description=description)
-    parser.add_argument("--plan", required=True, help="plan id (see `coverage plans list`)")
+    parser.add_argument(
+        "--plan", required=plan_help is None, help=plan_help or "plan id (see `coverage plans list`)"
+    )
     parser.add_argument("--plans-dir", default=None)
     return parser
 
@@ -43,3 +51,12 @@ def plan_of(args: argparse.Namespace, catalog: PlanCatalog) -> LoadedPlan:
     if loaded is None:
         raise unknown_plan_option(args, catalog)
     return loaded
+
+
+def program_of() -> LoadedProgram:
+    """The program file and payer list (COVERAGE_PROGRAM_FILE, COVERAGE_PAYERS_FILE, else the bundled
+    sample); a file that does not load names its first located error."""
+    loaded = load_program(*default_program_files())
+    if loaded.program is None:
+        raise InputError.at("program file", f"{loaded.errors[0]} ({len(loaded.errors)} error(s) in all)")
+    return loaded.program

@@ -8,14 +8,19 @@ import sys
 
 import msgspec
 
-from coverage.cli.common import catalog_of, plan_command, unknown_plan_option, whole_number
+from coverage.cli.common import catalog_of, plan_command, program_of, unknown_plan_option, whole_number
 from coverage.dates import parse_date
 from coverage.errors import InputError, NotFound
 from coverage.estimate import Estimate, EstimateRequest, estimate
 from coverage.money import format_usd, parse_money
 from coverage.pricing.parts import ALLOWED, CLIENT_PARTS, MEMBER_COST, PLAN_PAID
-from coverage.stores.sqlite import SqliteVerificationStore, default_db_path
-from coverage.web.errors import field_errors
+from coverage.stores.database import open_database
+from coverage.validation import field_errors
+
+PLAN_HELP = (
+    "plan id (see `coverage plans list`); leave it out to price --verification-id alone (or --self-pay) "
+    "at the program file's rates"
+)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -23,10 +28,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         subparsers,
         "estimate",
         "estimate client cost: weekly therapy vs IOP vs PHP",
-        "Without --pathway: the standard weekly / iop / php comparison over the horizon.",
+        "Without --pathway: the standard weekly / iop / php comparison over the horizon. Exit 1 when a "
+        "value the payer did not state is missing (named; give it with --value KEY=VALUE).",
+        PLAN_HELP,
     )
+    add_request_options(parser)
+    parser.add_argument("--json", action="store_true", help="print the estimate as JSON")
+    parser.set_defaults(handler=run, options=OPTION_FOR_FIELD)
+
+
+def add_request_options(parser: argparse.ArgumentParser) -> None:
+    """The options that make an EstimateRequest (shared with `coverage gfe`)."""
     parser.add_argument("--start", required=True, help="first day of care, YYYY-MM-DD")
-    parser.add_argument("--network", choices=("in", "out"), default="in")
+    parser.add_argument("--network", choices=("in", "out"), help="default: in (a plan file); the program's")
     parser.add_argument("--category", choices=("mh", "sud"), default="mh")
     parser.add_argument(
         "--deductible-met", help="dollars met this plan year, e.g. 250.00 (default: verified amount, else 0)"
@@ -53,10 +67,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--verification-id",
         type=whole_number,
-        help="a stored verification (coverage verify) whose values override",
+        help="a stored verification (coverage verify): overrides the plan's values, or prices alone",
     )
-    parser.add_argument("--json", action="store_true", help="print the estimate as JSON")
-    parser.set_defaults(handler=run, options=OPTION_FOR_FIELD)
+    parser.add_argument(
+        "--self-pay", action="store_true", help="no insurance: every unit at the program's self-pay price"
+    )
+    parser.add_argument(
+        "--value",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a value the payer did not state, entered by staff, e.g. mh_iop.coinsurance=20%% "
+        "or oop_max_individual=3000.00 (repeatable)",
+    )
 
 
 def _dollars(argument: str, text: str | None) -> int | None:
@@ -75,6 +98,17 @@ def _date(argument: str, text: str) -> dt.date:
         raise InputError.at(argument, str(exc)) from None
 
 
+def _entered(values: list[str]) -> dict[str, str]:
+    entered: dict[str, str] = {}
+    for text in values:
+        key, equals, value = text.partition("=")
+        if not equals or not key.strip():
+            message = f"must be KEY=VALUE such as mh_iop.coinsurance=20%, got {text[:40]!r}"
+            raise InputError.at("--value", message)
+        entered[key.strip()] = value.strip()
+    return entered
+
+
 def request_from_args(args: argparse.Namespace) -> EstimateRequest:
     fields = {
         "plan_id": args.plan,
@@ -90,6 +124,8 @@ def request_from_args(args: argparse.Namespace) -> EstimateRequest:
         "auth_status": args.auth,
         "recommended_level": args.recommended_level,
         "verification_id": args.verification_id,
+        "self_pay": args.self_pay,
+        "entered": _entered(args.value),
     }
     if errors := field_errors(fields, EstimateRequest):  # the rule in words, not msgspec's types
         first = errors[0]
@@ -107,25 +143,38 @@ OPTION_FOR_FIELD = {  # request field -> the option that fills it, so errors nam
     "plan_id": "--plan",
     "pathway": "--pathway",
     "verification_id": "--verification-id",
+    "self_pay": "--self-pay",
+    "entered": "--value",
 }
 
 
-def run(args: argparse.Namespace) -> int:
+def estimate_from_args(args: argparse.Namespace) -> tuple[EstimateRequest, Estimate]:
+    """The request the options describe, priced with the plan file or the program file."""
     request = request_from_args(args)
     catalog = catalog_of(args)
     record = None
     if request.verification_id is not None:
-        record = SqliteVerificationStore(default_db_path()).get(request.verification_id)
+        with open_database() as database:
+            record = database.verifications.get(request.verification_id)
+    program = program_of() if request.plan_id is None else None
     try:
-        result = estimate(catalog, request, record)
+        return request, estimate(catalog, request, record, program)
     except NotFound as exc:
         if exc.field != "plan_id":
             raise
         raise unknown_plan_option(args, catalog) from None
+
+
+def run(args: argparse.Namespace) -> int:
+    _, result = estimate_from_args(args)
     if args.json:
         sys.stdout.write(msgspec.json.format(msgspec.json.encode(result)).decode() + "\n")
     else:
         sys.stdout.write(render_text(result))
+    if result.missing:
+        needs = "; ".join(f"{value.message} (--value {value.key}=...)" for value in result.missing)
+        print(f"coverage: cannot estimate yet: {needs}", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -180,6 +229,9 @@ def render_text(result: Estimate) -> str:
         for reminder in scenario.certifications:
             lines.append(f"  {reminder.kind} ({reminder.level}) due {reminder.date}")
         lines += [f"  [{flag.severity}] {flag.message}" for flag in scenario.flags]
+    for unpriced in result.unpriced:
+        needs = "; ".join(unpriced.missing)
+        lines += ["", f"{unpriced.name}: {unpriced.label}: cannot estimate yet: {needs}"]
     lines += ["", "Assumptions:"] + [f"  - {line}" for line in result.assumptions]
     lines += ["", "Sources:"] + [f"  {s.name} = {s.value}: {s.source}" for s in result.sources]
     return "\n".join(lines) + "\n"

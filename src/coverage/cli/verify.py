@@ -17,7 +17,7 @@ from coverage.levels import CATEGORIES, CATEGORY_LABELS, LEVELS, NETWORK_LABELS
 from coverage.money import format_usd
 from coverage.plans import load_catalog
 from coverage.settings import default_plans_dir
-from coverage.stores.sqlite import SqliteVerificationStore, default_db_path
+from coverage.stores.database import open_database
 
 # EligibilityRequest field -> the option that fills it, so errors name what the user typed.
 OPTION_FOR_FIELD = {
@@ -56,7 +56,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--by", default=None, help="who is running the check (default: your login name)")
     parser.add_argument(
-        "--db", default=None, help="SQLite file (default: COVERAGE_DB or var/coverage.sqlite)"
+        "--db",
+        default=None,
+        help="SQLite file or postgresql:// URL (default: COVERAGE_DB or var/coverage.sqlite)",
     )
     parser.add_argument("--plans-dir", default=None, help="where --plan is looked up (default: ./plans)")
     parser.add_argument("--json", action="store_true", help="print the record as JSON")
@@ -104,8 +106,8 @@ def run_verify(args: argparse.Namespace) -> int:
     if result.outcome == "not_configured":
         print(f"coverage: error: {result.message}", file=sys.stderr)
         return 1
-    store = SqliteVerificationStore(args.db or default_db_path())
-    record_id = store.save(request, result, performed_by, args.plan)
+    with open_database(args.db) as database:
+        record_id = database.verifications.save(request, result, performed_by, args.plan)
     if args.json:
         document = {"id": record_id, **msgspec.structs.asdict(result)}
         document.pop("raw_response")  # stays in the database; the terminal gets the mapping

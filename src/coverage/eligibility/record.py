@@ -34,6 +34,7 @@ class VerificationRecord(Struct, frozen=True):
     raw_response: str | None
     benefits: VerifiedBenefits | None
     rejections: list[PayerRejection]
+    previous_id: int | None = None  # the verification this one repeated ("Verify again")
 
     @property
     def verified_on(self) -> dt.date:

@@ -42,15 +42,17 @@ def verification_label(verification_id: int, verified_on: dt.date) -> str:
 
 
 def usable_verification(
-    record: VerificationRecord | None, verification_id: int, plan_id: str) -> VerifiedBenefits:
-    """The benefits of a stored verification an estimate may use; else a 4xx-style error."""
+    record: VerificationRecord | None, verification_id: int, plan_id: str | None
+) -> VerifiedBenefits:
+    """The benefits of a stored verification an estimate may use; else a 4xx-style error.
+    `plan_id` None: an estimate at the program's rates, which any verified plan may feed."""
     if record is None or record.id != verification_id:
         raise InputError.at("verification_id", f"no verification #{verification_id} is stored")
     if record.outcome not in ("verified", "inactive") or record.benefits is None:
         raise InputError.at(
             "verification_id", f"verification #{verification_id} did not verify benefits: {record.message}"
         )
-    if record.plan_id is not None and record.plan_id != plan_id:
+    if plan_id is not None and record.plan_id is not None and record.plan_id != plan_id:
         raise InputError.at(
             "verification_id",
             f"verification #{verification_id} was for plan {record.plan_id!r}, not {plan_id!r}",
@@ -81,7 +83,7 @@ def inactive_terms(terms: CostTerms, verification_id: int, verified_on: dt.date)
     )
 
 
-def _agreed(values: list[int | None]) -> int | None:
+def agreed(values: list[int | None]) -> int | None:
     """One value stated the same way for every level that states it; otherwise None."""
     stated = {value for value in values if value is not None}
     return stated.pop() if len(stated) == 1 else None
@@ -111,7 +113,7 @@ def apply_verification(
         changes: dict[str, Money] = {}
         for attribute, field, name in _LIMITS:
             accumulators: list[Accumulator | None] = [getattr(stated, field) for stated in by_level.values()]
-            total = _agreed(
+            total = agreed(
                 [accumulator.total_cents if accumulator else None for accumulator in accumulators]
             )
             if total is None:
@@ -234,14 +236,14 @@ def verified_met(
         strict=True,
     ):
         stated: list[Accumulator] = [getattr(level, field) for level in levels if getattr(level, field)]
-        met = _agreed([accumulator.met_cents for accumulator in stated])
+        met = agreed([accumulator.met_cents for accumulator in stated])
         if met is not None:
             sample = next(accumulator for accumulator in stated if accumulator.met_cents == met)
             how = (
                 "total minus remaining" if sample.remaining_cents is not None else "the payer's year-to-date"
             )
         else:
-            remaining = _agreed([accumulator.remaining_cents for accumulator in stated])
+            remaining = agreed([accumulator.remaining_cents for accumulator in stated])
             limit = getattr(limits, attribute) if limits is not None else None
             if remaining is None or limit is None or remaining > limit:
                 continue

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
+import anyio.to_thread
 from litestar import get
 from litestar.datastructures import State
 from litestar.params import FromPath, JSONBody
@@ -12,6 +13,7 @@ from msgspec import Struct
 from coverage.errors import unknown_plan
 from coverage.estimate import Estimate, EstimateRequest, estimate
 from coverage.plans import Effective, PlanCatalog, PlanError, PlanKind, plan_to_builtins
+from coverage.program import ProgramCatalog
 from coverage.stores import VerificationStore
 from coverage.web.shared import Catalog, Service, StaffController, json_post, staff_errors
 
@@ -37,10 +39,13 @@ class PlanList(Struct, kw_only=True):
     errors: list[PlanError]  # plan files that did not load, each with key path and reason
 
 
-def run_estimate(catalog: PlanCatalog, request: EstimateRequest, store: VerificationStore) -> Estimate:
-    """The core estimate, with the verification record the request names read from the store."""
+def run_estimate(
+    catalog: PlanCatalog, request: EstimateRequest, store: VerificationStore, program: ProgramCatalog
+) -> Estimate:
+    """The core estimate, with the verification record the request names read from the store
+    (blocking: call it in a worker thread)."""
     record = store.get(request.verification_id) if request.verification_id is not None else None
-    return estimate(catalog, request, record)
+    return estimate(catalog, request, record, program.program)
 
 
 @get("/health", sync_to_thread=False, tags=["service"])
@@ -78,13 +83,17 @@ class StaffApi(StaffController):
             raise unknown_plan(plan_id)
         return plan_to_builtins(loaded.plan)
 
-    @json_post("/estimates", EstimateRequest, 404, 422, sync_to_thread=False)
-    def create_estimate(self, state: State, data: JSONBody[EstimateRequest]) -> Estimate:
-        """Weekly / IOP / PHP comparison (or one custom pathway), as `coverage estimate --json`."""
-        # The service straight from the app state: two injected dependencies would cost a task
+    @json_post("/estimates", EstimateRequest, 404, 422)
+    async def create_estimate(self, state: State, data: JSONBody[EstimateRequest]) -> Estimate:
+        """Weekly / IOP / PHP comparison (or one custom pathway), as `coverage estimate --json`.
+        Without `plan_id`: from `verification_id` alone (or `self_pay`) at the program's rates."""
+        # The service straight from the app state: three injected dependencies would cost a task
         # group on every request of the busiest route.
         service: Service = state.service
-        return run_estimate(service.catalog, data, service.verifications)
+        catalog, program = service.catalog, service.program
+        if data.verification_id is None:  # no database call: priced on the event loop
+            return estimate(catalog, data, None, program.program)
+        return await anyio.to_thread.run_sync(run_estimate, catalog, data, service.verifications, program)
 
 
 ROUTES = [health, StaffApi]

@@ -23,12 +23,13 @@ from pathlib import Path
 from typing import Any
 
 import anyio.to_thread
-from litestar import Request, post
+from litestar import Request, get, post
 from litestar.background_tasks import BackgroundTask
+from litestar.datastructures import UploadFile
 from litestar.exceptions.http_exceptions import RequestEntityTooLarge
 from litestar.openapi.spec import OpenAPIMediaType, OpenAPIType, Operation, RequestBody, Schema
 from litestar.params import Parameter
-from litestar.response import File
+from litestar.response import File, Template
 
 from coverage.batch import BatchResult, run_batch
 from coverage.plans import PlanCatalog
@@ -127,8 +128,24 @@ async def _spool_body(request: Request[Any, Any, Any], target: Path) -> int:
     return size
 
 
+async def _spool_form_file(request: Request[Any, Any, Any], target: Path) -> None:
+    """The `file` field of a multipart form (the Batch page) written to `target`."""
+    form = await request.form()
+    upload = form.get("file")
+    if not isinstance(upload, UploadFile):
+        raise HttpError(422, [Problem("file", "choose the CSV file to upload")])
+    with target.open("wb") as handle:
+        while chunk := await upload.read(1 << 20):
+            handle.write(chunk)
+
+
 class BatchApi(StaffController):
     tags = ["staff API"]  # noqa: RUF012
+
+    @get("/batch", sync_to_thread=False, include_in_schema=False)
+    def page(self) -> Template:
+        """The upload form the staff navigation links (posts the file to POST /batch)."""
+        return Template("batch.html", context={"staff": True})
 
     @post(
         "/batch",
@@ -146,19 +163,13 @@ class BatchApi(StaffController):
         monthly: bool = Parameter(default=False, description="also return monthly.csv"),
     ) -> File:
         """Estimates for every client row of a CSV body (Content-Type: text/csv), as a zip of CSVs."""
-        if request.headers.get("content-type", "").startswith("multipart/"):
-            raise HttpError(
-                415,
-                [
-                    Problem(
-                        None, "send the CSV itself as the body (Content-Type: text/csv), not a form upload"
-                    )
-                ],
-            )
         folder = Path(tempfile.mkdtemp(prefix="coverage-batch-"))
         try:
             source = folder / "upload.csv"
-            await _spool_body(request, source)
+            if request.headers.get("content-type", "").startswith("multipart/"):
+                await _spool_form_file(request, source)  # the Batch page's upload form
+            else:
+                await _spool_body(request, source)
             with source.open("rb") as head:
                 if not head.read(4096).strip():
                     raise HttpError(

@@ -17,10 +17,10 @@ from litestar.openapi.spec import Components, SecurityScheme
 from litestar.static_files import create_static_files_router
 
 from coverage.plans import load_catalog
-from coverage.settings import DEV_STAFF_KEY, default_plans_dir, staff_api_keys
-from coverage.stores import VerificationStore
-from coverage.stores.sqlite import default_db_path, opened_on_first_use
-from coverage.web import api, batch, levels, pages, parity, verifications
+from coverage.program import ProgramCatalog, load_program
+from coverage.settings import DEV_STAFF_KEY, default_plans_dir, default_program_files, staff_api_keys
+from coverage.stores.database import Database, open_database
+from coverage.web import admissions, api, batch, levels, pages, parity, verifications
 from coverage.web.security import quiet_access_log, security_headers
 from coverage.web.shared import (
     API_KEY_HEADER,
@@ -29,8 +29,9 @@ from coverage.web.shared import (
     Service,
     StaffAuth,
     provide_catalog,
+    provide_gfes,
+    provide_program,
     provide_verifications,
-    sessions_in,
     template_config,
 )
 from coverage.web.throttle import FailureLimiter
@@ -43,6 +44,7 @@ ROUTE_MODULES = (
     levels,  # /levels/recommend (staff): screening -> recommended level of care
     verifications,  # /verifications (JSON), /verifications/{id}/report and /vob (pages)
     batch,  # /batch (staff): CSV of clients in, zip of result CSVs out
+    admissions,  # /admissions/verify, /admissions/verifications/{id}, /gfes, /parity, /batch page (staff)
 )
 
 log = logging.getLogger("coverage.web")
@@ -69,24 +71,38 @@ def _offline_swagger() -> SwaggerRenderPlugin:
 def create_app(
     plans_dir: Path | str | None = None,
     api_keys: Iterable[str] | None = None,
-    store: VerificationStore | None = None,
+    database: Database | None = None,
+    program: ProgramCatalog | None = None,
 ) -> Litestar:
     """The service over the plans in `plans_dir`; staff keys from `api_keys` or the environment;
-    verification records in `store`, else the SQLite file at COVERAGE_DB (opened on first use)."""
+    verifications, sessions and issued GFEs in `database`, else the one COVERAGE_DB names (opened
+    on first use, closed at shutdown); the program file and payer list `program`, else
+    COVERAGE_PROGRAM_FILE and COVERAGE_PAYERS_FILE."""
     if api_keys is None:
         keys, dev_default = staff_api_keys()
     else:
         keys, dev_default = frozenset(api_keys), False
     catalog = load_catalog(plans_dir or default_plans_dir())
-    if store is None:
-        store = opened_on_first_use(default_db_path())
-    staff = StaffAuth(keys, sessions_in(default_db_path()))  # the database named at start-up
-    service = Service(catalog=catalog, staff=staff, verifications=store, failures=FailureLimiter())
+    if database is None:
+        database = open_database()
+    program = program or load_program(*default_program_files())
+    staff = StaffAuth(keys, database.sessions)
+    service = Service(
+        catalog=catalog,
+        staff=staff,
+        verifications=database.verifications,
+        failures=FailureLimiter(),
+        program=program,
+        gfes=database.gfes,
+    )
 
     def report_configuration() -> None:
         log.info("loaded %d plan(s); %d plan-file error(s)", len(catalog.plans), len(catalog.errors))
+        log.info("verifications and sessions in the %s", database.where)
         if catalog.errors:
             log.warning("some plan files did not load; GET /plans lists why")
+        for error in program.errors:  # estimates without a plan file answer 422 until it is fixed
+            log.error("program file did not load: %s", error)
         if dev_default:
             log.warning(
                 "!!! COVERAGE_API_KEYS is not set: staff routes accept the public dev key %r. "
@@ -108,6 +124,8 @@ def create_app(
         dependencies={
             "catalog": Provide(provide_catalog, sync_to_thread=False),
             "verifications": Provide(provide_verifications, sync_to_thread=False),
+            "program": Provide(provide_program, sync_to_thread=False),
+            "gfes": Provide(provide_gfes, sync_to_thread=False),
         },
         exception_handlers=EXCEPTION_HANDLERS,
         template_config=template_config(),
@@ -126,6 +144,7 @@ def create_app(
             ),
         ),
         on_startup=[report_configuration],
+        on_shutdown=[database.close],
         before_send=[security_headers],
         logging_config=LoggingConfig(
             configure_root_logger=False,  # leave the root logger to uvicorn (and to pytest's caplog)

@@ -21,11 +21,12 @@ from coverage.i18n import N_
 from coverage.money import parse_money
 from coverage.screening.answers import ScreeningAnswers, parse_screening_answers
 from coverage.screening.rubric import LevelRecommendation, recommend_level
-from coverage.web.errors import field_errors
+from coverage.validation import field_errors
 
 _REQUEST_FIELDS = tuple(field.name for field in msgspec.structs.fields(EstimateRequest))
 SCREENING_FIELDS = tuple(field.name for field in msgspec.structs.fields(ScreeningAnswers))
 _REQUIRED_SCREENING = tuple(f.name for f in msgspec.structs.fields(ScreeningAnswers) if f.required)
+ENTERED_PREFIX = "entered."  # form fields "entered.mh_iop.coinsurance": values staff supply
 _WHOLE_NUMBERS = {"horizon_weeks": " of weeks", "verification_id": " (the verification's #)"}
 
 
@@ -57,6 +58,10 @@ def _parse(field: str, text: str) -> Any:
             ) from None
     if field == "start_date":
         return parse_date(text)
+    if field == "self_pay":
+        if text not in ("yes", "no"):
+            raise ValueError("must be yes or no")
+        return text == "yes"
     if field in _WHOLE_NUMBERS:
         if not (text.isascii() and text.isdigit()):
             raise ValueError(f"must be a whole number{_WHOLE_NUMBERS[field]}; got {text[:24]!r}")
@@ -76,12 +81,19 @@ def request_from_form(form: Mapping[str, str], **fixed: Any) -> EstimateRequest:
     values: dict[str, Any] = {}
     for field in _REQUEST_FIELDS:
         text = form.get(form_name(field), "").strip()
-        if field in fixed or not text:
+        if field in fixed or not text or field == "entered":
             continue
         try:
             values[field] = _parse(field, text)
         except ValueError as exc:
             errors[form_name(field)] = str(exc)
+    entered = {
+        name.removeprefix(ENTERED_PREFIX): text.strip()
+        for name, text in form.items()
+        if name.startswith(ENTERED_PREFIX) and text.strip()
+    }
+    if entered and "entered" not in fixed:
+        values["entered"] = entered
     values |= fixed
     for error in field_errors(values, EstimateRequest):
         field = (error.field or "").split(".")[0]

@@ -25,6 +25,7 @@ from coverage.levels import LEVEL_ORDER
 from coverage.money import parse_money
 from coverage.plain_language import LEVEL_DESCRIPTIONS, plain_estimate
 from coverage.plans import PlanCatalog
+from coverage.program import ProgramCatalog
 from coverage.quick_plan import QUICK_PLAN_ID, quick_plan
 from coverage.web.api import run_estimate
 from coverage.web.forms import (
@@ -37,6 +38,7 @@ from coverage.web.forms import (
 from coverage.web.shared import (
     SESSION_COOKIE,
     Catalog,
+    Program,
     StaffController,
     Verifications,
     client_address,
@@ -194,42 +196,63 @@ def compare_submit(catalog: Catalog, request: Request[Any, Any, Any], data: Form
 HANDOUT_VIEWS = {"print": "en", "print-es": "es"}  # the handout button pressed -> its language
 
 
+def _admissions_context(
+    catalog: PlanCatalog, program: ProgramCatalog, form: Mapping[str, str], errors: dict[str, str]
+) -> dict[str, Any]:
+    loaded = program.program
+    return {
+        "plans": _plans(catalog),
+        "payers": loaded.payers if loaded else [],
+        "program": loaded.program if loaded else None,
+        "program_errors": program.errors,
+        "form": form,
+        "errors": errors,
+        "today": dt.date.today(),
+        "screening_form": SCREENING_FORM,
+        "staff": True,
+    }
+
+
+def admissions_page(
+    catalog: PlanCatalog,
+    program: ProgramCatalog,
+    form: Mapping[str, str],
+    errors: dict[str, str],
+    status_code: int = 200,
+    extra: dict[str, Any] | None = None,
+) -> Template:
+    """The Admissions workspace: verify, estimate, hand out; `extra` adds a verification or results."""
+    context = _admissions_context(catalog, program, form, errors) | (extra or {})
+    return _page("admissions.html", context, status_code=status_code)
+
+
 class AdmissionsPages(StaffController):
     include_in_schema = False
 
-    def _context(
-        self, catalog: PlanCatalog, form: Mapping[str, str], errors: dict[str, str]
-    ) -> dict[str, Any]:
-        return {
-            "plans": _plans(catalog),
-            "form": form,
-            "errors": errors,
-            "today": dt.date.today(),
-            "screening_form": SCREENING_FORM,
-        }
-
     @get("/admissions", sync_to_thread=False)
-    def admissions_form(self, catalog: Catalog) -> Template:
+    def admissions_form(self, catalog: Catalog, program: Program) -> Template:
         form = {"start_date": dt.date.today().isoformat(), "network": "in", "horizon_weeks": "26"}
-        return _page("admissions.html", self._context(catalog, form, {}))
+        return admissions_page(catalog, program, form, {})
 
-    @post("/admissions", sync_to_thread=False, cache_control=NO_STORE)
-    def admissions_submit(self, catalog: Catalog, verifications: Verifications, data: FormData) -> Template:
+    @post("/admissions", sync_to_thread=True, cache_control=NO_STORE)  # may read a verification
+    def admissions_submit(
+        self, catalog: Catalog, verifications: Verifications, program: Program, data: FormData
+    ) -> Template:
         """The comparison, led by the screening's recommended scenario when the screening was
         filled in; the "print" button renders the family handout instead, without the screening."""
         try:
             request, recommendation = screened_request_from_form(data)
-            result = _run(lambda: run_estimate(catalog, request, verifications))
+            result = _run(lambda: run_estimate(catalog, request, verifications, program))
         except InputError as exc:
-            return _page("admissions.html", self._context(catalog, data, form_errors(exc)), status_code=400)
+            return admissions_page(catalog, program, data, form_errors(exc), status_code=400)
         if data.get("view") in HANDOUT_VIEWS:  # no form values: the screening answers are sensitive
             language = HANDOUT_VIEWS[data["view"]]
             prepared = format_date(dt.date.today(), "long", locale=language)
-            context = self._context(catalog, {}, {}) | _plain_results(result, data, language)
+            context = _admissions_context(catalog, program, {}, {}) | _plain_results(result, data, language)
             return _page("admissions_print.html", context | {"lang": language, "prepared": prepared})
         screening = screening_view(recommendation, request) if recommendation else None
-        context = self._context(catalog, data, {}) | _results(result)
-        return _page("admissions.html", context | {"screening": screening})
+        extra = _results(result) | {"screening": screening}
+        return admissions_page(catalog, program, data, {}, extra=extra)
 
 
 # --- staff login (a cookie for browsers; API clients send X-API-Key) -----------------------
@@ -251,7 +274,7 @@ def login_form(next_path: Annotated[str | None, QueryParameter(name="next")] = N
     return _page("login.html", {"next": _safe_next(next_path), "errors": {}})
 
 
-@post("/login", sync_to_thread=False, include_in_schema=False)
+@post("/login", sync_to_thread=True, include_in_schema=False)  # saves a session
 def login(request: Request[Any, Any, Any], data: FormData) -> Template | Redirect:
     """A fresh server-side session for a valid key; failures count toward the client's 429."""
     key = data.get("api_key", "").strip()
@@ -273,7 +296,7 @@ def login(request: Request[Any, Any, Any], data: FormData) -> Template | Redirec
     return Redirect(target, status_code=303, cookies=[cookie])
 
 
-@post("/logout", sync_to_thread=False, include_in_schema=False)
+@post("/logout", sync_to_thread=True, include_in_schema=False)  # deletes a session
 def logout(request: Request[Any, Any, Any]) -> Redirect:
     """Ends the session on the server too: the cookie's value is worthless from now on."""
     token = request.cookies.get(SESSION_COOKIE)

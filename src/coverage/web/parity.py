@@ -78,6 +78,7 @@ class ParityRoutes(StaffController):
                 "sections": sections(report),
                 "plan_wide": plan_wide,
                 "rounded": is_rounded,
+                "staff": True,
             },
         )
 

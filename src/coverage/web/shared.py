@@ -9,18 +9,18 @@ factory imports it and lists it once. Staff-only handlers live on a `StaffContro
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import hmac
+import logging
 import secrets
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import anyio.to_thread
 from jinja2 import pass_context
 from jinja2.runtime import Context
 from litestar import Controller, Request, Response, post
-from litestar.concurrency import sync_to_thread
 from litestar.connection import ASGIConnection
 from litestar.datastructures import State
 from litestar.di import NamedDependency
@@ -44,9 +44,12 @@ from coverage.levels import CATEGORY_LABELS
 from coverage.money import format_usd
 from coverage.plans import PlanCatalog
 from coverage.pricing import parts
-from coverage.stores import VerificationStore
-from coverage.stores.sessions import SESSION_TTL, SessionStore, SqliteSessionStore, StoredSession, digest
-from coverage.web.errors import ErrorBody, HttpError, StrictJSON, error_response, human_message, status_of
+from coverage.program import ProgramCatalog
+from coverage.stores import GfeStore, VerificationStore
+from coverage.stores.sessions import SESSION_TTL, SessionStore, StoredSession, digest
+from coverage.stores.sql import StoreError
+from coverage.validation import human_message
+from coverage.web.errors import ErrorBody, HttpError, StrictJSON, error_response, status_of
 from coverage.web.throttle import FailureLimiter
 
 __all__ = [  # re-exported so an area module needs only this import
@@ -64,6 +67,8 @@ __all__ = [  # re-exported so an area module needs only this import
     "json_only",
     "json_post",
     "provide_catalog",
+    "provide_gfes",
+    "provide_program",
     "provide_verifications",
     "service_of",
     "staff_errors",
@@ -77,6 +82,7 @@ API_KEY_HEADER = "X-API-Key"
 SESSION_COOKIE = "coverage_staff"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 STAFF_SECURITY: list[dict[str, list[str]]] = [{"staffApiKey": []}]
+log = logging.getLogger("coverage.web")
 
 
 # --- documented error answers (OpenAPI) -----------------------------------------------------
@@ -90,7 +96,7 @@ _ERROR_MEANINGS = {
     415: "The body is not of the media type this route reads",
     422: "The request breaks a rule against the plan (or the CSV lacks a required column)",
     429: "Too many failed staff keys or logins from this address: wait Retry-After seconds",
-    503: "Benefit verification is not configured",
+    503: "Benefit verification is not configured, or the database is unavailable",
 }
 
 
@@ -143,34 +149,33 @@ def _on_http_exception(request: Request[Any, Any, Any], exc: HTTPException) -> R
     return response
 
 
+def _on_store_error(_: Request[Any, Any, Any], exc: StoreError) -> Response[ErrorBody]:
+    """The database is down or refused: a 503 for the client, the PHI-free reason in the log."""
+    log.error("database: %s", exc)
+    return error_response(503, [Problem(None, "the service's database is unavailable; try again shortly")])
+
+
 EXCEPTION_HANDLERS: dict[type[Exception], Any] = {
     # one handler for the family; the subclasses are listed so that none logs a stack trace
     **dict.fromkeys((InputError, NotFound, HttpError), _on_input_error),
     HTTPException: _on_http_exception,
+    StoreError: _on_store_error,
 }
 
 
 # --- staff authentication ------------------------------------------------------------------
 
 
-@functools.cache
-def _sessions_at(path: Path) -> SessionStore:
-    return SqliteSessionStore(path)
-
-
-def sessions_in(path: Path) -> Callable[[], SessionStore]:
-    """The session store in the database at `path`, opened on first use (not at start-up)."""
-    return functools.partial(_sessions_at, path.resolve())
-
-
 class StaffAuth:
     """Staff credentials: `X-API-Key` checked in constant time, or a server-side login session.
 
     A session is valid until it expires (SESSION_TTL), is ended by logout, or the key that
-    opened it leaves COVERAGE_API_KEYS (its fingerprint is checked on every request).
+    opened it leaves COVERAGE_API_KEYS (its fingerprint is checked on every request). Sessions
+    live in the database, so every service process sharing it honours every login and logout;
+    the session calls block on it (run them in a worker thread).
     """
 
-    def __init__(self, keys: Iterable[str], sessions: Callable[[], SessionStore]) -> None:
+    def __init__(self, keys: Iterable[str], sessions: SessionStore) -> None:
         keys = tuple(keys)
         self._keys = tuple(key.encode() for key in keys)
         self._fingerprints = frozenset(digest(key) for key in keys)
@@ -183,11 +188,11 @@ class StaffAuth:
         """A fresh random session id for a key that `accepts_key`; only its hash is stored."""
         token = secrets.token_urlsafe(32)
         expires_at = dt.datetime.now(dt.UTC) + SESSION_TTL
-        self._sessions().save(StoredSession(digest(token), digest(key), expires_at))
+        self._sessions.save(StoredSession(digest(token), digest(key), expires_at))
         return token
 
     def accepts_session(self, token: str) -> bool:
-        session = self._sessions().get(digest(token))
+        session = self._sessions.get(digest(token))
         return (
             session is not None
             and session.expires_at > dt.datetime.now(dt.UTC)
@@ -195,7 +200,7 @@ class StaffAuth:
         )
 
     def end_session(self, token: str) -> None:
-        self._sessions().delete(digest(token))
+        self._sessions.delete(digest(token))
 
 
 class Service(Struct, frozen=True):
@@ -205,6 +210,8 @@ class Service(Struct, frozen=True):
     staff: StaffAuth
     verifications: VerificationStore
     failures: FailureLimiter
+    program: ProgramCatalog  # the program file and payer list (program None: see its errors)
+    gfes: GfeStore
 
 
 def service_of(connection: ASGIConnection[Any, Any, Any, Any]) -> Service:
@@ -243,7 +250,8 @@ async def staff_only(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRout
     429 after too many failures, 403 for a cookie-authenticated change from another site.
 
     Async because Litestar runs a synchronous guard in a worker thread on every request; the key
-    checks are in memory and take microseconds, so only a session lookup (SQLite) leaves the loop.
+    checks are in memory and take microseconds, so only a session lookup leaves the loop (for a
+    worker thread: the database may be across the network).
     """
     refuse_if_throttled(connection)
     service = service_of(connection)
@@ -254,7 +262,7 @@ async def staff_only(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRout
         service.failures.failed(client_address(connection))
         raise PermissionDeniedException(f"{API_KEY_HEADER} is not a valid staff key")
     token = connection.cookies.get(SESSION_COOKIE)
-    if token is not None and await sync_to_thread(service.staff.accepts_session, token):
+    if token is not None and await anyio.to_thread.run_sync(service.staff.accepts_session, token):
         if connection.scope["method"] not in SAFE_METHODS and not same_origin(connection):
             raise HTTPException(status_code=403, detail="the request's Origin is not this site")
         return
@@ -311,6 +319,18 @@ Verifications = NamedDependency[VerificationStore]  # `verifications: Verificati
 def provide_verifications(state: State) -> VerificationStore:
     """Dependency `verifications`: the store the app was built with."""
     return state.service.verifications
+
+
+Program = NamedDependency[ProgramCatalog]  # `program: Program`
+Gfes = NamedDependency[GfeStore]  # `gfes: Gfes`
+
+
+def provide_program(state: State) -> ProgramCatalog:
+    return state.service.program
+
+
+def provide_gfes(state: State) -> GfeStore:
+    return state.service.gfes
 @pass_context
 def _gettext(context: Context, message: str) -> str:
     return translations(context.get("lang", DEFAULT_LANGUAGE)).gettext(message)

@@ -37,6 +37,7 @@ from coverage.eligibility.record import MAX_RECORD_ID, VerificationPage, Verific
 from coverage.errors import InputError, NotFound
 from coverage.levels import CATEGORIES, CATEGORY_LABELS, LEVEL_ORDER, LEVELS, NETWORK_LABELS, NETWORKS
 from coverage.money import format_usd
+from coverage.plans import PlanCatalog
 from coverage.stores import VerificationStore
 from coverage.web.shared import (
     Catalog,
@@ -175,32 +176,8 @@ class VerificationRoutes(StaffController):
         201 whatever the payer answered: `outcome` is verified, inactive, rejected,
         unavailable or invalid_response, with `message` saying why. 503 when no clearinghouse is configured.
         """
-        if data.plan_id is not None and catalog.get(data.plan_id) is None:
-            raise InputError.at("plan_id", f"no plan with id {data.plan_id!r} is loaded")
-        try:
-            config = EligibilityConfig.from_env()
-        except ValueError as exc:
-            raise HttpError(503, [Problem(None, str(exc))]) from None
-        if (problem := config.problem()) is not None:  # before the provider fields it would default
-            raise HttpError(503, [Problem(None, problem)])
-        given = {
-            "payer_id": data.payer_id,
-            "member_id": data.member_id,
-            "first_name": data.first_name,
-            "last_name": data.last_name,
-            "date_of_birth": data.date_of_birth,
-            "date_of_service": data.date_of_service,
-            "provider_npi": data.provider_npi,
-            "provider_name": data.provider_name,
-        }
-        request = build_staff_request(given, config)  # an InputError answers 422 naming the field
-        result = await EligibilityClient(config).verify_async(request)
-        if result.outcome == "not_configured":
-            raise HttpError(503, [Problem(None, result.message)])
-        saved = anyio.to_thread.run_sync(
-            _save_and_read, verifications, request, result, data.performed_by, data.plan_id
-        )
-        return await saved
+        given = {name: getattr(data, name) for name in INQUIRY_FIELDS}
+        return await verify_and_store(catalog, verifications, given, data.performed_by, data.plan_id)
 
     @get("/verifications", sync_to_thread=True, cache_control=NO_STORE, responses=staff_errors())
     def list_verifications(
@@ -238,6 +215,7 @@ class VerificationRoutes(StaffController):
             "columns": COLUMN_LABELS,
             "tables": category_tables(record.benefits) if record.benefits else [],
             "not_stated": NOT_STATED,
+            "staff": True,
         }
         return Template("verification.html", context=context)
 
@@ -250,7 +228,48 @@ class VerificationRoutes(StaffController):
         """Recent verifications, 25 a page, each linking to its printable page."""
         listing = verifications.list_recent(limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
         pages = max(1, -(-listing.total // PAGE_SIZE))
-        return Template("verifications.html", context={"listing": listing, "page": page, "pages": pages})
+        return Template(
+            "verifications.html", context={"listing": listing, "page": page, "pages": pages, "staff": True}
+        )
+
+
+INQUIRY_FIELDS = (
+    "payer_id",
+    "member_id",
+    "first_name",
+    "last_name",
+    "date_of_birth",
+    "date_of_service",
+    "provider_npi",
+    "provider_name",
+)
+
+
+async def verify_and_store(
+    catalog: PlanCatalog,
+    store: VerificationStore,
+    given: dict[str, Any],
+    performed_by: str,
+    plan_id: str | None = None,
+    previous_id: int | None = None,
+) -> VerificationRecord:
+    """Run one verification and store it, for the JSON API and the Admissions page alike:
+    an InputError names a bad field (422), HttpError 503 when verification is not configured."""
+    if plan_id is not None and catalog.get(plan_id) is None:
+        raise InputError.at("plan_id", f"no plan with id {plan_id!r} is loaded")
+    try:
+        config = EligibilityConfig.from_env()
+    except ValueError as exc:
+        raise HttpError(503, [Problem(None, str(exc))]) from None
+    if (problem := config.problem()) is not None:  # before the provider fields it would default
+        raise HttpError(503, [Problem(None, problem)])
+    request = build_staff_request(given, config)  # an InputError answers 422 naming the field
+    result = await EligibilityClient(config).verify_async(request)
+    if result.outcome == "not_configured":
+        raise HttpError(503, [Problem(None, result.message)])
+    return await anyio.to_thread.run_sync(
+        _save_and_read, store, request, result, performed_by, plan_id, previous_id
+    )
 
 
 def _save_and_read(
@@ -259,9 +278,10 @@ def _save_and_read(
     result: VerificationResult,
     performed_by: str,
     plan_id: str | None,
+    previous_id: int | None,
 ) -> VerificationRecord:
-    """Store a verification and read it back (blocking SQLite I/O: run in a worker thread)."""
-    record = store.get(store.save(request, result, performed_by, plan_id))
+    """Store a verification and read it back (blocking database I/O: run in a worker thread)."""
+    record = store.get(store.save(request, result, performed_by, plan_id, previous_id=previous_id))
     assert record is not None  # just saved
     return record
 

@@ -24,7 +24,7 @@ from coverage.screening.rubric import (
     Recommendation,
     recommendation_label,
 )
-from coverage.web.errors import literal_choices
+from coverage.validation import literal_choices
 
 SCENARIO_COLORS = ("#2b6cb0", "#c05621", "#6b46c1", "#2f855a")
 _WIDTH, _PLOT_HEIGHT, _LEFT, _TOP, _BOTTOM = 760, 220, 78, 40, 44
