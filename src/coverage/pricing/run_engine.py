@@ -28,9 +28,9 @@ from coverage.pricing.engine import (
     AuthStatus,
     PricedUnit,
     UnitStatus,
-    balance_bill,
     lacks_authorization,
     per_unit_capped,
+    priced_amounts,
     split_share,
 )
 from coverage.pricing.terms import CostTerms, StartingAccumulators
@@ -247,7 +247,7 @@ def _price_covered(emit: _Emitter, benefit: Benefit, count: int, unauthorized: b
                 budget = 0
     penalty = benefit.no_auth.penalty if unauthorized else None  # type: ignore[union-attr]
     status: UnitStatus = "penalty_no_auth" if unauthorized else "covered"
-    bill = balance_bill(benefit, emit.segment.terms.network)
+    network = emit.segment.terms.network
     merged: list[list[int]] = []  # [units, share, deductible, copay, coinsurance]; equal neighbours joined
     for units, share, deductible, block_copay in pieces:
         piece = [units, share, *split_share(share, deductible, block_copay)]
@@ -256,20 +256,9 @@ def _price_covered(emit: _Emitter, benefit: Benefit, count: int, unauthorized: b
         elif units:
             merged.append(piece)
     for units, share, kept_deductible, kept_copay, coinsurance in merged:
-        plan_paid = allowed - share
-        penalty_cents = penalty.of(plan_paid) if penalty is not None else 0
         state.accrue(kept_deductible * units, share * units)
-        emit.run(
-            status,
-            units,
-            allowed_cents=allowed,
-            deductible_cents=kept_deductible,
-            copay_cents=kept_copay,
-            coinsurance_cents=coinsurance,
-            penalty_cents=penalty_cents,
-            balance_bill_cents=bill,
-            plan_paid_cents=plan_paid - penalty_cents,
-        )
+        amounts = priced_amounts(benefit, network, share, kept_deductible, kept_copay, coinsurance, penalty)
+        emit.run(status, units, **amounts)
 
 
 class _Emitter:
