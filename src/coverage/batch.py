@@ -347,7 +347,7 @@ class BatchJob:
             )
             totals = totals_of_months(months.lazy(), LABELS)
         else:
-            totals = scenario_totals(clients, self.runs.runs, LABELS)
+            totals = scenario_totals(clients, self.runs.runs, self.runs.key_sums, LABELS)
         return ChunkResult(
             totals=_totals_output(totals).collect(engine=IN_MEMORY),
             months=None if months is None else _months_output(months.lazy()).collect(engine=IN_MEMORY),

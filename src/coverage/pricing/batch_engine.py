@@ -244,13 +244,15 @@ def with_derived(frame: pl.LazyFrame) -> pl.LazyFrame:
     )
 
 
-def scenario_totals(clients: pl.LazyFrame, runs: pl.LazyFrame, keep: tuple[str, ...]) -> pl.LazyFrame:
+def scenario_totals(
+    clients: pl.LazyFrame, runs: pl.LazyFrame, key_sums: pl.DataFrame, keep: tuple[str, ...]
+) -> pl.LazyFrame:
     """Totals per client scenario, in clients' order with their `keep` columns: what the client's own
     accumulators make of the client-dependent runs, plus the key's fixed part.
 
-    Every key has at least one such run (RunBook adds an empty one) and its last run carries the
-    key's fixed part (`key_*`), so the last priced row of each client scenario is its total and
-    lines up with the client rows: no join back.
+    Every key has at least one such run (RunBook adds an empty one), so the last priced row of each
+    client scenario is its total and lines up with the client rows; `key_sums` has one row per key
+    in key_id order, so the fixed part is a lookup by position. No join back, either way.
     """
     own = (
         price_runs(clients.select("key_id", *CLIENT_START_COLUMNS), runs)
@@ -258,13 +260,18 @@ def scenario_totals(clients: pl.LazyFrame, runs: pl.LazyFrame, keep: tuple[str, 
             running_total(pl.col(name), pl.col("first_in_key")).alias(name) for name in PRICED_COLUMNS
         )
         .filter(pl.col("last_in_key"))
-        .select(
-            *((pl.col(name) + pl.col(f"key_{name}")).alias(name) for name in PRICED_COLUMNS),
-            *(pl.col(f"key_{name}").alias(name) for name in FIXED_COLUMNS),
-        )
+        .select(*PRICED_COLUMNS)
     )
+
+    def fixed(name: str) -> pl.Expr:
+        return pl.lit(key_sums.get_column(name)).gather(pl.col("key_id"))
+
     return (
-        pl.concat([clients.select(*CARRY, *keep), own], how="horizontal")
+        pl.concat([clients.select(*CARRY, *keep, "key_id"), own], how="horizontal")
+        .with_columns(
+            *((pl.col(name) + fixed(f"fixed_{name}")).alias(name) for name in PRICED_COLUMNS),
+            *(fixed(name).alias(name) for name in FIXED_COLUMNS),
+        )
         .pipe(with_derived)
         .select(*CARRY, *keep, *TOTAL_COLUMNS)
     )

@@ -197,12 +197,18 @@ class RunBook:
         key_schema = {"terms_id": pl.Int32, "start_date": pl.Date, "pathway_id": pl.Int32, "auth": pl.Int8}
         self._keys = pl.DataFrame(schema={**key_schema, "key_code": pl.Int64, "key_id": pl.Int64})
         self._runs: list[pl.DataFrame] = []
+        self._key_sums: list[pl.DataFrame] = []  # one row per key, in key_id order: 0, 1, 2, ...
         self._months: list[pl.DataFrame] = []
 
     @property
     def runs(self) -> pl.LazyFrame:
         """Runs to price per client: all of them for months, the client-dependent ones for totals."""
         return pl.concat([frame.lazy() for frame in self._runs])
+
+    @property
+    def key_sums(self) -> pl.DataFrame:
+        """Per key (row key_id), the part of its totals no client money changes (`_key_sums`)."""
+        return pl.concat(self._key_sums)
 
     @property
     def key_count(self) -> int:
@@ -245,8 +251,9 @@ class RunBook:
         else:
             own = (pl.col("py_idx") == 0) & (pl.col("priced_units") > 0)
             fixed_runs = runs.lazy().filter(~own).with_columns(**_segment_ends())
-            key_sums = _key_sums(keys, runs.lazy(), fixed_runs)
-            self._runs.append(_client_runs(keys, runs.lazy().filter(own), key_sums).collect(engine=IN_MEMORY))
+            self._runs.append(_client_runs(keys, runs.lazy().filter(own)).collect(engine=IN_MEMORY))
+            sums = _key_sums(keys, runs.lazy(), fixed_runs).sort("key_id")
+            self._key_sums.append(sums.collect(engine=IN_MEMORY))
         self._keys = pl.concat([self._keys, new])
 
     def _month_grid(self, keys: pl.LazyFrame, terms: pl.LazyFrame) -> pl.LazyFrame:
@@ -285,27 +292,19 @@ def _terms_on(frame: pl.LazyFrame, renewals: pl.LazyFrame, day: pl.Expr) -> pl.L
     )
 
 
-def _client_runs(keys: pl.LazyFrame, own: pl.LazyFrame, key_sums: pl.LazyFrame) -> pl.LazyFrame:
-    """The runs a client's accumulators can change, for totals: an empty run for a key that has none
-    (so every client scenario prices to at least one row), and the key's fixed part (`key_*`) on
-    its last run (zero on the others), so a scenario's last priced row holds its whole total."""
-    renamed = {name: f"key_{name}" for name in FIXED_COLUMNS} | {
-        f"fixed_{name}": f"key_{name}" for name in PRICED_COLUMNS
-    }
-    sums = key_sums.rename(renamed)
+def _client_runs(keys: pl.LazyFrame, own: pl.LazyFrame) -> pl.LazyFrame:
+    """The runs a client's accumulators can change, for totals, and an empty run for a key that has
+    none, so every client scenario prices to at least one row: its last one holds its total."""
     schema = own.collect_schema()
     nothing = {"coi_den": 1, "pen_den": 1, "cap": NO_LIMIT, "py_start": None}  # an empty run's values
     empty = keys.join(own.select("key_id").unique(), on="key_id", how="anti").select(
         "key_id",
         *(pl.lit(nothing.get(name, 0), schema[name]).alias(name) for name in _RUN_COLUMNS[1:]),
     )
-    key_columns = list(renamed.values())
     return (
         pl.concat([own.select(*_RUN_COLUMNS), empty])
         .sort("key_id", maintain_order=True)
         .with_columns(**_segment_ends())
-        .join(sums, on="key_id", how="left", maintain_order="left")
-        .with_columns(pl.when(pl.col("last_in_key")).then(pl.col(key_columns)).otherwise(0))
     )
 
 
