@@ -250,10 +250,12 @@ def _price_covered(emit: _Emitter, benefit: Benefit, count: int, unauthorized: b
     network = emit.segment.terms.network
     merged: list[list[int]] = []  # [units, share, deductible, copay, coinsurance]; equal neighbours joined
     for units, share, deductible, block_copay in pieces:
+        if not units:
+            continue
         piece = [units, share, *split_share(share, deductible, block_copay)]
         if merged and piece[1:] == merged[-1][1:]:
             merged[-1][0] += units
-        elif units:
+        else:
             merged.append(piece)
     for units, share, kept_deductible, kept_copay, coinsurance in merged:
         state.accrue(kept_deductible * units, share * units)
