@@ -230,7 +230,7 @@ def memory(rows: int, seed: int, catalog: PlanCatalog) -> None:
     command, seconds, peak_mb = run_batch_subprocess(source, f"memory-{rows}")
     print(f"\nmemory, {rows:,} rows x 3 scenarios streamed")
     print(f"  command: {' '.join(command)}")
-    print(f"  peak RSS: {peak_mb:,.0f} MB in {seconds:.1f} s   (target: < 2048 MB)")
+    print(f"  peak RSS: {peak_mb:,.0f} MB in {seconds:.1f} s   (target: < 1024 MB)")
 
 
 def main() -> None:
