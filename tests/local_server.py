@@ -1,7 +1,7 @@
 """A real uvicorn server on loopback, and headless Chromium, for the browser test, the
 benchmark (`scripts/bench_api.py`) and the screenshots (`scripts/screenshots.py`).
 
-The server runs `uvicorn coverage.web:app` in a subprocess, exactly as `scripts/serve.sh`
+The server runs `python -m coverage.serve` in a subprocess, exactly as `scripts/serve.sh`
 does, on 127.0.0.1 at a free port, and is always stopped when the block exits.
 """
 
@@ -41,29 +41,22 @@ def free_port() -> int:
 
 
 @contextmanager
-def local_server(env: dict[str, str] | None = None, start_timeout: float = 30.0) -> Iterator[str]:
-    """Yield the base URL of a one-worker uvicorn serving coverage.web:app; stop it afterwards."""
-    with local_server_process(env, start_timeout) as (base_url, _):
+def local_server(
+    env: dict[str, str] | None = None, start_timeout: float = 30.0, workers: int = 1
+) -> Iterator[str]:
+    """Yield the base URL of uvicorn serving coverage.web:app on `workers` processes; stop it afterwards."""
+    with local_server_process(env, start_timeout, workers) as (base_url, _):
         yield base_url
 
 
 @contextmanager
 def local_server_process(
-    env: dict[str, str] | None = None, start_timeout: float = 30.0
+    env: dict[str, str] | None = None, start_timeout: float = 30.0, workers: int = 1
 ) -> Iterator[tuple[str, subprocess.Popen[str]]]:
     """As local_server, with the server's process too (for measuring its memory)."""
     port = free_port()
-    command = [
-        sys.executable,
-        "-m",
-        "uvicorn",
-        "coverage.web:app",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-    ]
-    command += ["--workers", "1", "--log-level", "warning", "--no-access-log"]
+    command = [sys.executable, "-m", "coverage.serve", "--host", "127.0.0.1", "--port", str(port)]
+    command += ["--workers", str(workers), "--log-level", "warning", "--no-access-log"]
     process = subprocess.Popen(command, env={**os.environ, **(env or {})}, stderr=subprocess.PIPE, text=True)
     base_url = f"http://127.0.0.1:{port}"
     try:

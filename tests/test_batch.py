@@ -16,6 +16,7 @@ import datetime as dt
 import io
 import random
 import re
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import msgspec
@@ -25,13 +26,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from tests.conftest import REPO
 
-from coverage.batch import INPUT_COLUMNS, REQUIRED_COLUMNS, TOTALS_HEADER, dollars, run_batch
+from coverage.batch import INPUT_COLUMNS, REQUIRED_COLUMNS, TOTALS_HEADER, dollars, key_tables, run_batch
 from coverage.cli import main
 from coverage.cli.batch import errors_path
 from coverage.errors import InputError, NotFound
 from coverage.estimate import EstimateRequest, estimate
 from coverage.money import format_dollars, parse_money
 from coverage.plans import LoadedPlan, PlanCatalog, load_catalog
+from coverage.pricing import batch_tables
 from coverage.pricing.parts import AMOUNT_NAMES
 
 DATA = REPO / "tests" / "data"
@@ -641,3 +643,35 @@ def test_dollar_cells_read_like_parse_money(text: str, catalog: PlanCatalog) -> 
     totals, _, errors = batch_outputs(to_csv([written, plain]), catalog)
     assert errors == []
     assert [row[2:] for row in totals[:3]] == [row[2:] for row in totals[3:]]
+
+
+def test_a_pathway_past_the_key_room_is_an_error_row(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A key packs its pathway id into 20 bits; a batch needing one pathway more rejects that row.
+    With room for 4, in the order rows first use them: the standard comparison takes 3 (weekly,
+    iop, php), row 2's pathway the 4th, and row 3's fifth is refused; rows 1 and 2 are priced."""
+    monkeypatch.setattr(batch_tables, "MAX_PATHWAYS", 4)
+    catalog = load_catalog(REPO / "plans")  # its own, so no earlier batch's pathways are kept for it
+    base = {"client_id": "c", "plan_id": "acme-ppo-gold-2026", "network": "in", "category": "mh"}
+    rows = [
+        {**base, "start_date": "2026-03-02", "deductible_met": "0"},
+        {**base, "start_date": "2026-03-02", "deductible_met": "0", "pathway": "op:5"},
+        {**base, "start_date": "2026-03-02", "deductible_met": "0", "pathway": "op:6"},
+    ]
+    source = to_csv([{**dict.fromkeys(INPUT_COLUMNS, ""), **row} for row in rows])
+    totals, _, errors = batch_outputs(source, catalog)
+    assert [row[0] for row in totals] == ["1", "1", "1", "2"]
+    assert [error[:3] + error[4:] for error in errors] == [
+        ["3", "c", "pathway", "one batch may use at most 4 different pathways"]
+    ]
+
+
+def test_batches_share_the_key_tables_and_agree_when_run_at_once(catalog: PlanCatalog) -> None:
+    """Keys built by one batch serve the next; two batches on threads (as POST /batch runs them)
+    add keys to the same tables and still write exactly what one batch alone writes."""
+    source = to_csv(random_rows(11, 600, catalog))
+    alone = batch_outputs(source, catalog)
+    assert key_tables(catalog) is key_tables(catalog)
+    fresh = load_catalog(REPO / "plans")  # no keys yet: both batches build them, at once
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        together = list(pool.map(lambda size: batch_outputs(source, fresh, chunk_rows=size), (23, 31)))
+    assert together == [alone, alone]

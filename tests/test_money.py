@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from decimal import ROUND_HALF_UP, Decimal
+
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from coverage.money import Percent, format_usd, parse_money
 
@@ -41,3 +45,13 @@ def test_percent_of_rounds_half_up_to_the_cent() -> None:
         with pytest.raises(ValueError):
             Percent.parse(bad)
     assert format_usd(-123456) == "-$1,234.56"
+
+
+@given(
+    st.decimals(min_value=0, max_value=100, places=3).map(lambda value: Percent.parse(f"{value}%")),
+    st.integers(-(10**12), 10**12),
+)
+def test_percent_of_is_the_exact_share_rounded_half_up(percent: Percent, cents: int) -> None:
+    """Percent.of works in integers; Decimal's ROUND_HALF_UP on the exact product is the reference."""
+    exact = (percent.fraction * cents).quantize(Decimal(1), rounding=ROUND_HALF_UP)
+    assert percent.of(cents) == int(exact)

@@ -11,15 +11,25 @@ so memory follows the chunk size, not the file size.
 from __future__ import annotations
 
 import tempfile
+import threading
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 from typing import IO
 
 import polars as pl
 
-from coverage.batch_cells import INPUT_COLUMNS, OPTIONAL_COLUMNS, REQUIRED_COLUMNS, checked_cells, given
+from coverage.batch_cells import (
+    INPUT_COLUMNS,
+    OPTIONAL_COLUMNS,
+    REQUIRED_COLUMNS,
+    cell_reasons,
+    checked_cells,
+    given,
+)
 from coverage.errors import InputError, Problem
 from coverage.plans import PlanCatalog
 from coverage.pricing.batch_engine import (
@@ -34,12 +44,27 @@ from coverage.pricing.batch_engine import (
 from coverage.pricing.batch_runs import RunBook
 from coverage.pricing.batch_tables import Pathways, PlanTables
 
-DEFAULT_CHUNK_ROWS = 100_000
+DEFAULT_CHUNK_ROWS = 80_000  # 100,000 was 3% faster and 10% bigger: 10,000,000 rows neared 1 GB
 ERROR_COLUMNS = ("row", "client_id", "column", "value", "reason")
 TOTALS_HEADER = ("row", "client_id", "scenario", "pathway", "units", *MONEY_COLUMNS)
 MONTHLY_HEADER = ("row", "client_id", "scenario", "month", "units", *MONEY_COLUMNS, *POSITION_COLUMNS)
 LABELS = ("client_id", "scenario", "pathway")  # carried from a client scenario to its output rows
-_DOLLARS = pl.Decimal(38, 2)
+# What a client row carries into its scenarios: labels, its key's parts, where its accumulators stand.
+_CLIENT_COLUMNS = (
+    "row",
+    "client_id",
+    "terms_id",
+    "start_date",
+    "spec_id",
+    "auth",
+    "deductible_met",
+    "oop_met",
+    "deductible_remaining",
+    "oop_remaining",
+    "start_py_start",
+)
+_WHOLE = pl.Decimal(38, 0)
+_CENT = pl.lit(Decimal("0.01"), pl.Decimal(38, 2))
 # A spreadsheet may start a formula at any of these, or after leading blanks it skips: space,
 # LF, NBSP, zero-width space, and the full-width ＝＋－＠ some spreadsheets fold to ASCII.
 _FORMULA_START = "^[=+\\-@\t\r\n \u00a0\u200b\uff1d\uff0b\uff0d\uff20]"
@@ -72,10 +97,10 @@ def escape_text(text: pl.Expr) -> pl.Expr:
 def dollars(cents: pl.Expr) -> pl.Expr:
     """Integer cents as an exact two-decimal Decimal, which CSV writes as "1234.50".
 
-    Dividing a whole number of cents by 100 at scale 2 never rounds, so this is exact; it is three
-    times faster to write than formatting strings.
+    A whole number of cents times exactly 0.01 (scale 0 times scale 2) never rounds, so this is
+    exact; it is twice as fast as dividing by 100 and three times faster to write than strings.
     """
-    return cents.cast(_DOLLARS) / pl.lit(100, _DOLLARS)
+    return cents.cast(_WHOLE) * _CENT
 
 
 def _month_text(month_no: pl.Expr) -> pl.Expr:
@@ -196,7 +221,7 @@ def _problems(parsed: pl.DataFrame) -> pl.DataFrame:
 def _totals_output(totals: pl.LazyFrame) -> pl.LazyFrame:
     return totals.select(
         "row",
-        escape_text(pl.col("client_id")),
+        "client_id",  # escaped already
         "scenario",
         "pathway",
         "units",
@@ -207,7 +232,7 @@ def _totals_output(totals: pl.LazyFrame) -> pl.LazyFrame:
 def _months_output(months: pl.LazyFrame) -> pl.LazyFrame:
     return months.select(
         "row",
-        escape_text(pl.col("client_id")),
+        "client_id",  # escaped already
         "scenario",
         _month_text(pl.col("month_no")).alias("month"),
         "units",
@@ -231,17 +256,57 @@ class ChunkResult:
     priced_rows: int
 
 
-class BatchJob:
-    """Plan tables, parsed pathways and per-key runs, shared by every chunk of one input."""
+class KeyTables:
+    """Plan tables, parsed pathways and the runs of every key built so far, for one catalog.
 
-    def __init__(self, catalog: PlanCatalog, by_month: bool) -> None:
+    Kept for the life of the process (`key_tables`): plans do not change while it runs, so the
+    keys one batch builds serve every later batch (each `POST /batch`). Batches may run at once
+    on threads; `lock` guards what they add.
+    """
+
+    KEPT_KEYS = 200_000  # past this many keys, or this many pathways, later batches start afresh,
+    KEPT_PATHWAYS = 1_000  # so a long-lived service keeps its memory and its room for pathways
+
+    def __init__(self, catalog: PlanCatalog) -> None:
         self.tables = PlanTables.from_catalog(catalog)
         self.pathways = Pathways()
-        self.runs = RunBook(self.tables, self.pathways, by_month)
+        self.books = {by_month: RunBook(self.tables, self.pathways, by_month) for by_month in (False, True)}
+        self.lock = threading.Lock()
+
+    def full(self) -> bool:
+        keys = max(book.key_count for book in self.books.values())
+        return keys > self.KEPT_KEYS or self.pathways.count > self.KEPT_PATHWAYS
+
+
+_kept: dict[int, tuple[PlanCatalog, KeyTables]] = {}
+_kept_lock = threading.Lock()
+
+
+def key_tables(catalog: PlanCatalog) -> KeyTables:
+    """The KeyTables of `catalog`, made on first use (or again once full)."""
+    with _kept_lock:
+        kept = _kept.get(id(catalog))
+        if kept is None or kept[0] is not catalog or kept[1].full():  # an entry keeps its catalog alive
+            if len(_kept) >= 8:
+                del _kept[next(iter(_kept))]
+            kept = _kept[id(catalog)] = (catalog, KeyTables(catalog))
+        return kept[1]
+
+
+class BatchJob:
+    """One input's chunks priced against the catalog's KeyTables."""
+
+    def __init__(self, catalog: PlanCatalog, by_month: bool) -> None:
+        shared = key_tables(catalog)
+        self.tables = shared.tables
+        self.pathways = shared.pathways
+        self.runs = shared.books[by_month]
+        self._lock = shared.lock
 
     def _specs(self, chunk: pl.DataFrame) -> pl.LazyFrame:
-        """Scenario set per distinct (horizon_weeks, pathway) pair: parsed once each, never per row."""
-        pairs = chunk.select(given("horizon_weeks"), given("pathway")).unique()
+        """Scenario set per distinct (horizon_weeks, pathway) pair: parsed once each, never per row,
+        in the order rows first use them (so a limit on pathways falls on the later rows)."""
+        pairs = chunk.select(given("horizon_weeks"), given("pathway")).unique(maintain_order=True)
         rows = []
         for horizon_text, pathway_text in pairs.iter_rows():
             resolved = self.pathways.resolve(horizon_text, pathway_text)
@@ -265,14 +330,16 @@ class BatchJob:
         return pl.DataFrame(rows, schema=schema).lazy()
 
     def process(self, chunk: pl.DataFrame) -> ChunkResult:
-        parsed = checked_cells(chunk.lazy(), self.tables, self._specs(chunk)).collect(engine=IN_MEMORY)
-        fine = pl.all_horizontal(pl.col(f"reason_{name}").is_null() for name in INPUT_COLUMNS)
-        valid = parsed.filter(fine)
-        problems = _problems(parsed.filter(~fine))
+        with self._lock:  # pathways and keys are added here, shared with other batches
+            specs = self._specs(chunk)
+        parsed = checked_cells(chunk.lazy(), self.tables, specs).collect(engine=IN_MEMORY)
+        valid = parsed.filter("fine")
+        problems = _problems(cell_reasons(parsed.lazy().filter(~pl.col("fine"))).collect(engine=IN_MEMORY))
         if valid.is_empty():  # nothing to price (and perhaps no key built yet)
             no_months = _empty(MONTHLY_HEADER) if self.runs.by_month else None
             return ChunkResult(_empty(TOTALS_HEADER), no_months, problems, chunk.height, 0)
-        clients = self._client_scenarios(valid).lazy()
+        with self._lock:
+            clients = self._client_scenarios(valid).lazy()
         months = None
         if self.runs.by_month:
             months = scenario_months(clients, self.runs.runs, self.runs.months, LABELS).collect(
@@ -291,26 +358,32 @@ class BatchJob:
 
     def _client_scenarios(self, valid: pl.DataFrame) -> pl.DataFrame:
         """One row per valid client and scenario, with its key_id and starting amounts, in output order."""
-        frame = valid.select(
-            "row",
-            "client_id",
-            "terms_id",
-            pl.col("start").alias("start_date"),
-            "spec_id",
-            "auth",
-            "py_month",
-            "py_day",
-            "has_limits",
-            "deductible_individual",
-            "deductible_family",
-            "oop_max_individual",
-            "oop_max_family",
-            deductible_met=pl.col("deductible_met_cents"),
-            oop_met=pl.col("oop_met_cents"),
-            family_deductible_met=pl.col("family_deductible_met_cents"),  # null when the cell is empty
-            family_oop_met=pl.col("family_oop_met_cents"),
-        ).join(self.pathways.scenarios(), on="spec_id", maintain_order="left_right")
-        return self.runs.with_key_ids(frame).with_columns(**starting_amounts())
+        clients = (
+            valid.lazy()
+            .select(
+                "row",
+                escape_text(pl.col("client_id")).alias("client_id"),  # once per client, not per scenario
+                "terms_id",
+                pl.col("start").alias("start_date"),
+                "spec_id",
+                "auth",
+                "py_month",
+                "py_day",
+                "deductible_individual",
+                "deductible_family",
+                "oop_max_individual",
+                "oop_max_family",
+                deductible_met=pl.col("deductible_met_cents"),
+                oop_met=pl.col("oop_met_cents"),
+                family_deductible_met=pl.col("family_deductible_met_cents"),  # null when the cell is empty
+                family_oop_met=pl.col("family_oop_met_cents"),
+            )
+            .with_columns(**starting_amounts())  # per client: the same for each of its scenarios
+            .select(*_CLIENT_COLUMNS)
+            .join(self.pathways.scenarios().lazy(), on="spec_id", maintain_order="left_right")
+            .collect(engine=IN_MEMORY)
+        )
+        return self.runs.with_key_ids(clients)
 
 
 def run_batch(
@@ -326,6 +399,13 @@ def run_batch(
     """Price every valid row of `source` into `output` (and `monthly`), bad cells into `errors`."""
     with readable(source) as usable:
         return _run_batch(usable, output, errors, catalog, monthly, chunk_rows, progress)
+
+
+def _write(done: ChunkResult, totals: CsvSink, errors: CsvSink, monthly: CsvSink | None) -> None:
+    totals.write(done.totals)
+    errors.write(done.problems)
+    if monthly is not None and done.months is not None:
+        monthly.write(done.months)
 
 
 def _run_batch(
@@ -344,26 +424,32 @@ def _run_batch(
     errors_sink = CsvSink(errors, ERROR_COLUMNS)
     monthly_sink = CsvSink(monthly, MONTHLY_HEADER) if monthly is not None else None
     result = BatchResult()
-    try:
-        total = _scan(source).select(pl.len()).collect(engine=IN_MEMORY).item()
-        for chunk in _chunks(source, columns, chunk_rows):
-            done = job.process(chunk)
-            totals_sink.write(done.totals)
-            errors_sink.write(done.problems)
-            if monthly_sink is not None and done.months is not None:
-                monthly_sink.write(done.months)
-            result.rows += done.rows
-            result.priced_rows += done.priced_rows
-            result.error_rows += done.rows - done.priced_rows
-            if progress is not None:
-                progress(result.rows, total)
-    except (pl.exceptions.ComputeError, pl.exceptions.NoDataError) as exc:
-        reason = str(exc).splitlines()[0]
-        raise InputError.at(
-            None,
-            f"input stops being valid CSV at or after data row {result.rows + 1} ({reason}); "
-            "the rows before it were written"
-        ) from None
+    # A chunk's CSV is written on a second thread while the next chunk is priced (polars releases the
+    # GIL for both); one chunk's output at most waits to be written, so memory stays bounded.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="batch-writer") as writer:
+        writing: Future[None] | None = None
+        try:
+            total = _scan(source).select(pl.len()).collect(engine=IN_MEMORY).item() if progress else 0
+            for chunk in _chunks(source, columns, chunk_rows):
+                done = job.process(chunk)
+                if writing is not None:
+                    writing.result()
+                writing = writer.submit(_write, done, totals_sink, errors_sink, monthly_sink)
+                result.rows += done.rows
+                result.priced_rows += done.priced_rows
+                result.error_rows += done.rows - done.priced_rows
+                if progress is not None:
+                    progress(result.rows, total)
+        except (pl.exceptions.ComputeError, pl.exceptions.NoDataError) as exc:
+            reason = str(exc).splitlines()[0]
+            raise InputError.at(
+                None,
+                f"input stops being valid CSV at or after data row {result.rows + 1} ({reason}); "
+                "the rows before it were written"
+            ) from None
+        finally:
+            if writing is not None:
+                writing.result()
     result.output_rows = totals_sink.rows
     result.monthly_rows = monthly_sink.rows if monthly_sink is not None else 0
     return result

@@ -1,8 +1,8 @@
 """Batch input cells read and checked, chunk by chunk, as polars expressions.
 
-Every cell is read as text; each input column gets a `reason_<column>` (null when the cell is
-fine) from the rules EstimateRequest enforces and the plan rules of `coverage.rules`, in the
-words `estimate` uses (a differential test holds them to it).
+Every cell is read as text and checked against the rules EstimateRequest enforces and the plan
+rules of `coverage.rules`; a row that breaks any gets, per input column, a `reason_<column>` in
+the words `estimate` uses (a differential test holds them to it).
 """
 
 from __future__ import annotations
@@ -205,10 +205,13 @@ def _money_shape(name: str) -> pl.Expr:
     return _first_reason([blank, *_money_rules(name)])
 
 
-def checked_cells(chunk: pl.LazyFrame, tables: PlanTables, specs: pl.LazyFrame) -> pl.LazyFrame:
-    """The chunk with typed values and one `reason_<column>` per input column (null when the cell is fine)."""
+Rules = dict[str, list[tuple[pl.Expr, pl.Expr | str]]]
+
+
+def _joined(chunk: pl.LazyFrame, tables: PlanTables, specs: pl.LazyFrame) -> pl.LazyFrame:
+    """The chunk's cells cleaned and typed, with its plan, terms and scenario set joined on."""
     date_text = _text("start_date")
-    frame = (
+    return (
         _cleaned(chunk)
         .with_columns(
             start=pl.when(date_text.str.contains(_DATE_SHAPE)).then(
@@ -237,36 +240,40 @@ def checked_cells(chunk: pl.LazyFrame, tables: PlanTables, specs: pl.LazyFrame) 
         )
     )
 
-    def money_reason(name: str, *limit_rules: tuple[pl.Expr, pl.Expr | str]) -> pl.Expr:
-        return pl.coalesce(pl.col(f"{name}_shape"), _first_reason(list(limit_rules)))
+
+def _rules() -> Rules:
+    """Per input column, its rules in order: (broken when, message); the first broken one is the reason."""
+    date_text = _text("start_date")
+
+    def money(name: str, *limit_rules: tuple[pl.Expr, pl.Expr | str]) -> list[tuple[pl.Expr, pl.Expr | str]]:
+        shape = pl.col(f"{name}_shape")
+        return [(shape.is_not_null(), shape), *limit_rules]
 
     limit_rules, below_own = _limit_rules(), _family_rules()
-    reasons = {
-        "client_id": _first_reason([_required("client_id")]),
-        "plan_id": _first_reason(
-            [_required("plan_id"), (pl.col("effective_start").is_null(), "no plan with this id is loaded")]
-        ),
-        "network": _first_reason([_required("network"), _choice("network", NETWORKS)]),
-        "category": _first_reason([_required("category"), _choice("category", CATEGORIES)]),
-        "start_date": _first_reason(
-            [
-                _required("start_date"),
-                (~date_text.str.contains(_DATE_SHAPE), "must be a date YYYY-MM-DD"),
-                (pl.col("start").is_null(), "is not a calendar date"),
-                (
-                    (pl.col("start") < pl.col("effective_start"))
-                    | (pl.col("start") > pl.col("effective_end")),
-                    message(
-                        OUTSIDE_EFFECTIVE,
-                        start=pl.col("start").cast(pl.String),
-                        effective_start=pl.col("effective_start").cast(pl.String),
-                        effective_end=pl.col("effective_end").cast(pl.String),
-                    ),
+    return {
+        "client_id": [_required("client_id")],
+        "plan_id": [
+            _required("plan_id"),
+            (pl.col("effective_start").is_null(), "no plan with this id is loaded"),
+        ],
+        "network": [_required("network"), _choice("network", NETWORKS)],
+        "category": [_required("category"), _choice("category", CATEGORIES)],
+        "start_date": [
+            _required("start_date"),
+            (~date_text.str.contains(_DATE_SHAPE), "must be a date YYYY-MM-DD"),
+            (pl.col("start").is_null(), "is not a calendar date"),
+            (
+                (pl.col("start") < pl.col("effective_start")) | (pl.col("start") > pl.col("effective_end")),
+                message(
+                    OUTSIDE_EFFECTIVE,
+                    start=pl.col("start").cast(pl.String),
+                    effective_start=pl.col("effective_start").cast(pl.String),
+                    effective_end=pl.col("effective_end").cast(pl.String),
                 ),
-            ]
-        ),
-        "deductible_met": money_reason("deductible_met", limit_rules["deductible_met"]),
-        "oop_met": money_reason(
+            ),
+        ],
+        "deductible_met": money("deductible_met", limit_rules["deductible_met"]),
+        "oop_met": money(
             "oop_met",
             limit_rules["oop_met"],
             (
@@ -274,13 +281,13 @@ def checked_cells(chunk: pl.LazyFrame, tables: PlanTables, specs: pl.LazyFrame) 
                 OOP_BELOW_DEDUCTIBLE,
             ),
         ),
-        "horizon_weeks": pl.col("horizon_reason"),
-        "pathway": pl.col("pathway_reason"),
-        "auth_status": _first_reason([_choice("auth_status", tuple(AUTH_CODES))]),
-        "family_deductible_met": money_reason(
+        "horizon_weeks": [(pl.col("horizon_reason").is_not_null(), pl.col("horizon_reason"))],
+        "pathway": [(pl.col("pathway_reason").is_not_null(), pl.col("pathway_reason"))],
+        "auth_status": [_choice("auth_status", tuple(AUTH_CODES))],
+        "family_deductible_met": money(
             "family_deductible_met", below_own["family_deductible_met"], limit_rules["family_deductible_met"]
         ),
-        "family_oop_met": money_reason(
+        "family_oop_met": money(
             "family_oop_met",
             below_own["family_oop_met"],
             limit_rules["family_oop_met"],
@@ -291,6 +298,20 @@ def checked_cells(chunk: pl.LazyFrame, tables: PlanTables, specs: pl.LazyFrame) 
             ),
         ),
     }
-    return frame.with_columns(reasons[name].alias(f"reason_{name}") for name in INPUT_COLUMNS)
 
 
+def checked_cells(chunk: pl.LazyFrame, tables: PlanTables, specs: pl.LazyFrame) -> pl.LazyFrame:
+    """The chunk with typed values and `fine`: whether every cell of the row keeps every rule.
+
+    Only the broken-when conditions are evaluated here; the messages (which format dollars and
+    dates) are written by `cell_reasons`, for the rows that are not fine alone.
+    """
+    broken = (condition for rules in _rules().values() for condition, _ in rules)
+    return _joined(chunk, tables, specs).with_columns(fine=~pl.any_horizontal(broken).fill_null(False))
+
+
+def cell_reasons(checked: pl.LazyFrame) -> pl.LazyFrame:
+    """`checked` (rows of `checked_cells`) with one `reason_<column>` per input column: the message of
+    the cell's first broken rule, null when it keeps them all."""
+    rules = _rules()
+    return checked.with_columns(_first_reason(rules[name]).alias(f"reason_{name}") for name in INPUT_COLUMNS)

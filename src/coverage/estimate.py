@@ -19,7 +19,7 @@ from coverage.errors import InputError, unknown_plan
 from coverage.levels import Category, Level, Network
 from coverage.money import format_usd
 from coverage.plans import LoadedPlan, PlanCatalog
-from coverage.pricing.engine import AuthStatus, PricedUnit, price_units
+from coverage.pricing.engine import AuthStatus
 from coverage.pricing.program_terms import (
     ENTERED_KEYS,
     MissingValue,
@@ -41,14 +41,16 @@ from coverage.pricing.report import (
     monthly,
     scenario_flags,
     summarize,
+    total_of,
 )
+from coverage.pricing.run_engine import PricedRun, price_scenario
 from coverage.pricing.terms import (
     CostTerms,
     SourcedValue,
     StartingAccumulators,
     build_terms,
+    catalog_terms,
     renewal_sources,
-    terms_with_renewals,
 )
 from coverage.pricing.verification import (
     VerifiedMet,
@@ -73,7 +75,6 @@ from coverage.schedule import (
     DEFAULT_HORIZON_WEEKS,
     MAX_HORIZON_WEEKS,
     Phase,
-    expand,
     format_pathway,
     pathway_end,
     scenario_pathways,
@@ -338,15 +339,10 @@ def _scenario(
     start: StartingAccumulators,
     loaded: LoadedPlan,
 ) -> Scenario:
-    units = expand(phases, request.start_date)
     end_date = pathway_end(phases, request.start_date)
-    priced = price_units(units, terms, request.start_date, start, request.auth_status)
-    at_risk = request.auth_status == "approved" and any(unit.auth == "pending_review" for unit in priced)
-    if_denied = (
-        summarize(price_units(units, terms, request.start_date, start, "initial_only"), CostBreakdown())
-        if at_risk
-        else None
-    )
+    priced, denied = price_scenario(phases, request.start_date, terms, start, request.auth_status)
+    if_denied = summarize(denied, CostBreakdown()) if denied is not None else None
+    levels = level_summaries(phases, priced)
     return Scenario(
         name=name,
         label=SCENARIO_LABELS[name],
@@ -356,8 +352,8 @@ def _scenario(
         start_date=request.start_date,
         end_date=end_date,
         months=monthly(priced, terms, request.start_date, end_date, start),
-        totals=summarize(priced, CostBreakdown()),
-        levels=level_summaries(phases, priced),
+        totals=total_of(levels),
+        levels=levels,
         if_reviews_denied=if_denied,
         authorizations=authorization_needs(priced, terms),
         certifications=certification_reminders(phases, request.start_date, terms),
@@ -367,13 +363,13 @@ def _scenario(
     )
 
 
-def self_pay_lines(priced: list[PricedUnit]) -> list[SelfPayLine]:
+def self_pay_lines(priced: list[PricedRun]) -> list[SelfPayLine]:
     """Units the client pays at the self-pay rate, per level and rate, in pathway order."""
     lines: dict[tuple[Level, int], int] = {}
-    for unit in priced:
-        if unit.not_covered_cents:
-            key = (unit.level, int(unit.not_covered_cents))  # plain int: Money does not encode
-            lines[key] = lines.get(key, 0) + 1
+    for run in priced:
+        if run.not_covered_cents:
+            key = (run.level, int(run.not_covered_cents))  # plain int: Money does not encode
+            lines[key] = lines.get(key, 0) + run.count
     return [SelfPayLine(level, units, rate, units * rate) for (level, rate), units in lines.items()]
 
 
@@ -473,7 +469,7 @@ def estimate(
     if loaded is None:
         raise unknown_plan(request.plan_id)
     request = msgspec.structs.replace(request, network=request.network or "in")
-    terms = terms_with_renewals(catalog, loaded, request.network or "in", request.category)
+    terms = catalog_terms(catalog, loaded, request.network or "in", request.category)
     if request.verification_id is None:
         return estimate_with_terms(loaded, request, terms)
     verified = usable_verification(verification, request.verification_id, request.plan_id)

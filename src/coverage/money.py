@@ -7,7 +7,7 @@ touches a binary float, and every parser rejects what it cannot represent exactl
 from __future__ import annotations
 
 import re
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
 # Plain dollars: optional "$", digits (or 1,234 groups), optional cents. No exponents, signs or "_".
 # ASCII digits only (re.ASCII: "٣" is not a digit here); MAX_MONEY_CHARS keeps int() in range.
@@ -57,18 +57,15 @@ def format_usd(cents: int) -> str:
     return f"{sign}${whole:,}.{part:02d}"
 
 
-def round_half_up(amount: Decimal) -> int:
-    """Round a Decimal number of cents to whole cents, halves away from zero (SPEC 3)."""
-    return int(amount.quantize(Decimal(1), rounding=ROUND_HALF_UP))
-
-
 class Percent:
     """An exact percentage such as "20%", held as the fraction 0.20."""
 
-    __slots__ = ("fraction",)
+    __slots__ = ("_denominator", "_numerator", "fraction")
 
     def __init__(self, fraction: Decimal) -> None:
         self.fraction = fraction
+        # The same fraction as integers, so `of` rounds without Decimal arithmetic (hot in pricing).
+        self._numerator, self._denominator = fraction.as_integer_ratio()
 
     @classmethod
     def parse(cls, text: object) -> Percent:
@@ -82,8 +79,10 @@ class Percent:
         return cls(value / 100)
 
     def of(self, cents: int) -> int:
-        """This share of an amount, rounded half-up to the cent."""
-        return round_half_up(self.fraction * cents)
+        """This share of an amount, rounded half-up to the cent (halves away from zero, SPEC 3)."""
+        doubled = 2 * self._numerator * abs(cents)
+        share = (doubled + self._denominator) // (2 * self._denominator)
+        return share if cents >= 0 else -share
 
     def __str__(self) -> str:
         return f"{(self.fraction * 100).normalize():f}%"

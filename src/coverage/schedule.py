@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from bisect import bisect_left
 from fractions import Fraction
+from functools import lru_cache
 from typing import Annotated, NamedTuple
 
 from msgspec import Meta, Struct
@@ -39,13 +41,17 @@ class Phase(Struct, frozen=True):
         return Fraction(self.units_per_week * self.minutes_per_unit, 60)
 
     def describe(self) -> str:
-        level = LEVELS[self.level]
-        length = format_duration(self.minutes_per_unit).replace("h", " h").replace("m", " min")
-        return (
-            f"{level.label}: {self.weeks} week{'s' * (self.weeks != 1)} x "
-            f"{self.units_per_week} {level.unit_name}{'s' * (self.units_per_week != 1)}/week "
-            f"x {length}"
-        )
+        return _describe(self.level, self.weeks, self.units_per_week, self.minutes_per_unit)
+
+
+@lru_cache(maxsize=4096)  # every estimate describes its phases twice; few phases recur often
+def _describe(level_name: Level, weeks: int, units_per_week: int, minutes_per_unit: int) -> str:
+    level = LEVELS[level_name]
+    length = format_duration(minutes_per_unit).replace("h", " h").replace("m", " min")
+    return (
+        f"{level.label}: {weeks} week{'s' * (weeks != 1)} x "
+        f"{units_per_week} {level.unit_name}{'s' * (units_per_week != 1)}/week x {length}"
+    )
 
 
 class ScheduledUnit(NamedTuple):
@@ -181,6 +187,40 @@ def _weekdays(units_per_week: int, start: dt.date) -> tuple[int, ...]:
     return _FIXED_WEEKDAYS[units_per_week]
 
 
+class PhaseDays:
+    """The dates of a phase's units as arithmetic, so a run of units needs no list of dates.
+
+    Unit i (from 0) falls in week i // k of the phase, on the (i % k)-th unit weekday of that week.
+    """
+
+    __slots__ = ("offsets", "per_week", "start")
+
+    def __init__(self, phase: Phase, start: dt.date) -> None:
+        self.start = start.toordinal()
+        self.per_week = phase.units_per_week
+        self.offsets = _offsets(phase.units_per_week, start.weekday())
+
+    def date(self, index: int) -> dt.date:
+        week, position = divmod(index, self.per_week)
+        return dt.date.fromordinal(self.start + 7 * week + self.offsets[position])
+
+    def count_before(self, day: dt.date) -> int:
+        """How many units fall before `day` (the phase's first units, any number of weeks on)."""
+        days = day.toordinal() - self.start
+        if days <= 0:
+            return 0
+        weeks, rest = divmod(days, 7)
+        return weeks * self.per_week + bisect_left(self.offsets, rest)
+
+
+@lru_cache(maxsize=64)
+def _offsets(units_per_week: int, start_weekday: int) -> tuple[int, ...]:
+    """Days from a phase's start to its units in a week, in order (49 combinations at most)."""
+    monday = dt.date(2024, 1, 1)
+    weekdays = _weekdays(units_per_week, monday + dt.timedelta(days=start_weekday))
+    return tuple(sorted((weekday - start_weekday) % 7 for weekday in weekdays))
+
+
 def expand(phases: list[Phase], start: dt.date) -> list[ScheduledUnit]:
     """Dated units of a pathway, in date order."""
     units: list[ScheduledUnit] = []
@@ -191,11 +231,11 @@ def expand(phases: list[Phase], start: dt.date) -> list[ScheduledUnit]:
         if phase.level != previous_level:
             episode_index += 1
             previous_level = phase.level
-        weekdays = _weekdays(phase.units_per_week, phase_start)
-        for offset in range(7 * phase.weeks):
-            day = phase_start + dt.timedelta(days=offset)
-            if day.weekday() in weekdays:
-                units.append(ScheduledUnit(day, phase.level, phase_index, episode_index))
+        days = PhaseDays(phase, phase_start)
+        units.extend(
+            ScheduledUnit(days.date(index), phase.level, phase_index, episode_index)
+            for index in range(phase.units_per_week * phase.weeks)
+        )
         phase_start += dt.timedelta(weeks=phase.weeks)
     return units
 

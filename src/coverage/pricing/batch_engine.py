@@ -50,6 +50,22 @@ MONEY_COLUMNS = AMOUNT_NAMES
 TOTAL_COLUMNS = ("units", *MONEY_COLUMNS)
 
 
+MAX_TERMS = 1 << 15  # key_code's widths: terms ids, pathway ids, auth codes, days
+MAX_PATHWAYS = 1 << 20
+_AUTH_WIDTH, _DAYS_WIDTH = 1 << 2, 1 << 23
+
+
+def key_code() -> pl.Expr:
+    """The KEY_COLUMNS packed into one whole number, so rows find their key with a one-column join.
+
+    terms_id < MAX_TERMS, pathway_id < MAX_PATHWAYS (both checked where the ids are made), auth < 4
+    and the start date as days from 1970-01-01 plus 2**22 (any year 1 to 9999): 60 bits in all.
+    """
+    days = pl.col("start_date").cast(pl.Int32).cast(pl.Int64) + _DAYS_WIDTH // 2
+    terms_pathway = pl.col("terms_id").cast(pl.Int64) * MAX_PATHWAYS + pl.col("pathway_id").cast(pl.Int64)
+    return (terms_pathway * _AUTH_WIDTH + pl.col("auth").cast(pl.Int64)) * _DAYS_WIDTH + days
+
+
 def fraction_of(percent: Percent) -> tuple[int, int]:
     exact = Fraction(percent.fraction)
     return exact.numerator, exact.denominator
@@ -109,105 +125,113 @@ def starting_amounts() -> dict[str, pl.Expr]:
     }
 
 
-def _pay_block(
-    frame: pl.LazyFrame, count: pl.Expr, ded: pl.Expr, cop: pl.Expr, coi: pl.Expr, pen_paid: pl.Expr
-) -> pl.LazyFrame:
-    """Charge `count` identical units (deductible, copay, coinsurance each) against the OOP budget.
+def _paid_in_full(budget: pl.Expr, count: pl.Expr, share: pl.Expr) -> pl.Expr:
+    """How many of `count` units, each `share`, the out-of-pocket budget pays in full."""
+    return pl.when(share > 0).then(pl.min_horizontal(count, budget // share)).otherwise(count)
 
-    Units are paid in full while the budget lasts; the one unit that exhausts it keeps its share cut
-    from coinsurance first, then copay (engine.split_share); the rest cost the client nothing.
-    """
-    share = ded + cop + coi
-    budget = pl.col("budget")
-    frame = frame.with_columns(
-        paid=pl.when(share > 0).then(pl.min_horizontal(count, budget // share)).otherwise(count)
-    )
-    paid = pl.col("paid")
-    left = budget - paid * share
-    cut = ((paid < count) & (left > 0)).cast(pl.Int64)
-    cut_ded = pl.min_horizontal(ded, left) * cut
-    cut_cop = pl.min_horizontal(cop, left - pl.min_horizontal(ded, left)) * cut
-    return frame.with_columns(
-        deductible=pl.col("deductible") + paid * ded + cut_ded,
-        copay=pl.col("copay") + paid * cop + cut_cop,
-        coinsurance=pl.col("coinsurance") + paid * coi + (left * cut - cut_ded - cut_cop),
-        penalty=pl.col("penalty")
-        + paid * pen_paid
-        + cut * share_of(pl.col("unit_allowed") - left, "pen_num", "pen_den")
-        + (count - paid - cut) * pl.col("pen_allowed"),
-        budget=pl.when(paid == count).then(left).otherwise(0),
-    )
+
+def _penalty(paid: pl.Expr, cut: pl.Expr, left: pl.Expr, count: pl.Expr, per_paid_unit: pl.Expr) -> pl.Expr:
+    """The no-auth penalty of a block: N% of what the plan pays on each unit (nothing on others)."""
+    cut_unit = share_of(pl.col("unit_allowed") - left, "pen_num", "pen_den")
+    return paid * per_paid_unit + cut * cut_unit + (count - paid - cut) * pl.col("pen_allowed")
 
 
 def price_runs(clients: pl.LazyFrame, runs: pl.LazyFrame) -> pl.LazyFrame:
     """One row per (client scenario, run) with what the client's accumulators make of the run:
     deductible, copay, coinsurance, penalty, and the accumulators after it.
 
+    A run's priced units form three blocks of identical units: wholly inside the deductible (each
+    unit's share is its allowed amount, all deductible), the one unit that finishes it, and past it
+    (copay and coinsurance). The out-of-pocket budget pays each block's units in full while it
+    lasts; the unit that exhausts it keeps what is left, cut from coinsurance first, then copay
+    (engine.split_share); the rest cost the client nothing. Each step is one `with_columns` of
+    columns the next ones read, so nothing is computed twice.
+
     `clients` rows carry key_id and CLIENT_START_COLUMNS; the join keeps their order and, within
     each, the run order, which the running totals rely on.
     """
-    first_year = pl.col("py_idx") == 0
-    allowed = pl.col("unit_allowed")
+    col = pl.col
+    first_year = col("py_idx") == 0
+    allowed = col("unit_allowed")
+    takes = col("takes_deductible")
     frame = clients.join(runs, on="key_id", maintain_order="left_right").with_columns(
         ded_left=(
-            pl.when(first_year).then(pl.col("deductible_remaining")).otherwise(pl.col("fresh_deductible"))
-            - pl.col("deductible_before")
+            pl.when(first_year).then(col("deductible_remaining")).otherwise(col("fresh_deductible"))
+            - col("deductible_before")
         ).clip(lower_bound=0),
-        oop_left=pl.when(first_year).then(pl.col("oop_remaining")).otherwise(pl.col("fresh_oop")),
-        deductible_met0=pl.when(first_year).then(pl.col("deductible_met")).otherwise(0),
-        oop_met0=pl.when(first_year).then(pl.col("oop_met")).otherwise(0),
+        oop_left=pl.when(first_year).then(col("oop_remaining")).otherwise(col("fresh_oop")),
+        deductible_met0=pl.when(first_year).then(col("deductible_met")).otherwise(0),
+        oop_met0=pl.when(first_year).then(col("oop_met")).otherwise(0),
     )
     # Block sizes: units wholly inside the deductible, the one that finishes it, the ones past it.
+    wholly_inside = pl.min_horizontal(col("priced_units"), col("ded_left") // allowed)
+    frame = frame.with_columns(full=pl.when(takes).then(wholly_inside).otherwise(0))
     frame = frame.with_columns(
-        full=pl.when(pl.col("takes_deductible"))
-        .then(pl.min_horizontal(pl.col("priced_units"), pl.col("ded_left") // allowed))
+        part_ded=pl.when(takes & (col("full") < col("priced_units")))
+        .then(col("ded_left") - col("full") * allowed)
         .otherwise(0)
-    ).with_columns(part_ded=pl.col("ded_left") - pl.col("full") * allowed)
+    )
     frame = frame.with_columns(
-        part=(
-            pl.col("takes_deductible") & (pl.col("full") < pl.col("priced_units")) & (pl.col("part_ded") > 0)
-        ).cast(pl.Int64),
-        part_copay=pl.min_horizontal(pl.col("unit_copay"), allowed - pl.col("part_ded")),
-    ).with_columns(
-        zero=pl.col("priced_units") - pl.col("full") - pl.col("part"),
-        part_share=pl.col("part_ded")
-        + pl.min_horizontal(
-            pl.col("part_copay")
-            + share_of(allowed - pl.col("part_ded") - pl.col("part_copay"), "coi_num", "coi_den"),
-            pl.col("cap"),
-        ),
+        part=(col("part_ded") > 0).cast(pl.Int64),
+        part_copay=pl.min_horizontal(col("unit_copay"), allowed - col("part_ded")),
     )
     # The per-unit cap cuts only the finishing unit's copay and coinsurance (engine.per_unit_capped).
-    part_ded = pl.min_horizontal(pl.col("part_ded"), pl.col("part_share"))
-    part_cop = pl.min_horizontal(pl.col("part_copay"), pl.col("part_share") - part_ded)
-    frame = frame.with_columns(part_ded_kept=part_ded, part_cop_kept=part_cop).with_columns(
-        uncapped=pl.col("full") * pl.col("full_share")
-        + pl.col("part") * pl.col("part_share")
-        + pl.col("zero") * pl.col("zero_share"),
+    frame = frame.with_columns(
+        zero=col("priced_units") - col("full") - col("part"),
+        part_share=col("part_ded")
+        + pl.min_horizontal(
+            col("part_copay") + share_of(allowed - col("part_ded") - col("part_copay"), "coi_num", "coi_den"),
+            col("cap"),
+        ),
     )
     frame = frame.with_columns(
-        shares_before=running_total(pl.col("uncapped"), pl.col("first_in_year")) - pl.col("uncapped"),
-        **{name: pl.lit(0, pl.Int64) for name in PRICED_COLUMNS},
-    ).with_columns(budget=(pl.col("oop_left") - pl.col("shares_before")).clip(lower_bound=0))
-    zero = pl.lit(0, pl.Int64)
-    frame = _pay_block(frame, pl.col("full"), pl.col("full_share"), zero, zero, pl.col("pen_full"))
-    part_coi = pl.col("part_share") - pl.col("part_ded_kept") - pl.col("part_cop_kept")
-    frame = _pay_block(
-        frame,
-        pl.col("part"),
-        pl.col("part_ded_kept"),
-        pl.col("part_cop_kept"),
-        part_coi,
-        share_of(allowed - pl.col("part_share"), "pen_num", "pen_den"),
+        part_ded_kept=pl.min_horizontal(col("part_ded"), col("part_share")),
+        uncapped=col("full") * allowed + col("part") * col("part_share") + col("zero") * col("zero_share"),
     )
-    frame = _pay_block(
-        frame, pl.col("zero"), zero, pl.col("zero_copay"), pl.col("zero_coinsurance"), pl.col("pen_zero")
+    frame = frame.with_columns(
+        part_cop_kept=pl.min_horizontal(col("part_copay"), col("part_share") - col("part_ded_kept")),
+        shares_before=running_total(col("uncapped"), col("first_in_year")) - col("uncapped"),
     )
+    # Block 1, wholly inside the deductible: every unit's share is `allowed`, all of it deductible.
+    frame = frame.with_columns(budget=(col("oop_left") - col("shares_before")).clip(lower_bound=0))
+    frame = frame.with_columns(paid1=_paid_in_full(col("budget"), col("full"), allowed))
+    frame = frame.with_columns(left1=col("budget") - col("paid1") * allowed)
+    frame = frame.with_columns(cut1=((col("paid1") < col("full")) & (col("left1") > 0)).cast(pl.Int64))
+    # Block 2, the unit that finishes the deductible.
+    part_share, ded2, cop2 = col("part_share"), col("part_ded_kept"), col("part_cop_kept")
+    frame = frame.with_columns(budget2=pl.when(col("paid1") == col("full")).then(col("left1")).otherwise(0))
+    frame = frame.with_columns(paid2=_paid_in_full(col("budget2"), col("part"), part_share))
+    frame = frame.with_columns(left2=col("budget2") - col("paid2") * part_share)
+    frame = frame.with_columns(cut2=((col("paid2") < col("part")) & (col("left2") > 0)).cast(pl.Int64))
+    frame = frame.with_columns(cut_ded2=pl.min_horizontal(ded2, col("left2")) * col("cut2"))
+    frame = frame.with_columns(
+        cut_cop2=pl.min_horizontal(cop2, col("left2") - col("cut_ded2")) * col("cut2"),
+        budget3=pl.when(col("paid2") == col("part")).then(col("left2")).otherwise(0),
+    )
+    # Block 3, past the deductible: copay and coinsurance, no deductible.
+    frame = frame.with_columns(paid3=_paid_in_full(col("budget3"), col("zero"), col("zero_share")))
+    frame = frame.with_columns(left3=col("budget3") - col("paid3") * col("zero_share"))
+    frame = frame.with_columns(cut3=((col("paid3") < col("zero")) & (col("left3") > 0)).cast(pl.Int64))
+    frame = frame.with_columns(cut_cop3=pl.min_horizontal(col("zero_copay"), col("left3")) * col("cut3"))
+    paid1, paid2, paid3 = col("paid1"), col("paid2"), col("paid3")
+    cut1, cut2, cut3 = col("cut1"), col("cut2"), col("cut3")
+    left1, left2, left3 = col("left1"), col("left2"), col("left3")
+    penalty2 = share_of(allowed - part_share, "pen_num", "pen_den")
+    frame = frame.with_columns(
+        deductible=paid1 * allowed + left1 * cut1 + paid2 * ded2 + col("cut_ded2"),
+        copay=paid2 * cop2 + col("cut_cop2") + paid3 * col("zero_copay") + col("cut_cop3"),
+        coinsurance=paid2 * (part_share - ded2 - cop2)
+        + (left2 * cut2 - col("cut_ded2") - col("cut_cop2"))
+        + paid3 * col("zero_coinsurance")
+        + (left3 * cut3 - col("cut_cop3")),
+        penalty=_penalty(paid1, cut1, left1, col("full"), pl.lit(0))  # the plan pays nothing inside
+        + _penalty(paid2, cut2, left2, col("part"), penalty2)
+        + _penalty(paid3, cut3, left3, col("zero"), col("pen_zero")),
+    )
+    shares_after = pl.min_horizontal(col("oop_left"), col("shares_before") + col("uncapped"))
     return frame.with_columns(
-        deductible_met_after=pl.col("deductible_met0")
-        + running_total(pl.col("deductible"), pl.col("first_in_year")),
-        oop_met_after=pl.col("oop_met0")
-        + pl.min_horizontal(pl.col("oop_left"), pl.col("shares_before") + pl.col("uncapped")),
+        deductible_met_after=col("deductible_met0") + running_total(col("deductible"), col("first_in_year")),
+        oop_met_after=col("oop_met0") + shares_after,
     )
 
 
@@ -221,24 +245,32 @@ def with_derived(frame: pl.LazyFrame) -> pl.LazyFrame:
 
 
 def scenario_totals(
-    clients: pl.LazyFrame, runs: pl.LazyFrame, key_sums: pl.LazyFrame, keep: tuple[str, ...]
+    clients: pl.LazyFrame, runs: pl.LazyFrame, key_sums: pl.DataFrame, keep: tuple[str, ...]
 ) -> pl.LazyFrame:
-    """Totals per client scenario, in clients' order with their `keep` columns: the key's fixed part
-    plus what the client's own accumulators make of the client-dependent runs."""
+    """Totals per client scenario, in clients' order with their `keep` columns: what the client's own
+    accumulators make of the client-dependent runs, plus the key's fixed part.
+
+    Every key has at least one such run (RunBook adds an empty one), so the last priced row of each
+    client scenario is its total and lines up with the client rows; `key_sums` has one row per key
+    in key_id order, so the fixed part is a lookup by position. No join back, either way.
+    """
     own = (
-        price_runs(clients.select(*CARRY, "key_id", *CLIENT_START_COLUMNS), runs)
+        price_runs(clients.select("key_id", *CLIENT_START_COLUMNS), runs)
         .with_columns(
             running_total(pl.col(name), pl.col("first_in_key")).alias(name) for name in PRICED_COLUMNS
         )
         .filter(pl.col("last_in_key"))
-        .select(*CARRY, *PRICED_COLUMNS)
+        .select(*PRICED_COLUMNS)
     )
+
+    def fixed(name: str) -> pl.Expr:
+        return pl.lit(key_sums.get_column(name)).gather(pl.col("key_id"))
+
     return (
-        clients.select(*CARRY, *keep, "key_id")
-        .join(own, on=CARRY, how="left", maintain_order="left")
-        .join(key_sums, on="key_id", how="left", maintain_order="left")
+        pl.concat([clients.select(*CARRY, *keep, "key_id"), own], how="horizontal")
         .with_columns(
-            (pl.col(name).fill_null(0) + pl.col(f"fixed_{name}")).alias(name) for name in PRICED_COLUMNS
+            *((pl.col(name) + fixed(f"fixed_{name}")).alias(name) for name in PRICED_COLUMNS),
+            *(fixed(name).alias(name) for name in FIXED_COLUMNS),
         )
         .pipe(with_derived)
         .select(*CARRY, *keep, *TOTAL_COLUMNS)

@@ -19,6 +19,7 @@ from coverage.pricing.batch_engine import (
     PRICED_COLUMNS,
     PRICED_STATUS,
     STATUS_CODES,
+    key_code,
     month_number,
     new_segment,
     plan_year,
@@ -120,7 +121,6 @@ def _run_constants(runs: pl.LazyFrame, tables: PlanTables) -> pl.LazyFrame:
             fresh_oop=pl.min_horizontal("oop_max_individual", "oop_max_family").fill_null(NO_LIMIT),
             pen_num=pl.when(penalized).then(pl.col("pen_num")).otherwise(0),
             pen_den=pl.when(penalized).then(pl.col("pen_den")).otherwise(1),
-            full_share=allowed,
             copay0=pl.min_horizontal(pl.col("unit_copay"), allowed),
             allowed=pl.when(priced).then(n * allowed).otherwise(0),
             balance_bill=pl.when(priced).then(n * pl.col("balance")).otherwise(0),
@@ -136,7 +136,6 @@ def _run_constants(runs: pl.LazyFrame, tables: PlanTables) -> pl.LazyFrame:
         .with_columns(
             zero_copay=pl.min_horizontal(pl.col("copay0"), pl.col("zero_share")),
             pen_allowed=share_of(allowed, "pen_num", "pen_den"),
-            pen_full=share_of(allowed - pl.col("full_share"), "pen_num", "pen_den"),
             pen_zero=share_of(allowed - pl.col("zero_share"), "pen_num", "pen_den"),
         )
         .with_columns(zero_coinsurance=pl.col("zero_share") - pl.col("zero_copay"))
@@ -175,9 +174,7 @@ _RUN_COLUMNS = (
     "pen_num",
     "pen_den",
     "pen_allowed",
-    "pen_full",
     "pen_zero",
-    "full_share",
     "zero_share",
     "zero_copay",
     "zero_coinsurance",
@@ -198,9 +195,9 @@ class RunBook:
         self._pathways = pathways
         self.by_month = by_month
         key_schema = {"terms_id": pl.Int32, "start_date": pl.Date, "pathway_id": pl.Int32, "auth": pl.Int8}
-        self._keys = pl.DataFrame(schema={**key_schema, "key_id": pl.Int64})
+        self._keys = pl.DataFrame(schema={**key_schema, "key_code": pl.Int64, "key_id": pl.Int64})
         self._runs: list[pl.DataFrame] = []
-        self._key_sums: list[pl.DataFrame] = []
+        self._key_sums: list[pl.DataFrame] = []  # one row per key, in key_id order: 0, 1, 2, ...
         self._months: list[pl.DataFrame] = []
 
     @property
@@ -209,8 +206,13 @@ class RunBook:
         return pl.concat([frame.lazy() for frame in self._runs])
 
     @property
-    def key_sums(self) -> pl.LazyFrame:
-        return pl.concat([frame.lazy() for frame in self._key_sums])
+    def key_sums(self) -> pl.DataFrame:
+        """Per key (row key_id), the part of its totals no client money changes (`_key_sums`)."""
+        return pl.concat(self._key_sums)
+
+    @property
+    def key_count(self) -> int:
+        return self._keys.height
 
     @property
     def months(self) -> pl.LazyFrame:
@@ -218,13 +220,17 @@ class RunBook:
 
     def with_key_ids(self, wanted: pl.DataFrame) -> pl.DataFrame:
         """`wanted` (with the KEY_COLUMNS) plus its key_id; keys not seen before get their runs first."""
-        new = wanted.select(KEY_COLUMNS).unique().join(self._keys, on=KEY_COLUMNS, how="anti")
+        wanted = wanted.with_columns(key_code=key_code())
+        codes = self._keys.select("key_code", "key_id")
+        new = wanted.select(*KEY_COLUMNS, "key_code").unique("key_code")
+        new = new.join(codes, on="key_code", how="anti")
         if new.height:
             self._add(new.sort(KEY_COLUMNS).with_row_index("key_id", offset=self._keys.height))
-        return wanted.join(self._keys, on=KEY_COLUMNS, how="left", maintain_order="left")
+            codes = self._keys.select("key_code", "key_id")
+        return wanted.join(codes, on="key_code", how="left", maintain_order="left").drop("key_code")
 
     def _add(self, new: pl.DataFrame) -> None:
-        new = new.with_columns(pl.col("key_id").cast(pl.Int64)).select(*KEY_COLUMNS, "key_id")
+        new = new.with_columns(pl.col("key_id").cast(pl.Int64)).select(*KEY_COLUMNS, "key_code", "key_id")
         keys = new.lazy()
         terms = self._tables.terms.lazy().select("terms_id", "py_month", "py_day")
         units = schedule_units(
@@ -244,9 +250,10 @@ class RunBook:
             self._months.append(self._month_grid(keys, terms).collect(engine=IN_MEMORY))
         else:
             own = (pl.col("py_idx") == 0) & (pl.col("priced_units") > 0)
-            self._runs.append(runs.filter(own).with_columns(**_segment_ends()))
             fixed_runs = runs.lazy().filter(~own).with_columns(**_segment_ends())
-            self._key_sums.append(_key_sums(keys, runs.lazy(), fixed_runs).collect(engine=IN_MEMORY))
+            self._runs.append(_client_runs(keys, runs.lazy().filter(own)).collect(engine=IN_MEMORY))
+            sums = _key_sums(keys, runs.lazy(), fixed_runs).sort("key_id")
+            self._key_sums.append(sums.collect(engine=IN_MEMORY))
         self._keys = pl.concat([self._keys, new])
 
     def _month_grid(self, keys: pl.LazyFrame, terms: pl.LazyFrame) -> pl.LazyFrame:
@@ -282,6 +289,22 @@ def _terms_on(frame: pl.LazyFrame, renewals: pl.LazyFrame, day: pl.Expr) -> pl.L
         .filter((day >= pl.col("valid_from")) & (day <= pl.col("valid_to")))
         .drop("terms_id", "valid_from", "valid_to")
         .rename({"unit_terms_id": "terms_id"})
+    )
+
+
+def _client_runs(keys: pl.LazyFrame, own: pl.LazyFrame) -> pl.LazyFrame:
+    """The runs a client's accumulators can change, for totals, and an empty run for a key that has
+    none, so every client scenario prices to at least one row: its last one holds its total."""
+    schema = own.collect_schema()
+    nothing = {"coi_den": 1, "pen_den": 1, "cap": NO_LIMIT, "py_start": None}  # an empty run's values
+    empty = keys.join(own.select("key_id").unique(), on="key_id", how="anti").select(
+        "key_id",
+        *(pl.lit(nothing.get(name, 0), schema[name]).alias(name) for name in _RUN_COLUMNS[1:]),
+    )
+    return (
+        pl.concat([own.select(*_RUN_COLUMNS), empty])
+        .sort("key_id", maintain_order=True)
+        .with_columns(**_segment_ends())
     )
 
 

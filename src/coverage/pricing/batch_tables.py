@@ -12,7 +12,7 @@ import polars as pl
 from coverage.errors import InputError
 from coverage.levels import LEVEL_ORDER
 from coverage.plans import PlanCatalog
-from coverage.pricing.batch_engine import NO_LIMIT, SCENARIO_ORDER, fraction_of
+from coverage.pricing.batch_engine import MAX_PATHWAYS, MAX_TERMS, NO_LIMIT, SCENARIO_ORDER, fraction_of
 from coverage.pricing.engine import balance_bill
 from coverage.pricing.terms import CostTerms, build_terms
 from coverage.schedule import (
@@ -53,6 +53,7 @@ class PlanTables:
             for network in ("in", "out"):
                 for category in ("mh", "sud"):
                     terms_id = terms_ids[(plan_id, network, category)] = len(terms)
+                    assert terms_id < MAX_TERMS, "key_code has room for 8,192 plans"
                     cost_terms = build_terms(loaded, network, category)
                     terms.append(_terms_row(terms_id, plan_id, cost_terms))
                     benefits.extend(_benefit_rows(terms_id, cost_terms))
@@ -254,6 +255,9 @@ class Pathways:
             scenarios = scenario_pathways(horizon, pathway_text)
         except InputError as exc:
             errors.append(("pathway", exc.message))
+        unseen = {format_pathway(phases) for phases in scenarios.values()} - self._pathway_ids.keys()
+        if len(self._pathway_ids) + len(unseen) > MAX_PATHWAYS:  # key_code has room for this many
+            errors.append(("pathway", f"one batch may use at most {MAX_PATHWAYS:,} different pathways"))
         if errors:
             return Resolved(None, tuple(errors))
         return Resolved(self._spec_id(scenarios))
@@ -296,6 +300,11 @@ class Pathways:
                 week_offset += phase.weeks
             self._pathway_rows.append({"pathway_id": pathway_id, "pathway": text, "weeks": week_offset})
         return self._pathway_ids[text]
+
+    @property
+    def count(self) -> int:
+        """How many different pathways are registered."""
+        return len(self._pathway_ids)
 
     def scenarios(self) -> pl.DataFrame:
         """spec_id -> one row per scenario (name, output order, pathway_id and its canonical text)."""

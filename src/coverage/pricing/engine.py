@@ -15,6 +15,7 @@ from typing import Literal
 import msgspec
 
 from coverage.levels import Level, Network
+from coverage.money import Percent
 from coverage.plans import Benefit, NetworkAccumulators
 from coverage.pricing.parts import CLIENT_PARTS, UnitAmounts
 from coverage.pricing.terms import CostTerms, StartingAccumulators
@@ -48,12 +49,13 @@ def _remaining(limit: int | None, met: int) -> int | None:
     return None if limit is None else max(0, limit - met)
 
 
-def _tightest(*remaining: int | None) -> int | None:
-    known = [value for value in remaining if value is not None]
-    return min(known) if known else None
+def _tightest(individual: int | None, family: int | None) -> int | None:
+    if individual is None:
+        return family
+    return individual if family is None else min(individual, family)
 
 
-@dataclass
+@dataclass(slots=True)
 class AccumulatorState:
     """Deductible, out-of-pocket and visit counts for one plan year (individual and family)."""
 
@@ -157,6 +159,30 @@ def balance_bill(benefit: Benefit, network: Network) -> int:
     return max(0, benefit.billed_cents - benefit.allowed_cents)
 
 
+def priced_amounts(
+    benefit: Benefit,
+    network: Network,
+    share: int,
+    deductible: int,
+    copay: int,
+    coinsurance: int,
+    penalty_rate: Percent | None,
+) -> dict[str, int]:
+    """A priced unit's amounts, its share already split (step 8: the plan pays the allowed amount
+    less the share and any no-auth penalty, which is N% of what the plan would pay)."""
+    plan_paid = benefit.allowed_cents - share
+    penalty = penalty_rate.of(plan_paid) if penalty_rate is not None else 0
+    return {
+        "allowed_cents": benefit.allowed_cents,
+        "deductible_cents": deductible,
+        "copay_cents": copay,
+        "coinsurance_cents": coinsurance,
+        "penalty_cents": penalty,
+        "balance_bill_cents": balance_bill(benefit, network),
+        "plan_paid_cents": plan_paid - penalty,
+    }
+
+
 # --- authorization -------------------------------------------------------------------------
 
 
@@ -252,17 +278,10 @@ def _price_one(
     )
     deductible, copay, coinsurance = split_share(share, deductible, copay)
     state.accrue(deductible, share)
-    plan_paid = allowed - share
-    penalty = benefit.no_auth.penalty.of(plan_paid) if unauthorized else 0  # type: ignore[union-attr]
+    penalty_rate = benefit.no_auth.penalty if unauthorized else None  # type: ignore[union-attr]
     return PricedUnit(
         **common,
         status="penalty_no_auth" if unauthorized else "covered",
         auth=auth,
-        allowed_cents=allowed,
-        deductible_cents=deductible,
-        copay_cents=copay,
-        coinsurance_cents=coinsurance,
-        penalty_cents=penalty,
-        balance_bill_cents=balance_bill(benefit, terms.network),
-        plan_paid_cents=plan_paid - penalty,
+        **priced_amounts(benefit, terms.network, share, deductible, copay, coinsurance, penalty_rate),
     )

@@ -1,6 +1,7 @@
-"""The month / total report: priced units summed into months and totals, authorization and
-certification needs, and the flags a reader must see. Pure functions of the priced units,
-the cost terms and the schedule; `coverage.estimate` assembles them into scenarios.
+"""The month / total report: priced runs summed into months and totals, authorization and
+certification needs, and the flags a reader must see. Pure functions of the priced runs (a run
+is `count` identical units), the cost terms and the schedule; `coverage.estimate` assembles
+them into scenarios.
 """
 
 from __future__ import annotations
@@ -18,8 +19,8 @@ from msgspec import Struct
 from coverage.levels import LEVELS, Level, category_key
 from coverage.money import format_usd
 from coverage.plans import LoadedPlan
-from coverage.pricing.engine import PricedUnit
-from coverage.pricing.parts import AMOUNTS, MEMBER_COST, BreakdownAmounts
+from coverage.pricing.parts import AMOUNTS, CLIENT_PARTS, MEMBER_COST, BreakdownAmounts
+from coverage.pricing.run_engine import PricedRun
 from coverage.pricing.terms import CostTerms, StartingAccumulators
 from coverage.schedule import Phase
 
@@ -82,44 +83,77 @@ class LevelSummary(CostBreakdown, kw_only=True):
 _SUMMED_AMOUNTS = tuple(f"{part.name}_cents" for part in AMOUNTS if part != MEMBER_COST)
 
 
-def summarize(units: Iterable[PricedUnit], into: CostBreakdown) -> CostBreakdown:
-    """Add priced units into a breakdown (every `_cents` amount of a unit has a same-named total)."""
-    for unit in units:
-        into.units += 1
-        into.member_cost_cents += unit.member_cost_cents
-        for name in _SUMMED_AMOUNTS:
-            setattr(into, name, getattr(into, name) + getattr(unit, name))
+_AMOUNTS_OF = attrgetter(*_SUMMED_AMOUNTS)
+_CLIENT_PAYS = tuple(part in CLIENT_PARTS for part in AMOUNTS if part != MEMBER_COST)
+
+
+def _add(into: CostBreakdown, amounts: PricedRun | CostBreakdown, times: int, units: int) -> None:
+    """Add `times` a run's per-unit amounts (`units` units), or a breakdown once: every `_cents`
+    amount of a unit has a same-named total, and member_cost is the sum of the client's parts."""
+    into.units += units
+    member_cost = 0
+    for name, amount, client_pays in zip(_SUMMED_AMOUNTS, _AMOUNTS_OF(amounts), _CLIENT_PAYS, strict=True):
+        if amount:  # most amounts of most runs are zero
+            setattr(into, name, getattr(into, name) + times * amount)
+            member_cost += amount if client_pays else 0
+    into.member_cost_cents += times * member_cost
+
+
+def summarize(runs: Iterable[PricedRun], into: CostBreakdown) -> CostBreakdown:
+    """Add priced runs into a breakdown."""
+    for run in runs:
+        _add(into, run, run.count, run.count)
     return into
 
 
-def level_summaries(phases: list[Phase], priced: list[PricedUnit]) -> list[LevelSummary]:
+def total_of(parts: Iterable[CostBreakdown]) -> CostBreakdown:
+    """The sum of breakdowns that split a scenario between them (e.g. its level summaries)."""
+    total = CostBreakdown()
+    for part in parts:
+        _add(total, part, 1, part.units)
+    return total
+
+
+def level_summaries(phases: list[Phase], priced: list[PricedRun]) -> list[LevelSummary]:
     """Each level's weeks and cost in pathway order, so a reader can say "about $X a month during IOP"."""
-    weeks: dict[Level, int] = {}
+    levels: dict[Level, LevelSummary] = {}
     for phase in phases:
-        weeks[phase.level] = weeks.get(phase.level, 0) + phase.weeks
-    return [
-        summarize((unit for unit in priced if unit.level == level), LevelSummary(level=level, weeks=count))
-        for level, count in weeks.items()
-    ]
+        if phase.level in levels:
+            levels[phase.level].weeks += phase.weeks
+        else:
+            levels[phase.level] = LevelSummary(level=phase.level, weeks=phase.weeks)
+    for run in priced:
+        _add(levels[run.level], run, run.count, run.count)
+    return list(levels.values())
 
 
-def _month_keys(start: dt.date, end: dt.date) -> list[str]:
-    keys = []
-    year, month = start.year, start.month
-    while (year, month) <= (end.year, end.month):
-        keys.append(f"{year:04d}-{month:02d}")
-        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
-    return keys
+def _month_number(day: dt.date) -> int:
+    """Months since year 0: consecutive months have consecutive numbers."""
+    return day.year * 12 + day.month - 1
 
 
-def _month_end(key: str) -> dt.date:
-    year, month = int(key[:4]), int(key[5:])
-    first_of_next = dt.date(year + 1, 1, 1) if month == 12 else dt.date(year, month + 1, 1)
-    return first_of_next - dt.timedelta(days=1)
+def _month_start(number: int) -> dt.date:
+    year, month_index = divmod(number, 12)
+    return dt.date(year, month_index + 1, 1)
+
+
+def _by_month(priced: list[PricedRun], first: int, months: int) -> list[list[tuple[PricedRun, int, int]]]:
+    """Per month from month number `first`: (run, units of it in the month, index of its last one)."""
+    pieces: list[list[tuple[PricedRun, int, int]]] = [[] for _ in range(months)]
+    ends = [_month_start(first + month + 1) for month in range(months)]  # the day after each month
+    for run in priced:
+        month = _month_number(run.date) - first
+        done = 0  # units of the run in earlier months
+        while done < run.count:
+            upto = min(run.count, run.days.count_before(ends[month]) - run.first)
+            if upto > done:
+                pieces[month].append((run, upto - done, upto - 1))
+            done, month = upto, month + 1
+    return pieces
 
 
 def monthly(
-    priced: list[PricedUnit],
+    priced: list[PricedRun],
     terms: CostTerms,
     start_date: dt.date,
     end_date: dt.date,
@@ -136,27 +170,22 @@ def monthly(
         start.deductible_met_cents if family_deductible is None else family_deductible,
         start.oop_met_cents if family_oop is None else family_oop,
     )
-    by_month: dict[str, list[PricedUnit]] = {}
-    for unit in priced:
-        by_month.setdefault(unit.date.strftime("%Y-%m"), []).append(unit)
-    for key in _month_keys(start_date, end_date):
-        units = by_month.get(key, [])
-        if units:
-            last = units[-1]
-            position = (
-                last.plan_year,
-                last.deductible_met_after_cents,
-                last.oop_met_after_cents,
-                last.family_deductible_met_after_cents,
-                last.family_oop_met_after_cents,
-            )
-        plan_year = terms.plan_year_start.plan_year_of(_month_end(key))
+    first = _month_number(start_date)
+    for number, pieces in enumerate(_by_month(priced, first, _month_number(end_date) - first + 1), first):
+        if pieces:
+            last, _, index = pieces[-1]
+            position = (last.plan_year, *last.met_after(index))
+        month_end = _month_start(number + 1) - dt.timedelta(days=1)
+        plan_year = terms.plan_year_start.plan_year_of(month_end)
         if plan_year != position[0]:  # a reset with no unit yet in the new plan year
             position = (plan_year, 0, 0, 0, 0)
-        month_terms = terms.on(_month_end(key))
-        months.append(
-            summarize(units, MonthSummary(month=key, accumulators=_position(month_terms, *position)))
+        month = MonthSummary(
+            month=f"{month_end.year:04d}-{month_end.month:02d}",
+            accumulators=_position(terms.on(month_end), *position),
         )
+        for run, count, _ in pieces:
+            _add(month, run, count, count)
+        months.append(month)
     return months
 
 
@@ -173,53 +202,57 @@ def _position(
     family_oop_met: int,
 ) -> AccumulatorPosition:
     limits = terms.limits
-    family: dict[str, int | None] = {}
-    if limits is not None and limits.deductible_family_cents is not None:
-        family["family_deductible_met_cents"] = family_deductible_met
-        family["family_deductible_remaining_cents"] = _left(
-            limits.deductible_family_cents, family_deductible_met
+    if limits is None:
+        return AccumulatorPosition(
+            plan_year_start=plan_year,
+            deductible_met_cents=deductible_met,
+            deductible_remaining_cents=None,
+            oop_met_cents=oop_met,
+            oop_remaining_cents=None,
         )
-    if limits is not None and limits.oop_max_family_cents is not None:
-        family["family_oop_met_cents"] = family_oop_met
-        family["family_oop_remaining_cents"] = _left(limits.oop_max_family_cents, family_oop_met)
+    family_deductible = limits.deductible_family_cents
+    family_oop = limits.oop_max_family_cents
     return AccumulatorPosition(
-        **family,
         plan_year_start=plan_year,
         deductible_met_cents=deductible_met,
-        deductible_remaining_cents=(
-            None if limits is None else max(0, limits.deductible_individual_cents - deductible_met)
-        ),
+        deductible_remaining_cents=_left(limits.deductible_individual_cents, deductible_met),
         oop_met_cents=oop_met,
-        oop_remaining_cents=(
-            None
-            if limits is None or limits.oop_max_individual_cents is None
-            else max(0, limits.oop_max_individual_cents - oop_met)
-        ),
+        oop_remaining_cents=_left(limits.oop_max_individual_cents, oop_met),
+        family_deductible_met_cents=None if family_deductible is None else family_deductible_met,
+        family_deductible_remaining_cents=_left(family_deductible, family_deductible_met),
+        family_oop_met_cents=None if family_oop is None else family_oop_met,
+        family_oop_remaining_cents=_left(family_oop, family_oop_met),
     )
 
 
-def authorization_needs(priced: list[PricedUnit], terms: CostTerms) -> list[AuthorizationNeed]:
-    """One entry per episode (a run of units at one level) that needs prior auth."""
+def authorization_needs(priced: list[PricedRun], terms: CostTerms) -> list[AuthorizationNeed]:
+    """One entry per episode (consecutive units at one level) that needs prior auth."""
     episodes = groupby(priced, key=attrgetter("level"))
-    needs = (_authorization_need(units, terms.on(units[0].date)) for units in (list(e) for _, e in episodes))
+    needs = (_authorization_need(runs, terms.on(runs[0].date)) for runs in (list(e) for _, e in episodes))
     return [need for need in needs if need is not None]
 
 
-def _authorization_need(episode: list[PricedUnit], terms: CostTerms) -> AuthorizationNeed | None:
+def _authorization_need(episode: list[PricedRun], terms: CostTerms) -> AuthorizationNeed | None:
     level = episode[0].level
     benefit = terms.benefits.get(level)
     if benefit is None or not benefit.prior_auth:
         return None
-    pending = [unit for unit in episode if unit.auth == "pending_review"]
+    every = benefit.auth_review_units
+    review_dates: list[dt.date] = []
+    at_risk = 0  # pending units before the run: a review falls on every `every`-th, from the first
+    for run in episode:
+        if run.auth == "pending_review":
+            review_dates.extend(run.unit_date(index) for index in range(-at_risk % every, run.count, every))
+            at_risk += run.count
     return AuthorizationNeed(
         level=level,
         category_key=category_key(terms.category, level),
         first_unit_date=episode[0].date,
-        units=len(episode),
+        units=sum(run.count for run in episode),
         initial_units=benefit.auth_initial_units,
-        review_every_units=benefit.auth_review_units,
-        review_dates=[unit.date for unit in pending[:: benefit.auth_review_units]],
-        units_at_risk=len(pending),
+        review_every_units=every,
+        review_dates=review_dates,
+        units_at_risk=at_risk,
         no_auth_policy=str(benefit.no_auth),
     )
 
@@ -264,7 +297,7 @@ def _warning(code: str, message: str) -> Flag:
 
 
 def scenario_flags(
-    phases: list[Phase], priced: list[PricedUnit], terms: CostTerms, loaded: LoadedPlan
+    phases: list[Phase], priced: list[PricedRun], terms: CostTerms, loaded: LoadedPlan
 ) -> list[Flag]:
     flags: list[Flag] = []
     for phase in phases:
@@ -281,24 +314,28 @@ def scenario_flags(
                     ),
                 )
             )
-    by_status: dict[str, list[PricedUnit]] = {}
-    for unit in priced:
-        by_status.setdefault(unit.status, []).append(unit)
-    for status, units in by_status.items():
-        flag = _status_flag(status, units, terms)
+    by_status: dict[str, list[PricedRun]] = {}
+    for run in priced:
+        by_status.setdefault(run.status, []).append(run)
+    for status, runs in by_status.items():
+        flag = _status_flag(status, runs, terms)
         if flag is not None:
             flags.append(flag)
     last = terms.last()  # flag only units no successor plan file prices
     effective_end = last.effective_end or loaded.plan.effective.end
-    beyond = [unit for unit in priced if unit.date > effective_end]
+    beyond: list[tuple[PricedRun, int]] = []
+    if priced and priced[-1].units_after(effective_end):  # else no unit is beyond the end
+        beyond = [(run, count) for run in priced if (count := run.units_after(effective_end))]
     if beyond:
+        first, count = beyond[0]
+        first_date = first.unit_date(first.count - count)
         whose = "the plan's" if last is terms else f"the last renewing plan's ({last.plan_id})"
         flags.append(
             _warning(
                 "beyond_plan_effective_end",
                 (
-                    f"{len(beyond)} unit(s) from {beyond[0].date} fall after {whose} effective end "
-                    f"{effective_end}; they are priced as if the plan renews unchanged."
+                    f"{sum(count for _, count in beyond)} unit(s) from {first_date} fall after {whose} "
+                    f"effective end {effective_end}; they are priced as if the plan renews unchanged."
                 ),
             )
         )
@@ -312,16 +349,18 @@ def _hours(hours: Fraction) -> str:
     return str((Decimal(hours.numerator) / Decimal(hours.denominator)).quantize(Decimal("0.01")))
 
 
-def _status_flag(status: str, units: list[PricedUnit], terms: CostTerms) -> Flag | None:
-    first, count = units[0], len(units)
+def _status_flag(status: str, runs: list[PricedRun], terms: CostTerms) -> Flag | None:
+    if status == "covered":
+        return None
+    first, count = runs[0], sum(run.count for run in runs)
     key = category_key(terms.category, first.level)
-    total = sum(unit.member_cost_cents for unit in units)
+    total = sum(run.count * run.member_cost_cents for run in runs)
     if status == "not_covered":
         return _warning(
             "not_covered",
             (
                 f"{count} unit(s) from {first.date} have no benefit in this network "
-                f"({', '.join(sorted({category_key(terms.category, unit.level) for unit in units}))}); "
+                f"({', '.join(sorted({category_key(terms.category, run.level) for run in runs}))}); "
                 f"priced at the self-pay rate, {format_usd(total)} in all."
             ),
         )
@@ -334,8 +373,8 @@ def _status_flag(status: str, units: list[PricedUnit], terms: CostTerms) -> Flag
             ),
         )
     if status == "denied_no_auth":
-        exposure = sum(unit.denied_exposure_cents for unit in units)
-        absorbed = sum(unit.provider_absorbs_cents for unit in units)
+        exposure = sum(run.count * run.denied_exposure_cents for run in runs)
+        absorbed = sum(run.count * run.provider_absorbs_cents for run in runs)
         return _warning(
             "denied_no_auth",
             (
@@ -349,7 +388,7 @@ def _status_flag(status: str, units: list[PricedUnit], terms: CostTerms) -> Flag
             ),
         )
     if status == "penalty_no_auth":
-        penalty = sum(unit.penalty_cents for unit in units)
+        penalty = sum(run.count * run.penalty_cents for run in runs)
         return _warning(
             "no_auth_penalty",
             (
@@ -360,17 +399,26 @@ def _status_flag(status: str, units: list[PricedUnit], terms: CostTerms) -> Flag
     return None
 
 
-def _milestone_flags(priced: list[PricedUnit], terms: CostTerms) -> list[Flag]:
+def _reached_on(run: PricedRun, after: int, per_unit: int, target: int) -> dt.date:
+    """The date of the run's first unit after which an accumulator that ends the run at `after`,
+    growing by `per_unit` a unit, stands at `target` or more (`after` is at least `target`)."""
+    before = after - run.count * per_unit  # before the run's first unit
+    return run.unit_date(0 if before >= target else -(-(target - before) // per_unit) - 1)
+
+
+def _milestone_flags(priced: list[PricedRun], terms: CostTerms) -> list[Flag]:
     flags: list[Flag] = []
     limits = terms.limits
     if limits is None:
         return flags
-    own = [unit for unit in priced if terms.on(unit.date) is terms]  # this plan file's plan years
+    # This plan file's plan years (a successor's runs have their own limits).
+    own = priced if terms.renewal is None else [run for run in priced if terms.on(run.date) is terms]
+    deductible = limits.deductible_individual_cents
     deductible_met_on = next(
         (
-            unit.date
-            for unit in own
-            if unit.deductible_cents and unit.deductible_met_after_cents >= limits.deductible_individual_cents
+            _reached_on(run, run.deductible_met_after_cents, run.deductible_cents, deductible)
+            for run in own
+            if run.deductible_cents and run.deductible_met_after_cents >= deductible
         ),
         None,
     )
@@ -382,9 +430,9 @@ def _milestone_flags(priced: list[PricedUnit], terms: CostTerms) -> list[Flag]:
     if oop_max is not None:
         reached = next(
             (
-                unit
-                for unit in own
-                if unit.oop_met_after_cents >= oop_max and unit.status in ("covered", "penalty_no_auth")
+                _reached_on(run, run.oop_met_after_cents, run.share_cents, oop_max)
+                for run in own
+                if run.oop_met_after_cents >= oop_max and run.status in ("covered", "penalty_no_auth")
             ),
             None,
         )
@@ -394,7 +442,7 @@ def _milestone_flags(priced: list[PricedUnit], terms: CostTerms) -> list[Flag]:
                     code="oop_max_reached",
                     severity="info",
                     message=(
-                        f"Out-of-pocket maximum {format_usd(oop_max)} reached on {reached.date}; "
+                        f"Out-of-pocket maximum {format_usd(oop_max)} reached on {reached}; "
                         + (
                             "covered units after that cost the client nothing until the plan year resets."
                             if terms.network == "in"
@@ -405,7 +453,7 @@ def _milestone_flags(priced: list[PricedUnit], terms: CostTerms) -> list[Flag]:
                     ),
                 )
             )
-    resets = sorted({unit.plan_year for unit in priced} - {priced[0].plan_year}) if priced else []
+    resets = sorted({run.plan_year for run in priced} - {priced[0].plan_year}) if priced else []
     for reset in resets:
         flags.append(
             Flag(

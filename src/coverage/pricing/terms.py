@@ -153,6 +153,26 @@ def terms_with_renewals(
     return msgspec.structs.replace(terms, renewal=terms_with_renewals(catalog, successor, network, category))
 
 
+_TERMS_KEPT = 256  # (catalog, plan, network, category) combinations kept
+_terms_built: dict[tuple[int, str, Network, Category], tuple[PlanCatalog, CostTerms]] = {}
+
+
+def catalog_terms(
+    catalog: PlanCatalog, loaded: LoadedPlan, network: Network, category: Category
+) -> CostTerms:
+    """terms_with_renewals, built once per catalog, plan, network and category and then reused: a
+    loaded catalog never changes, and sourcing every value is a good part of a request's work."""
+    key = (id(catalog), loaded.plan.id, network, category)
+    built = _terms_built.get(key)
+    if built is not None and built[0] is catalog:  # the entry keeps its catalog: ids are not reused
+        return built[1]
+    if len(_terms_built) >= _TERMS_KEPT:
+        del _terms_built[next(iter(_terms_built))]
+    terms = terms_with_renewals(catalog, loaded, network, category)
+    _terms_built[key] = (catalog, terms)
+    return terms
+
+
 def renewal_sources(terms: CostTerms, end_date: dt.date) -> tuple[list[SourcedValue], list[str]]:
     """The successor plans' values (named after their plan) and an assumption, for those reached."""
     sources: list[SourcedValue] = []

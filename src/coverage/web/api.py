@@ -6,6 +6,7 @@ from typing import Any, Literal
 
 import anyio.to_thread
 from litestar import get
+from litestar.datastructures import State
 from litestar.params import FromPath, JSONBody
 from msgspec import Struct
 
@@ -14,7 +15,7 @@ from coverage.estimate import Estimate, EstimateRequest, estimate
 from coverage.plans import Effective, PlanCatalog, PlanError, PlanKind, plan_to_builtins
 from coverage.program import ProgramCatalog
 from coverage.stores import VerificationStore
-from coverage.web.shared import Catalog, Program, StaffController, Verifications, json_post, staff_errors
+from coverage.web.shared import Catalog, Service, StaffController, json_post, staff_errors
 
 
 class Health(Struct, kw_only=True):
@@ -83,18 +84,16 @@ class StaffApi(StaffController):
         return plan_to_builtins(loaded.plan)
 
     @json_post("/estimates", EstimateRequest, 404, 422)
-    async def create_estimate(
-        self,
-        catalog: Catalog,
-        verifications: Verifications,
-        program: Program,
-        data: JSONBody[EstimateRequest],
-    ) -> Estimate:
+    async def create_estimate(self, state: State, data: JSONBody[EstimateRequest]) -> Estimate:
         """Weekly / IOP / PHP comparison (or one custom pathway), as `coverage estimate --json`.
         Without `plan_id`: from `verification_id` alone (or `self_pay`) at the program's rates."""
+        # The service straight from the app state: three injected dependencies would cost a task
+        # group on every request of the busiest route.
+        service: Service = state.service
+        catalog, program = service.catalog, service.program
         if data.verification_id is None:  # no database call: priced on the event loop
             return estimate(catalog, data, None, program.program)
-        return await anyio.to_thread.run_sync(run_estimate, catalog, data, verifications, program)
+        return await anyio.to_thread.run_sync(run_estimate, catalog, data, service.verifications, program)
 
 
 ROUTES = [health, StaffApi]

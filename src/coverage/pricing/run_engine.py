@@ -1,0 +1,297 @@
+"""The scenario pricing engine: runs of identical units, each priced in closed form.
+
+Between two events every unit of a level costs the same, so a scenario is priced per run, not
+per unit. Date events cut the schedule into segments first: plan-year starts (and with them the
+switch to a successor plan) and the authorization boundary of an episode. Within
+a segment, the visit limit cuts once (priced units, then units over the limit); the deductible
+cuts a priced stretch into units wholly inside it, at most one unit that finishes it, and units
+past it; the out-of-pocket maximum cuts each of those into units paid in full, at most one unit
+cut short, and units that cost the client nothing. Each piece is one `PricedRun` (the monthly
+report counts a run's units per month; a month end changes no price).
+
+`engine.price_units` prices the same rules one unit at a time and stays the reference: the
+differential tests expand these runs and compare every unit to it, to the cent.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from dataclasses import replace
+from typing import NamedTuple
+
+from coverage.levels import Level
+from coverage.plans import Benefit
+from coverage.pricing.engine import (
+    AccumulatorState,
+    AuthState,
+    AuthStatus,
+    PricedUnit,
+    UnitStatus,
+    lacks_authorization,
+    per_unit_capped,
+    priced_amounts,
+    split_share,
+)
+from coverage.pricing.terms import CostTerms, StartingAccumulators
+from coverage.schedule import Phase, PhaseDays
+
+
+class PricedRun(PricedUnit, kw_only=True, frozen=True):
+    """`count` identical consecutive units: amounts are per unit, `date` is the first unit's and
+    the accumulators are as they stand after the last unit."""
+
+    count: int
+    days: PhaseDays
+    first: int  # the first unit's index in `days`
+
+    def unit_date(self, index: int) -> dt.date:
+        """The date of the run's unit `index` (from 0)."""
+        return self.days.date(self.first + index)
+
+    @property
+    def share_cents(self) -> int:
+        """What one unit adds to the out-of-pocket met: its deductible, copay and coinsurance."""
+        return self.deductible_cents + self.copay_cents + self.coinsurance_cents
+
+    def met_after(self, index: int) -> tuple[int, int, int, int]:
+        """Deductible, out-of-pocket, family deductible and family out-of-pocket met after the run's
+        unit `index` (from 0): the run's last unit leaves them at the `*_met_after_cents` fields."""
+        later = self.count - 1 - index
+        deductible, share = later * self.deductible_cents, later * self.share_cents
+        return (
+            self.deductible_met_after_cents - deductible,
+            self.oop_met_after_cents - share,
+            self.family_deductible_met_after_cents - deductible,
+            self.family_oop_met_after_cents - share,
+        )
+
+    def units_after(self, day: dt.date) -> int:
+        """How many of the run's units fall after `day`."""
+        before = self.days.count_before(day + dt.timedelta(days=1)) - self.first
+        return self.count - min(self.count, max(0, before))
+
+
+class ScenarioPricing(NamedTuple):
+    runs: list[PricedRun]
+    # The runs had no concurrent review been approved (priced as "initial_only" from the first
+    # unit that awaits one); None when no unit awaits one or the request assumes otherwise.
+    if_reviews_denied: list[PricedRun] | None
+
+
+class _Segment(NamedTuple):
+    """Units `start`..`stop` (indices in `days`) of one level, plan year and auth state."""
+
+    level: Level
+    days: PhaseDays
+    terms: CostTerms
+    plan_year: dt.date
+    benefit: Benefit | None  # None: not covered (no benefit, or no coverage in this network)
+    auth: AuthState
+    start: int
+    stop: int
+
+
+def _turns(first: dt.date, end: dt.date, terms: CostTerms) -> list[dt.date]:
+    """Days in (first, end) on which a plan year or a successor plan starts, in order."""
+    turns: set[dt.date] = set()
+    link: CostTerms | None = terms
+    while link is not None:
+        if link.renewal is not None and link.effective_end is not None:
+            turns.add(link.effective_end + dt.timedelta(days=1))
+        month, day = link.plan_year_start.month, link.plan_year_start.day
+        turns.update(dt.date(year, month, day) for year in range(first.year, end.year + 1))
+        link = link.renewal
+    return sorted(turn for turn in turns if first < turn < end)
+
+
+def segments(phases: list[Phase], start_date: dt.date, terms: CostTerms) -> list[_Segment]:
+    """The schedule cut at every date event and authorization boundary, in date order."""
+    found: list[_Segment] = []
+    turns = _turns(start_date, start_date + dt.timedelta(weeks=sum(phase.weeks for phase in phases)), terms)
+    phase_start = start_date
+    episode_units = 0  # units of the current episode (consecutive phases of one level) so far
+    previous: Level | None = None
+    for phase in phases:
+        level = phase.level
+        if level != previous:
+            episode_units, previous = 0, level
+        days = PhaseDays(phase, phase_start)
+        count = phase.units_per_week * phase.weeks
+        phase_end = phase_start + dt.timedelta(weeks=phase.weeks)
+        stops = [min(count, days.count_before(day)) for day in turns if phase_start < day < phase_end]
+        start = 0
+        for stop in (*stops, count):
+            if stop <= start:
+                continue
+            first = days.date(start)
+            unit_terms = terms.on(first)
+            plan_year = unit_terms.plan_year_start.plan_year_of(first)
+            benefit = unit_terms.benefits.get(level) if unit_terms.limits is not None else None
+            common = (level, days, unit_terms, plan_year, benefit)
+            if benefit is None or not benefit.prior_auth:
+                found.append(_Segment(*common, "not_required", start, stop))
+            else:
+                review_from = min(stop, max(start, benefit.auth_initial_units - episode_units))
+                if review_from > start:
+                    found.append(_Segment(*common, "initial", start, review_from))
+                if review_from < stop:
+                    found.append(_Segment(*common, "pending_review", review_from, stop))
+            start = stop
+        episode_units += count
+        phase_start = phase_end
+    return found
+
+
+def price_scenario(
+    phases: list[Phase],
+    start_date: dt.date,
+    terms: CostTerms,
+    start: StartingAccumulators,
+    auth_status: AuthStatus = "approved",
+) -> ScenarioPricing:
+    """Price a pathway as runs; with every review assumed approved, also as if none were."""
+    pieces = segments(phases, start_date, terms)
+    state = AccumulatorState.starting(terms.plan_year_start.plan_year_of(start_date), start)
+    runs: list[PricedRun] = []
+    at_risk: tuple[int, int, AccumulatorState] | None = None
+    for number, segment in enumerate(pieces):
+        if at_risk is None and auth_status == "approved" and segment.auth == "pending_review":
+            at_risk = (number, len(runs), _copy(state))
+        state = _price_segment(segment, state, auth_status, runs)
+    if at_risk is None:
+        return ScenarioPricing(runs, None)
+    number, kept, state = at_risk
+    denied = runs[:kept]
+    for segment in pieces[number:]:
+        state = _price_segment(segment, state, "initial_only", denied)
+    return ScenarioPricing(runs, denied)
+
+
+def _copy(state: AccumulatorState) -> AccumulatorState:
+    return replace(state, visits_used=Counter(state.visits_used))
+
+
+def _price_segment(
+    segment: _Segment, state: AccumulatorState, auth_status: AuthStatus, runs: list[PricedRun]
+) -> AccumulatorState:
+    """Append the segment's runs; the accumulators after it (fresh ones in a new plan year)."""
+    if segment.plan_year != state.plan_year:
+        state = AccumulatorState(plan_year=segment.plan_year)
+    level, benefit, count = segment.level, segment.benefit, segment.stop - segment.start
+    emit = _Emitter(segment, state, runs)
+    if benefit is None:
+        emit.run("not_covered", count, not_covered_cents=segment.terms.self_pay_cents[level])
+        return state
+    limit = state.visits_allowed.get(level, benefit.visit_limit or None)
+    left = count if limit is None else max(0, limit - state.visits_used[level])
+    unauthorized = lacks_authorization(segment.auth, auth_status)
+    assert not unauthorized or benefit.no_auth is not None  # plan validation guarantees a policy
+    if unauthorized and benefit.no_auth.denies:  # type: ignore[union-attr]
+        if left == 0:
+            emit.run("over_visit_limit", count, not_covered_cents=benefit.self_pay_cents)
+        elif segment.terms.network == "in":
+            emit.run(
+                "denied_no_auth",
+                count,
+                provider_absorbs_cents=benefit.allowed_cents,
+                denied_exposure_cents=benefit.self_pay_cents,
+            )
+        else:
+            emit.run("denied_no_auth", count, not_covered_cents=benefit.self_pay_cents)
+        return state
+    priced = min(count, left)
+    if priced:
+        state.visits_used[level] += priced
+        _price_covered(emit, benefit, priced, unauthorized)
+    if priced < count:
+        emit.run("over_visit_limit", count - priced, not_covered_cents=benefit.self_pay_cents)
+    return state
+
+
+def _price_covered(emit: _Emitter, benefit: Benefit, count: int, unauthorized: bool) -> None:
+    """`count` priced units: blocks of equal units by the deductible, each cut by the OOP budget."""
+    state, limits = emit.state, emit.segment.terms.limits
+    assert limits is not None  # a segment has a benefit only where the network has coverage
+    allowed, copay, cap = benefit.allowed_cents, benefit.copay_cents, benefit.per_unit_member_cap_cents
+    remaining = state.deductible_remaining(limits)
+    blocks: list[tuple[int, int, int, int]] = []  # (units, deductible, copay, share before the OOP max)
+    rest = count
+    if benefit.deductible_applies and allowed > 0 and remaining > 0:
+        full = min(count, remaining // allowed)  # wholly inside the deductible: no copay, no coinsurance
+        if full:
+            blocks.append((full, allowed, 0, allowed))
+        rest -= full
+        last = remaining - full * allowed
+        if rest and last:  # the unit that finishes the deductible
+            last_copay = min(copay, allowed - last)
+            after = per_unit_capped(last_copay + benefit.coinsurance.of(allowed - last - last_copay), cap)
+            blocks.append((1, last, last_copay, last + after))
+            rest -= 1
+    if rest:
+        past_copay = min(copay, allowed)
+        past = per_unit_capped(past_copay + benefit.coinsurance.of(allowed - past_copay), cap)
+        blocks.append((rest, 0, past_copay, past))
+    budget = state.oop_remaining(limits)
+    pieces: list[tuple[int, int, int, int]] = []  # (units, share, deductible, copay) after the OOP max
+    for units, deductible, block_copay, share in blocks:
+        paid = units if budget is None or units * share <= budget else budget // share
+        pieces.append((paid, share, deductible, block_copay))
+        if budget is not None:
+            budget -= paid * share
+            if paid < units:  # the unit that reaches the out-of-pocket maximum pays what is left
+                if budget:
+                    pieces.append((1, budget, deductible, block_copay))
+                    paid += 1
+                pieces.append((units - paid, 0, 0, 0))
+                budget = 0
+    penalty = benefit.no_auth.penalty if unauthorized else None  # type: ignore[union-attr]
+    status: UnitStatus = "penalty_no_auth" if unauthorized else "covered"
+    network = emit.segment.terms.network
+    merged: list[list[int]] = []  # [units, share, deductible, copay, coinsurance]; equal neighbours joined
+    for units, share, deductible, block_copay in pieces:
+        if not units:
+            continue
+        piece = [units, share, *split_share(share, deductible, block_copay)]
+        if merged and piece[1:] == merged[-1][1:]:
+            merged[-1][0] += units
+        else:
+            merged.append(piece)
+    for units, share, kept_deductible, kept_copay, coinsurance in merged:
+        state.accrue(kept_deductible * units, share * units)
+        amounts = priced_amounts(benefit, network, share, kept_deductible, kept_copay, coinsurance, penalty)
+        emit.run(status, units, **amounts)
+
+
+class _Emitter:
+    """Appends a segment's runs in order, each with the accumulators as they stand after it."""
+
+    __slots__ = ("offset", "runs", "segment", "state")
+
+    def __init__(self, segment: _Segment, state: AccumulatorState, runs: list[PricedRun]) -> None:
+        self.segment = segment
+        self.state = state
+        self.runs = runs
+        self.offset = segment.start
+
+    def run(self, status: UnitStatus, count: int, **amounts: int) -> None:
+        segment, state = self.segment, self.state
+        self.runs.append(
+            PricedRun(
+                date=segment.days.date(self.offset),
+                level=segment.level,
+                status=status,
+                auth=segment.auth,
+                plan_year=state.plan_year,
+                deductible_met_after_cents=state.deductible_met_cents,
+                oop_met_after_cents=state.oop_met_cents,
+                family_deductible_met_after_cents=state.family_deductible_met_cents,
+                family_oop_met_after_cents=state.family_oop_met_cents,
+                count=count,
+                days=segment.days,
+                first=self.offset,
+                **amounts,
+            )
+        )
+        self.offset += count
+
