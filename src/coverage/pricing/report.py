@@ -10,6 +10,7 @@ import datetime as dt
 from collections.abc import Iterable
 from decimal import Decimal
 from fractions import Fraction
+from functools import lru_cache
 from itertools import groupby
 from operator import attrgetter
 from typing import Literal
@@ -87,15 +88,23 @@ _AMOUNTS_OF = attrgetter(*_SUMMED_AMOUNTS)
 _CLIENT_PAYS = tuple(part in CLIENT_PARTS for part in AMOUNTS if part != MEMBER_COST)
 
 
+@lru_cache(maxsize=4096)
+def _nonzero(amounts: tuple[int, ...]) -> tuple[tuple[tuple[str, int], ...], int]:
+    """The non-zero amounts by field name, and what the client pays of them (member_cost).
+
+    Most amounts of most runs are zero and a scenario's runs repeat a few price lists, so this
+    is worked out once per list of amounts, not once per run and month."""
+    named = tuple((name, amount) for name, amount in zip(_SUMMED_AMOUNTS, amounts, strict=True) if amount)
+    return named, sum(amount for amount, client_pays in zip(amounts, _CLIENT_PAYS, strict=True) if client_pays)
+
+
 def _add(into: CostBreakdown, amounts: PricedRun | CostBreakdown, times: int, units: int) -> None:
     """Add `times` a run's per-unit amounts (`units` units), or a breakdown once: every `_cents`
     amount of a unit has a same-named total, and member_cost is the sum of the client's parts."""
     into.units += units
-    member_cost = 0
-    for name, amount, client_pays in zip(_SUMMED_AMOUNTS, _AMOUNTS_OF(amounts), _CLIENT_PAYS, strict=True):
-        if amount:  # most amounts of most runs are zero
-            setattr(into, name, getattr(into, name) + times * amount)
-            member_cost += amount if client_pays else 0
+    named, member_cost = _nonzero(_AMOUNTS_OF(amounts))
+    for name, amount in named:
+        setattr(into, name, getattr(into, name) + times * amount)
     into.member_cost_cents += times * member_cost
 
 
