@@ -95,7 +95,8 @@ def _nonzero(amounts: tuple[int, ...]) -> tuple[tuple[tuple[str, int], ...], int
     Most amounts of most runs are zero and a scenario's runs repeat a few price lists, so this
     is worked out once per list of amounts, not once per run and month."""
     named = tuple((name, amount) for name, amount in zip(_SUMMED_AMOUNTS, amounts, strict=True) if amount)
-    return named, sum(amount for amount, client_pays in zip(amounts, _CLIENT_PAYS, strict=True) if client_pays)
+    client_pays = sum(amount for amount, client in zip(amounts, _CLIENT_PAYS, strict=True) if client)
+    return named, client_pays
 
 
 def _add(into: CostBreakdown, amounts: PricedRun | CostBreakdown, times: int, units: int) -> None:

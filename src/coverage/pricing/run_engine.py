@@ -33,6 +33,7 @@ from coverage.pricing.engine import (
     priced_amounts,
     split_share,
 )
+from coverage.pricing.kept import KeptFor
 from coverage.pricing.terms import CostTerms, StartingAccumulators
 from coverage.schedule import Phase, PhaseDays
 
@@ -105,8 +106,16 @@ def _turns(first: dt.date, end: dt.date, terms: CostTerms) -> list[dt.date]:
     return sorted(turn for turn in turns if first < turn < end)
 
 
-def segments(phases: list[Phase], start_date: dt.date, terms: CostTerms) -> list[_Segment]:
-    """The schedule cut at every date event and authorization boundary, in date order."""
+_segments_cut: KeptFor[CostTerms, tuple[_Segment, ...]] = KeptFor(1024)  # (terms, pathway, start date)
+
+
+def segments(phases: list[Phase], start_date: dt.date, terms: CostTerms) -> tuple[_Segment, ...]:
+    """The schedule cut at every date event and authorization boundary, in date order: the same
+    for every request on these terms, pathway and start date, so cut once and reused."""
+    return _segments_cut.get(terms, (tuple(phases), start_date), lambda: _cut(phases, start_date, terms))
+
+
+def _cut(phases: list[Phase], start_date: dt.date, terms: CostTerms) -> tuple[_Segment, ...]:
     found: list[_Segment] = []
     turns = _turns(start_date, start_date + dt.timedelta(weeks=sum(phase.weeks for phase in phases)), terms)
     phase_start = start_date
@@ -140,7 +149,7 @@ def segments(phases: list[Phase], start_date: dt.date, terms: CostTerms) -> list
             start = stop
         episode_units += count
         phase_start = phase_end
-    return found
+    return tuple(found)
 
 
 def price_scenario(

@@ -14,6 +14,7 @@ from msgspec import Struct
 from coverage.levels import LEVEL_ORDER, LEVELS, Category, Level, Network, category_key
 from coverage.money import format_usd
 from coverage.plans import Benefit, LoadedPlan, MonthDay, NetworkAccumulators, PlanCatalog, ProgramRules
+from coverage.pricing.kept import KeptFor
 
 
 class SourcedValue(Struct, frozen=True):
@@ -153,8 +154,7 @@ def terms_with_renewals(
     return msgspec.structs.replace(terms, renewal=terms_with_renewals(catalog, successor, network, category))
 
 
-_TERMS_KEPT = 256  # (catalog, plan, network, category) combinations kept
-_terms_built: dict[tuple[int, str, Network, Category], tuple[PlanCatalog, CostTerms]] = {}
+_terms_built: KeptFor[PlanCatalog, CostTerms] = KeptFor(256)  # (catalog, plan, network, category)
 
 
 def catalog_terms(
@@ -162,15 +162,11 @@ def catalog_terms(
 ) -> CostTerms:
     """terms_with_renewals, built once per catalog, plan, network and category and then reused: a
     loaded catalog never changes, and sourcing every value is a good part of a request's work."""
-    key = (id(catalog), loaded.plan.id, network, category)
-    built = _terms_built.get(key)
-    if built is not None and built[0] is catalog:  # the entry keeps its catalog: ids are not reused
-        return built[1]
-    if len(_terms_built) >= _TERMS_KEPT:
-        del _terms_built[next(iter(_terms_built))]
-    terms = terms_with_renewals(catalog, loaded, network, category)
-    _terms_built[key] = (catalog, terms)
-    return terms
+    return _terms_built.get(
+        catalog,
+        (loaded.plan.id, network, category),
+        lambda: terms_with_renewals(catalog, loaded, network, category),
+    )
 
 
 def renewal_sources(terms: CostTerms, end_date: dt.date) -> tuple[list[SourcedValue], list[str]]:
