@@ -13,13 +13,14 @@ from fractions import Fraction
 from functools import lru_cache
 from itertools import groupby
 from operator import attrgetter
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from msgspec import Struct
 
 from coverage.levels import LEVELS, Level, category_key
 from coverage.money import format_usd
 from coverage.plans import LoadedPlan
+from coverage.pricing.kept import KeptFor
 from coverage.pricing.parts import AMOUNTS, CLIENT_PARTS, MEMBER_COST, BreakdownAmounts
 from coverage.pricing.run_engine import PricedRun
 from coverage.pricing.terms import CostTerms, StartingAccumulators
@@ -147,15 +148,49 @@ def _month_start(number: int) -> dt.date:
     return dt.date(year, month_index + 1, 1)
 
 
-def _by_month(priced: list[PricedRun], first: int, months: int) -> list[list[tuple[PricedRun, int, int]]]:
-    """Per month from month number `first`: (run, units of it in the month, index of its last one)."""
-    pieces: list[list[tuple[PricedRun, int, int]]] = [[] for _ in range(months)]
-    ends = [_month_start(first + month + 1) for month in range(months)]  # the day after each month
+class _Month(NamedTuple):
+    """What a calendar month of a report needs besides its runs: the same for every request."""
+
+    label: str  # "2026-03"
+    next_start: dt.date  # the day after the month
+    plan_year: dt.date  # the plan year the month's last day falls in
+    terms: CostTerms  # the terms on its last day (a successor plan's after a renewal)
+
+
+_month_frames: KeptFor[CostTerms, tuple[_Month, ...]] = KeptFor(1024)  # (terms, first month, months)
+
+
+def _months(terms: CostTerms, first: int, months: int) -> tuple[_Month, ...]:
+    """Months `first`.. (month numbers) on these terms, worked out once per terms and span."""
+
+    def frame() -> tuple[_Month, ...]:
+        found = []
+        for number in range(first, first + months):
+            next_start = _month_start(number + 1)
+            month_end = next_start - dt.timedelta(days=1)
+            found.append(
+                _Month(
+                    f"{month_end.year:04d}-{month_end.month:02d}",
+                    next_start,
+                    terms.plan_year_start.plan_year_of(month_end),
+                    terms.on(month_end),
+                )
+            )
+        return tuple(found)
+
+    return _month_frames.get(terms, (first, months), frame)
+
+
+def _by_month(
+    priced: list[PricedRun], first: int, frame: tuple[_Month, ...]
+) -> list[list[tuple[PricedRun, int, int]]]:
+    """Per month of `frame` (from month number `first`): (run, its units in the month, index of its last)."""
+    pieces: list[list[tuple[PricedRun, int, int]]] = [[] for _ in frame]
     for run in priced:
         month = _month_number(run.date) - first
         done = 0  # units of the run in earlier months
         while done < run.count:
-            upto = min(run.count, run.days.count_before(ends[month]) - run.first)
+            upto = min(run.count, run.days.count_before(frame[month].next_start) - run.first)
             if upto > done:
                 pieces[month].append((run, upto - done, upto - 1))
             done, month = upto, month + 1
@@ -181,18 +216,14 @@ def monthly(
         start.oop_met_cents if family_oop is None else family_oop,
     )
     first = _month_number(start_date)
-    for number, pieces in enumerate(_by_month(priced, first, _month_number(end_date) - first + 1), first):
+    frame = _months(terms, first, _month_number(end_date) - first + 1)
+    for pieces, calendar in zip(_by_month(priced, first, frame), frame, strict=True):
         if pieces:
             last, _, index = pieces[-1]
             position = (last.plan_year, *last.met_after(index))
-        month_end = _month_start(number + 1) - dt.timedelta(days=1)
-        plan_year = terms.plan_year_start.plan_year_of(month_end)
-        if plan_year != position[0]:  # a reset with no unit yet in the new plan year
-            position = (plan_year, 0, 0, 0, 0)
-        month = MonthSummary(
-            month=f"{month_end.year:04d}-{month_end.month:02d}",
-            accumulators=_position(terms.on(month_end), *position),
-        )
+        if calendar.plan_year != position[0]:  # a reset with no unit yet in the new plan year
+            position = (calendar.plan_year, 0, 0, 0, 0)
+        month = MonthSummary(month=calendar.label, accumulators=_position(calendar.terms, *position))
         for run, count, _ in pieces:
             _add(month, run, count, count)
         months.append(month)
