@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from typing import Annotated, Literal
+from functools import lru_cache
+from typing import Annotated, Literal, NamedTuple
 
 import msgspec
 from msgspec import Meta, Struct
@@ -331,6 +332,25 @@ def common_assumptions(
     return lines
 
 
+class _PathwayText(NamedTuple):
+    """What a scenario says about its pathway alone: the same for every request on it."""
+
+    end_date: dt.date
+    pathway: str
+    phases: tuple[str, ...]
+    assumptions: tuple[str, ...]
+
+
+@lru_cache(maxsize=1024)
+def _pathway_text(phases: tuple[Phase, ...], start_date: dt.date) -> _PathwayText:
+    return _PathwayText(
+        pathway_end(list(phases), start_date),
+        format_pathway(list(phases)),
+        tuple(phase.describe() for phase in phases),
+        tuple(scenario_assumptions(list(phases), start_date)),
+    )
+
+
 def _scenario(
     name: str,
     phases: list[Phase],
@@ -339,7 +359,7 @@ def _scenario(
     start: StartingAccumulators,
     loaded: LoadedPlan,
 ) -> Scenario:
-    end_date = pathway_end(phases, request.start_date)
+    text = _pathway_text(tuple(phases), request.start_date)
     priced, denied = price_scenario(phases, request.start_date, terms, start, request.auth_status)
     if_denied = summarize(denied, CostBreakdown()) if denied is not None else None
     levels = level_summaries(phases, priced)
@@ -347,18 +367,18 @@ def _scenario(
         name=name,
         label=SCENARIO_LABELS[name],
         recommended=SCENARIO_FOR_LEVEL.get(request.recommended_level or "") == name,
-        pathway=format_pathway(phases),
-        phases=[phase.describe() for phase in phases],
+        pathway=text.pathway,
+        phases=list(text.phases),
         start_date=request.start_date,
-        end_date=end_date,
-        months=monthly(priced, terms, request.start_date, end_date, start),
+        end_date=text.end_date,
+        months=monthly(priced, terms, request.start_date, text.end_date, start),
         totals=total_of(levels),
         levels=levels,
         if_reviews_denied=if_denied,
         authorizations=authorization_needs(priced, terms),
         certifications=certification_reminders(phases, request.start_date, terms),
         flags=scenario_flags(phases, priced, terms, loaded),
-        assumptions=scenario_assumptions(phases, request.start_date),
+        assumptions=list(text.assumptions),
         self_pay_units=self_pay_lines(priced),
     )
 
