@@ -361,7 +361,7 @@ def _scenario(
 ) -> Scenario:
     text = _pathway_text(tuple(phases), request.start_date)
     priced, denied = price_scenario(phases, request.start_date, terms, start, request.auth_status)
-    if_denied = summarize(denied, CostBreakdown()) if denied is not None else None
+    if_denied = summarize(denied) if denied is not None else None
     levels = level_summaries(phases, priced)
     return Scenario(
         name=name,
