@@ -152,7 +152,9 @@ class _Month(NamedTuple):
     label: str  # "2026-03"
     next_start: dt.date  # the day after the month
     plan_year: dt.date  # the plan year the month's last day falls in
-    terms: CostTerms  # the terms on its last day (a successor plan's after a renewal)
+    # On its last day (a successor plan's after a renewal): individual deductible and out-of-pocket
+    # maximum, family deductible and out-of-pocket maximum; None: no coverage in this network.
+    limits: tuple[int | None, int | None, int | None, int | None] | None
 
 
 _month_frames: KeptFor[CostTerms, tuple[_Month, ...]] = KeptFor(1024)  # (terms, first month, months)
@@ -171,7 +173,7 @@ def _months(terms: CostTerms, first: int, months: int) -> tuple[_Month, ...]:
                     f"{month_end.year:04d}-{month_end.month:02d}",
                     next_start,
                     terms.plan_year_start.plan_year_of(month_end),
-                    terms.on(month_end),
+                    _limits(terms.on(month_end)),
                 )
             )
         return tuple(found)
@@ -179,20 +181,35 @@ def _months(terms: CostTerms, first: int, months: int) -> tuple[_Month, ...]:
     return _month_frames.get(terms, (first, months), frame)
 
 
+def _limits(terms: CostTerms) -> tuple[int | None, int | None, int | None, int | None] | None:
+    limits = terms.limits
+    if limits is None:
+        return None
+    return (
+        limits.deductible_individual_cents,
+        limits.oop_max_individual_cents,
+        limits.deductible_family_cents,
+        limits.oop_max_family_cents,
+    )
+
+
 def _by_month(
     priced: list[PricedRun], first: int, frame: tuple[_Month, ...]
-) -> list[list[tuple[PricedRun, int, int]]]:
-    """Per month of `frame` (from month number `first`): (run, its units in the month, index of its last)."""
+) -> tuple[list[list[tuple[PricedRun, int, int]]], list[tuple[PricedRun, int] | None]]:
+    """Per month of `frame` (from month number `first`): the (run, its units in the month, the same
+    again) to sum, and the month's last unit as (run, its index in the run), None for no unit."""
     pieces: list[list[tuple[PricedRun, int, int]]] = [[] for _ in frame]
+    lasts: list[tuple[PricedRun, int] | None] = [None] * len(frame)
     for run in priced:
         month = _month_number(run.date) - first
         done = 0  # units of the run in earlier months
         while done < run.count:
             upto = min(run.count, run.days.count_before(frame[month].next_start) - run.first)
             if upto > done:
-                pieces[month].append((run, upto - done, upto - 1))
+                pieces[month].append((run, upto - done, upto - done))
+                lasts[month] = (run, upto - 1)
             done, month = upto, month + 1
-    return pieces
+    return pieces, lasts
 
 
 def monthly(
@@ -215,15 +232,19 @@ def monthly(
     )
     first = _month_number(start_date)
     frame = _months(terms, first, _month_number(end_date) - first + 1)
-    for pieces, calendar in zip(_by_month(priced, first, frame), frame, strict=True):
-        if pieces:
-            last, _, index = pieces[-1]
-            position = (last.plan_year, *last.met_after(index))
+    pieces, lasts = _by_month(priced, first, frame)
+    for calendar, month_pieces, last in zip(frame, pieces, lasts, strict=True):
+        if last is not None:
+            run, index = last
+            position = (run.plan_year, *run.met_after(index))
         if calendar.plan_year != position[0]:  # a reset with no unit yet in the new plan year
             position = (calendar.plan_year, 0, 0, 0, 0)
-        totals = _totals((run, count, count) for run, count, _ in pieces)
         months.append(
-            MonthSummary(month=calendar.label, accumulators=_position(calendar.terms, *position), **totals)
+            MonthSummary(
+                month=calendar.label,
+                accumulators=_position(calendar.limits, *position),
+                **_totals(month_pieces),
+            )
         )
     return months
 
@@ -233,14 +254,13 @@ def _left(limit: int | None, met: int) -> int | None:
 
 
 def _position(
-    terms: CostTerms,
+    limits: tuple[int | None, int | None, int | None, int | None] | None,
     plan_year: dt.date,
     deductible_met: int,
     oop_met: int,
     family_deductible_met: int,
     family_oop_met: int,
 ) -> AccumulatorPosition:
-    limits = terms.limits
     if limits is None:
         return AccumulatorPosition(
             plan_year_start=plan_year,
@@ -249,14 +269,13 @@ def _position(
             oop_met_cents=oop_met,
             oop_remaining_cents=None,
         )
-    family_deductible = limits.deductible_family_cents
-    family_oop = limits.oop_max_family_cents
+    deductible, oop_max, family_deductible, family_oop = limits
     return AccumulatorPosition(
         plan_year_start=plan_year,
         deductible_met_cents=deductible_met,
-        deductible_remaining_cents=_left(limits.deductible_individual_cents, deductible_met),
+        deductible_remaining_cents=_left(deductible, deductible_met),
         oop_met_cents=oop_met,
-        oop_remaining_cents=_left(limits.oop_max_individual_cents, oop_met),
+        oop_remaining_cents=_left(oop_max, oop_met),
         family_deductible_met_cents=None if family_deductible is None else family_deductible_met,
         family_deductible_remaining_cents=_left(family_deductible, family_deductible_met),
         family_oop_met_cents=None if family_oop is None else family_oop_met,
