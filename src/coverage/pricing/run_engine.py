@@ -190,7 +190,7 @@ def _price_segment(
     level, benefit, count = segment.level, segment.benefit, segment.stop - segment.start
     emit = _Emitter(segment, state, runs)
     if benefit is None:
-        emit.run("not_covered", count, not_covered_cents=segment.terms.self_pay_cents[level])
+        emit.run("not_covered", count, {"not_covered_cents": segment.terms.self_pay_cents[level]})
         return state
     limit = state.visits_allowed.get(level, benefit.visit_limit or None)
     left = count if limit is None else max(0, limit - state.visits_used[level])
@@ -198,23 +198,25 @@ def _price_segment(
     assert not unauthorized or benefit.no_auth is not None  # plan validation guarantees a policy
     if unauthorized and benefit.no_auth.denies:  # type: ignore[union-attr]
         if left == 0:
-            emit.run("over_visit_limit", count, not_covered_cents=benefit.self_pay_cents)
+            emit.run("over_visit_limit", count, {"not_covered_cents": benefit.self_pay_cents})
         elif segment.terms.network == "in":
             emit.run(
                 "denied_no_auth",
                 count,
-                provider_absorbs_cents=benefit.allowed_cents,
-                denied_exposure_cents=benefit.self_pay_cents,
+                {
+                    "provider_absorbs_cents": benefit.allowed_cents,
+                    "denied_exposure_cents": benefit.self_pay_cents,
+                },
             )
         else:
-            emit.run("denied_no_auth", count, not_covered_cents=benefit.self_pay_cents)
+            emit.run("denied_no_auth", count, {"not_covered_cents": benefit.self_pay_cents})
         return state
     priced = min(count, left)
     if priced:
         state.visits_used[level] += priced
         _price_covered(emit, benefit, priced, unauthorized)
     if priced < count:
-        emit.run("over_visit_limit", count - priced, not_covered_cents=benefit.self_pay_cents)
+        emit.run("over_visit_limit", count - priced, {"not_covered_cents": benefit.self_pay_cents})
     return state
 
 
@@ -268,8 +270,11 @@ def _price_covered(emit: _Emitter, benefit: Benefit, count: int, unauthorized: b
             merged.append(piece)
     for units, share, kept_deductible, kept_copay, coinsurance in merged:
         state.accrue(kept_deductible * units, share * units)
-        amounts = priced_amounts(benefit, network, share, kept_deductible, kept_copay, coinsurance, penalty)
-        emit.run(status, units, **amounts)
+        emit.run(
+            status,
+            units,
+            priced_amounts(benefit, network, share, kept_deductible, kept_copay, coinsurance, penalty),
+        )
 
 
 class _Emitter:
@@ -283,7 +288,8 @@ class _Emitter:
         self.runs = runs
         self.offset = segment.start
 
-    def run(self, status: UnitStatus, count: int, **amounts: int) -> None:
+    def run(self, status: UnitStatus, count: int, amounts: dict[str, int]) -> None:
+        """Append `count` units of `status` with these per-unit amounts (`<part>_cents`; others 0)."""
         segment, state = self.segment, self.state
         self.runs.append(
             PricedRun(
@@ -303,4 +309,3 @@ class _Emitter:
             )
         )
         self.offset += count
-
