@@ -202,6 +202,21 @@ def test_api_estimates_from_a_verification_alone(tmp_path: Path) -> None:
         assert (
             "Verified: coverage is active" in page.text and 'name="entered.oop_max_individual"' in page.text
         )
+        # The network is the program contract's: left blank (selected) with the contract named, so
+        # staff are never offered the 422 of a network the program file contradicts.
+        assert '<option value="" selected>— the program&#39;s contract with the payer —</option>' in page.text
+        assert "Blank: in network, as the program&#39;s contract with this payer says" in page.text
+        form = {
+            "verification_id": str(record_id),
+            "start_date": "2026-03-02",
+            "network": "",
+            "category": "mh",
+            "entered.oop_max_individual": "3000.00",
+        }
+        estimated = client.post("/admissions", data=form, headers=KEY)
+        assert estimated.status_code == 200, estimated.text
+        for total in ("$1,350.00", "$1,980.00", "$3,000.00"):  # the three totals of the API answer above
+            assert total in estimated.text, total
         report = client.get(f"/verifications/{record_id}/report", headers=KEY).text
         assert "Estimate with this verification" in report and "Verify again" in report
         for path in ("/vob", "/parity", "/batch", "/gfes", "/admissions"):  # every staff page: the nav bar

@@ -23,7 +23,7 @@ from coverage.dates import parse_date
 from coverage.eligibility.record import MAX_RECORD_ID, VerificationRecord
 from coverage.errors import InputError, NotFound
 from coverage.gfe import Patient, good_faith_estimate
-from coverage.levels import CATEGORIES, CATEGORY_LABELS
+from coverage.levels import CATEGORIES, CATEGORY_LABELS, NETWORK_LABELS
 from coverage.pricing.program_terms import MissingValue, verification_terms
 from coverage.program import ProgramCatalog
 from coverage.stores import GfeStore, VerificationStore
@@ -182,9 +182,14 @@ class AdmissionsFlow(StaffController):
             "start_date": record.request.date_of_service.isoformat(),
             "horizon_weeks": "26",
         }
-        if program.program is not None:  # the program's network status with this payer
-            form["network"] = program.program.terms(record.request.payer_id, "mh", "op").network
-        extra = {
+        extra: dict[str, object] = {}
+        if program.program is not None:  # the program's network status with this payer decides
+            network = program.program.terms(record.request.payer_id, "mh", "op").network
+            form["network"] = ""
+            extra["network_hint"] = (
+                f"Blank: {NETWORK_LABELS[network]}, as the program's contract with this payer says"
+            )
+        extra |= {
             "record": record,
             "outcome": outcome_view(record),
             "tables": category_tables(record.benefits) if record.benefits else [],
