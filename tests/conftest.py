@@ -108,3 +108,15 @@ def run(loaded: LoadedPlan, **request_fields: object) -> Estimate:
     fields.update(request_fields)
     request = EstimateRequest(**fields)  # type: ignore[arg-type]
     return estimate_for_plan(loaded, request)
+
+
+# One good batch row (acme-ppo-gold-2026, in network, MH, nothing met): tests change a cell or two.
+ACME_BATCH_ROW = {
+    "client_id": "ok",
+    "plan_id": "acme-ppo-gold-2026",
+    "network": "in",
+    "category": "mh",
+    "start_date": "2026-03-02",
+    "deductible_met": "0.00",
+    "oop_met": "0.00",
+}

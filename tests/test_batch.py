@@ -24,7 +24,7 @@ import polars as pl
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from tests.conftest import REPO
+from tests.conftest import ACME_BATCH_ROW, REPO
 
 from coverage.batch import INPUT_COLUMNS, REQUIRED_COLUMNS, TOTALS_HEADER, dollars, key_tables, run_batch
 from coverage.cli import main
@@ -430,15 +430,7 @@ def test_dollars_are_exact(cents: int) -> None:
 
 # --- bad rows, missing columns, escaping -----------------------------------------------------------
 
-GOOD = {
-    "client_id": "ok",
-    "plan_id": "acme-ppo-gold-2026",
-    "network": "in",
-    "category": "mh",
-    "start_date": "2026-03-02",
-    "deductible_met": "0.00",
-    "oop_met": "0.00",
-}
+GOOD = ACME_BATCH_ROW
 
 
 @pytest.mark.parametrize(

@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from litestar.testing import TestClient
-from tests.conftest import PLANS_DIR
+from tests.conftest import ACME_BATCH_ROW, PLANS_DIR
 
 from coverage.batch import INPUT_COLUMNS, run_batch
 from coverage.batch_cells import usd
@@ -22,15 +22,7 @@ from coverage.plans import PlanCatalog
 from coverage.web import create_app
 
 KEY = {"X-API-Key": "test-staff-key"}
-ROW = {  # acme-ppo-gold-2026: deductible $1,500 / family $3,000; OOP max $6,000 / family $12,000
-    "client_id": "c1",
-    "plan_id": "acme-ppo-gold-2026",
-    "network": "in",
-    "category": "mh",
-    "start_date": "2026-03-02",
-    "deductible_met": "0.00",
-    "oop_met": "0.00",
-}
+ROW = ACME_BATCH_ROW  # acme-ppo-gold-2026: deductible $1,500 / family $3,000; OOP max $6,000 / family $12,000
 
 
 @pytest.fixture(scope="module")
