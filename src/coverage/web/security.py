@@ -24,7 +24,7 @@ PAGE_CSP = (
 # page's one inline script: nothing is loaded from another origin.
 SCHEMA_CSP = (
     "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
-    "img-src 'self' data:; worker-src blob:; frame-ancestors 'none'"
+    "img-src 'self' data:; frame-ancestors 'none'"
 )
 COMMON_HEADERS = (
     ("x-content-type-options", "nosniff"),
