@@ -82,6 +82,7 @@ def test_every_answer_carries_the_security_headers(
     csp = response.headers["content-security-policy"]
     assert "frame-ancestors 'none'" in csp
     assert "default-src 'none'" in csp
+    assert "'unsafe-inline'" not in csp  # pages carry no inline style or script
 
 
 def test_schema_page_loads_its_viewer_from_this_service_only(client: TestClient) -> None:
