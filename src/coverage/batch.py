@@ -26,8 +26,8 @@ from coverage.batch_cells import (
     INPUT_COLUMNS,
     OPTIONAL_COLUMNS,
     REQUIRED_COLUMNS,
-    cell_reasons,
-    checked_cells,
+    CellTables,
+    check_cells,
     given,
 )
 from coverage.errors import InputError, Problem
@@ -269,6 +269,7 @@ class KeyTables:
 
     def __init__(self, catalog: PlanCatalog) -> None:
         self.tables = PlanTables.from_catalog(catalog)
+        self.cells = CellTables(self.tables)
         self.pathways = Pathways()
         self.books = {by_month: RunBook(self.tables, self.pathways, by_month) for by_month in (False, True)}
         self.lock = threading.Lock()
@@ -299,30 +300,35 @@ class BatchJob:
     def __init__(self, catalog: PlanCatalog, by_month: bool) -> None:
         shared = key_tables(catalog)
         self.tables = shared.tables
+        self.cells = shared.cells
         self.pathways = shared.pathways
         self.runs = shared.books[by_month]
         self._lock = shared.lock
 
     def _specs(self, chunk: pl.DataFrame) -> pl.LazyFrame:
-        """Scenario set per distinct (horizon_weeks, pathway) pair: parsed once each, never per row,
-        in the order rows first use them (so a limit on pathways falls on the later rows)."""
-        pairs = chunk.select(given("horizon_weeks"), given("pathway")).unique(maintain_order=True)
+        """Scenario set per distinct (horizon_weeks, pathway) pair of cells as given: parsed once per
+        pair stripped, never per row, in the order rows first use them (so a limit on pathways falls
+        on the later rows)."""
+        pairs = chunk.select("horizon_weeks", "pathway").unique(maintain_order=True)
+        stripped = pairs.select(given("horizon_weeks"), given("pathway"))
         rows = []
-        for horizon_text, pathway_text in pairs.iter_rows():
+        for (horizon, pathway), (horizon_text, pathway_text) in zip(
+            pairs.iter_rows(), stripped.iter_rows(), strict=True
+        ):
             resolved = self.pathways.resolve(horizon_text, pathway_text)
             errors = dict(resolved.errors)
             rows.append(
                 {
-                    "horizon_weeks_text": horizon_text,
-                    "pathway_text": pathway_text,
+                    "horizon_weeks": horizon,
+                    "pathway": pathway,
                     "spec_id": resolved.spec_id,
                     "horizon_reason": errors.get("horizon_weeks"),
                     "pathway_reason": errors.get("pathway"),
                 }
             )
         schema = {
-            "horizon_weeks_text": pl.String,
-            "pathway_text": pl.String,
+            "horizon_weeks": pl.String,
+            "pathway": pl.String,
             "spec_id": pl.Int32,
             "horizon_reason": pl.String,
             "pathway_reason": pl.String,
@@ -332,9 +338,9 @@ class BatchJob:
     def process(self, chunk: pl.DataFrame) -> ChunkResult:
         with self._lock:  # pathways and keys are added here, shared with other batches
             specs = self._specs(chunk)
-        parsed = checked_cells(chunk.lazy(), self.tables, specs).collect(engine=IN_MEMORY)
-        valid = parsed.filter("fine")
-        problems = _problems(cell_reasons(parsed.lazy().filter(~pl.col("fine"))).collect(engine=IN_MEMORY))
+        checked = check_cells(chunk, self.cells, specs)
+        valid = checked.valid
+        problems = _problems(checked.rejected)
         if valid.is_empty():  # nothing to price (and perhaps no key built yet)
             no_months = _empty(MONTHLY_HEADER) if self.runs.by_month else None
             return ChunkResult(_empty(TOTALS_HEADER), no_months, problems, chunk.height, 0)

@@ -3,17 +3,27 @@
 Every cell is read as text and checked against the rules EstimateRequest enforces and the plan
 rules of `coverage.rules`; a row that breaks any gets, per input column, a `reason_<column>` in
 the words `estimate` uses (a differential test holds them to it).
+
+A row is read one of two ways, under one set of rules. The plain reading types the raw text of
+cells written the plain way ("640.86", "2026-03-02", "in", no blanks around them), which is what
+a large export mostly holds and costs a few cheap expressions; a row it cannot vouch for (a cell
+written any other way, or a rule broken) is read again the precise way: every cell stripped,
+dollars in every form parse_money takes, and the reason for each broken rule. A plain cell reads
+the same both ways, so which way typed a row never shows (tests hold the two to it).
 """
 
 from __future__ import annotations
 
+import itertools
 import string
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import polars as pl
 
 from coverage.estimate import Cents
 from coverage.levels import CATEGORIES, NETWORKS
-from coverage.pricing.batch_engine import AUTH_CODES
+from coverage.pricing.batch_engine import AUTH_CODES, IN_MEMORY
 from coverage.pricing.batch_tables import PlanTables
 from coverage.rules import (
     FAMILY_AMOUNTS,
@@ -47,6 +57,12 @@ INPUT_COLUMNS = (*REQUIRED_COLUMNS, *OPTIONAL_COLUMNS)
 MAX_CENTS: int = next(meta.le for meta in Cents.__metadata__)
 _DATE_SHAPE = r"^\d{4}-\d{2}-\d{2}$"
 _MONEY_SHAPE = r"^(\d*)(?:\.(\d*))?$"  # whole digits, fraction digits
+_PLAIN_MONEY = r"^[0-9]+\.[0-9]{2}$"  # "640.86": dollars as spreadsheets and polars write them
+_PLAIN_DECIMAL = pl.Decimal(12, 2)  # reads a plain amount exactly (one too long for it is not plain)
+_TERMS_KEYS = ("plan_id", "network", "category")
+_NETWORK_ENUM, _CATEGORY_ENUM = pl.Enum(NETWORKS), pl.Enum(CATEGORIES)
+# The cells the precise reading strips (horizon_weeks and pathway are looked up as given: `specs`).
+_STRIPPED_COLUMNS = tuple(name for name in INPUT_COLUMNS if name not in ("horizon_weeks", "pathway"))
 
 
 def given(name: str) -> pl.Expr:
@@ -149,11 +165,12 @@ def _money_rules(name: str) -> list[tuple[pl.Expr, pl.Expr | str]]:
 
 
 def _cleaned(chunk: pl.LazyFrame) -> pl.LazyFrame:
-    """Each cell stripped once; dollar cells split into whole and fraction digits and read as cents.
+    """Each cell the rules read stripped once; dollar cells split into whole and fraction digits and
+    read as cents, null unless well-formed.
 
     Staged into columns because every rule below reads them; recomputing per rule is what costs.
     """
-    frame = chunk.with_columns(given(name).alias(f"{name}_text") for name in INPUT_COLUMNS)
+    frame = chunk.with_columns(given(name).alias(f"{name}_text") for name in _STRIPPED_COLUMNS)
     frame = frame.with_columns(
         _text(name).str.replace_all(",", "", literal=True).str.strip_prefix("$").alias(f"{name}_amount")
         for name in MONEY_INPUTS
@@ -180,22 +197,9 @@ def _cleaned(chunk: pl.LazyFrame) -> pl.LazyFrame:
     )
     frame = frame.with_columns(_money_shape(name).alias(f"{name}_shape") for name in MONEY_INPUTS)
     # Only well-formed amounts take part in the checks against the plan and each other.
-    frame = frame.with_columns(
+    return frame.with_columns(
         pl.when(pl.col(f"{name}_shape").is_null()).then(pl.col(f"{name}_cents")).alias(f"{name}_cents")
         for name in MONEY_INPUTS
-    )
-    # Blank amounts derived as estimate.starting_accumulators derives them.
-    frame = frame.with_columns(
-        oop_met_cents=pl.when(_text("oop_met").is_null())
-        .then(pl.col("deductible_met_cents"))
-        .otherwise(pl.col("oop_met_cents"))
-    )
-    return frame.with_columns(
-        family_oop_met_cents=pl.when(
-            _text("family_oop_met").is_null() & pl.col("family_deductible_met_cents").is_not_null()
-        )
-        .then(pl.max_horizontal("family_deductible_met_cents", "oop_met_cents"))
-        .otherwise(pl.col("family_oop_met_cents"))
     )
 
 
@@ -205,63 +209,125 @@ def _money_shape(name: str) -> pl.Expr:
     return _first_reason([blank, *_money_rules(name)])
 
 
-Rules = dict[str, list[tuple[pl.Expr, pl.Expr | str]]]
-
-
-def _joined(chunk: pl.LazyFrame, tables: PlanTables, specs: pl.LazyFrame) -> pl.LazyFrame:
-    """The chunk's cells cleaned and typed, with its plan, terms and scenario set joined on."""
-    date_text = _text("start_date")
-    return (
-        _cleaned(chunk)
-        .with_columns(
-            start=pl.when(date_text.str.contains(_DATE_SHAPE)).then(
-                date_text.str.to_date("%Y-%m-%d", strict=False)
-            ),
-            auth=_text("auth_status")
-            .replace_strict(AUTH_CODES, default=None, return_dtype=pl.Int8)
-            .fill_null(AUTH_CODES["approved"]),
-        )
-        .join(
-            tables.plans.lazy(), left_on="plan_id_text", right_on="plan_id", how="left", maintain_order="left"
-        )
-        .join(
-            tables.terms.lazy(),
-            left_on=["plan_id_text", "network_text", "category_text"],
-            right_on=["plan_id", "network", "category"],
-            how="left",
-            maintain_order="left",
-        )
-        .join(
-            specs,
-            on=["horizon_weeks_text", "pathway_text"],
-            how="left",
-            nulls_equal=True,
-            maintain_order="left",
-        )
+def _plain_cents(cell: pl.Expr) -> pl.Expr:
+    """A dollar cell written plainly ("640.86") in cents, exactly; null for any other."""
+    return pl.when(cell.str.contains(_PLAIN_MONEY)).then(
+        cell.cast(_PLAIN_DECIMAL, strict=False).to_physical().cast(pl.Int64)
     )
 
 
-def _rules() -> Rules:
-    """Per input column, its rules in order: (broken when, message); the first broken one is the reason."""
+def _date(text: pl.Expr) -> pl.Expr:
+    """A YYYY-MM-DD cell as a date; null when it is not one."""
+    return pl.when(text.str.contains(_DATE_SHAPE)).then(
+        text.str.to_date("%Y-%m-%d", strict=False, cache=False)
+    )
+
+
+def _auth(text: pl.Expr) -> pl.Expr:
+    """The auth_status cell as its engine code; approved when empty (or not one: a rule says so)."""
+    return text.replace_strict(AUTH_CODES, default=None, return_dtype=pl.Int8).fill_null(
+        AUTH_CODES["approved"]
+    )
+
+
+def _with_derived(frame: pl.LazyFrame, blank: Callable[[str], pl.Expr]) -> pl.LazyFrame:
+    """Blank amounts derived as estimate.starting_accumulators derives them (`blank(column)`: empty)."""
+    frame = frame.with_columns(
+        oop_met_cents=pl.when(blank("oop_met"))
+        .then(pl.col("deductible_met_cents"))
+        .otherwise(pl.col("oop_met_cents"))
+    )
+    return frame.with_columns(
+        family_oop_met_cents=pl.when(
+            blank("family_oop_met") & pl.col("family_deductible_met_cents").is_not_null()
+        )
+        .then(pl.max_horizontal("family_deductible_met_cents", "oop_met_cents"))
+        .otherwise(pl.col("family_oop_met_cents"))
+    )
+
+
+def _with_specs(frame: pl.LazyFrame, specs: pl.LazyFrame) -> pl.LazyFrame:
+    """The scenario set (or the reasons there is none) of each row's horizon_weeks and pathway cells.
+
+    Joined on those two columns alone: a join carrying the whole frame costs four times as much.
+    """
+    keys = ["horizon_weeks", "pathway"]
+    found = frame.select(keys).join(specs, on=keys, how="left", nulls_equal=True, maintain_order="left")
+    return pl.concat([frame, found.drop(keys)], how="horizontal")
+
+
+def _position(cell: pl.Expr, values: pl.Enum) -> pl.Expr:
+    """Where the cell's text is among `values`; null when it is none of them."""
+    return cell.cast(values, strict=False).to_physical().cast(pl.Int32)
+
+
+class CellTables:
+    """The plan tables as the cell checks read them: a row's plan and terms found by position (from
+    its plan, network and category cells), not by joins on text. Made once per PlanTables."""
+
+    def __init__(self, tables: PlanTables) -> None:
+        self._plan_ids = pl.Enum(tables.plans.get_column("plan_id"))
+        self.plans = tables.plans.drop("plan_id")  # row i: the plan at position i of _plan_ids
+        keys = pl.DataFrame(
+            list(itertools.product(tables.plans.get_column("plan_id"), NETWORKS, CATEGORIES)),
+            schema=dict.fromkeys(_TERMS_KEYS, pl.String),
+            orient="row",
+        )  # row (plan * networks + network) * categories + category
+        self.terms = keys.join(tables.terms, on=_TERMS_KEYS, how="left", maintain_order="left").drop(
+            _TERMS_KEYS
+        )
+
+    def looked_up(
+        self, frame: pl.LazyFrame, plan_id: pl.Expr, network: pl.Expr, category: pl.Expr
+    ) -> pl.LazyFrame:
+        """`frame` with the columns of its plan and of its terms (null where the cells name none)."""
+        frame = frame.with_columns(
+            _plan=_position(plan_id, self._plan_ids),
+            _network=_position(network, _NETWORK_ENUM),
+            _category=_position(category, _CATEGORY_ENUM),
+        )
+        terms = (pl.col("_plan") * len(NETWORKS) + pl.col("_network")) * len(CATEGORIES) + pl.col("_category")
+        return frame.with_columns(
+            *(pl.lit(column).gather(pl.col("_plan")) for column in self.plans.iter_columns()),
+            *(pl.lit(column).gather(terms) for column in self.terms.iter_columns()),
+        ).drop("_plan", "_network", "_category")
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        return (*self.plans.columns, *self.terms.columns)
+
+
+Rules = dict[str, list[tuple[pl.Expr, pl.Expr | str]]]
+
+
+def _form_rules() -> Rules:
+    """Per input column, its rules on how the cell is written, in order: (broken when, message)."""
     date_text = _text("start_date")
-
-    def money(name: str, *limit_rules: tuple[pl.Expr, pl.Expr | str]) -> list[tuple[pl.Expr, pl.Expr | str]]:
-        shape = pl.col(f"{name}_shape")
-        return [(shape.is_not_null(), shape), *limit_rules]
-
-    limit_rules, below_own = _limit_rules(), _family_rules()
+    money = {
+        name: [(pl.col(f"{name}_shape").is_not_null(), pl.col(f"{name}_shape"))] for name in MONEY_INPUTS
+    }
     return {
         "client_id": [_required("client_id")],
-        "plan_id": [
-            _required("plan_id"),
-            (pl.col("effective_start").is_null(), "no plan with this id is loaded"),
-        ],
+        "plan_id": [_required("plan_id")],
         "network": [_required("network"), _choice("network", NETWORKS)],
         "category": [_required("category"), _choice("category", CATEGORIES)],
         "start_date": [
             _required("start_date"),
             (~date_text.str.contains(_DATE_SHAPE), "must be a date YYYY-MM-DD"),
             (pl.col("start").is_null(), "is not a calendar date"),
+        ],
+        "auth_status": [_choice("auth_status", tuple(AUTH_CODES))],
+        **money,
+    }
+
+
+def _value_rules() -> Rules:
+    """Per input column, its rules on what the typed cell says against the plan and the other cells
+    (checked after its form rules): (broken when, message)."""
+    limit_rules, below_own = _limit_rules(), _family_rules()
+    return {
+        "plan_id": [(pl.col("effective_start").is_null(), "no plan with this id is loaded")],
+        "start_date": [
             (
                 (pl.col("start") < pl.col("effective_start")) | (pl.col("start") > pl.col("effective_end")),
                 message(
@@ -272,23 +338,18 @@ def _rules() -> Rules:
                 ),
             ),
         ],
-        "deductible_met": money("deductible_met", limit_rules["deductible_met"]),
-        "oop_met": money(
-            "oop_met",
+        "deductible_met": [limit_rules["deductible_met"]],
+        "oop_met": [
             limit_rules["oop_met"],
             (
                 pl.col("has_oop_max") & (pl.col("oop_met_cents") < pl.col("deductible_met_cents")),
                 OOP_BELOW_DEDUCTIBLE,
             ),
-        ),
+        ],
         "horizon_weeks": [(pl.col("horizon_reason").is_not_null(), pl.col("horizon_reason"))],
         "pathway": [(pl.col("pathway_reason").is_not_null(), pl.col("pathway_reason"))],
-        "auth_status": [_choice("auth_status", tuple(AUTH_CODES))],
-        "family_deductible_met": money(
-            "family_deductible_met", below_own["family_deductible_met"], limit_rules["family_deductible_met"]
-        ),
-        "family_oop_met": money(
-            "family_oop_met",
+        "family_deductible_met": [below_own["family_deductible_met"], limit_rules["family_deductible_met"]],
+        "family_oop_met": [
             below_own["family_oop_met"],
             limit_rules["family_oop_met"],
             (
@@ -296,22 +357,87 @@ def _rules() -> Rules:
                 & (pl.col("family_oop_met_cents") < pl.col("family_deductible_met_cents")),
                 FAMILY_OOP_BELOW_DEDUCTIBLE,
             ),
-        ),
+        ],
     }
 
 
-def checked_cells(chunk: pl.LazyFrame, tables: PlanTables, specs: pl.LazyFrame) -> pl.LazyFrame:
-    """The chunk with typed values and `fine`: whether every cell of the row keeps every rule.
-
-    Only the broken-when conditions are evaluated here; the messages (which format dollars and
-    dates) are written by `cell_reasons`, for the rows that are not fine alone.
-    """
-    broken = (condition for rules in _rules().values() for condition, _ in rules)
-    return _joined(chunk, tables, specs).with_columns(fine=~pl.any_horizontal(broken).fill_null(False))
+def _rules() -> Rules:
+    """Per input column, all its rules in order; the first broken one is the cell's reason."""
+    form, value = _form_rules(), _value_rules()
+    return {name: [*form.get(name, []), *value.get(name, [])] for name in INPUT_COLUMNS}
 
 
-def cell_reasons(checked: pl.LazyFrame) -> pl.LazyFrame:
-    """`checked` (rows of `checked_cells`) with one `reason_<column>` per input column: the message of
-    the cell's first broken rule, null when it keeps them all."""
+def _broken(rules: Rules) -> pl.Expr:
+    """Whether any rule is broken (a rule whose condition is null, over a missing value, is not)."""
+    return pl.any_horizontal(condition for column in rules.values() for condition, _ in column).fill_null(
+        False
+    )
+
+
+def _plain(chunk: pl.LazyFrame, cells: CellTables, specs: pl.LazyFrame) -> pl.LazyFrame:
+    """The chunk typed from its raw cells, `fine` when every cell is written plainly and keeps its
+    value rules. A cell that is plain keeps its form rules and reads as the precise way reads it:
+    it has no blanks to strip, so its text is its stripped text."""
+    cell = pl.col
+    frame = chunk.with_columns(
+        start=_date(cell("start_date")),
+        auth=_auth(cell("auth_status")),
+        **{f"{name}_cents": _plain_cents(cell(name)) for name in MONEY_INPUTS},
+    )
+    plain = pl.all_horizontal(
+        cell("client_id").str.contains(r"^\S"),  # something is left when it is stripped
+        pl.col("start").is_not_null(),
+        pl.col("deductible_met_cents") <= MAX_CENTS,
+        *(cell(name).is_null() | (pl.col(f"{name}_cents") <= MAX_CENTS) for name in MONEY_INPUTS[1:]),
+        cell("auth_status").is_null() | cell("auth_status").is_in(AUTH_CODES),
+        pl.col("terms_id").is_not_null(),  # plan, network and category each name one exactly
+    ).fill_null(False)
+    frame = _with_derived(frame, blank=lambda name: cell(name).is_null())
+    frame = _with_specs(cells.looked_up(frame, cell("plan_id"), cell("network"), cell("category")), specs)
+    return frame.with_columns(fine=plain & ~_broken(_value_rules()))
+
+
+def _precise(chunk: pl.LazyFrame, cells: CellTables, specs: pl.LazyFrame) -> pl.LazyFrame:
+    """The chunk's cells stripped, read in every form the rules take and typed; `fine` when every
+    cell keeps every rule."""
+    frame = _cleaned(chunk).with_columns(start=_date(_text("start_date")), auth=_auth(_text("auth_status")))
+    frame = _with_derived(frame, blank=lambda name: _text(name).is_null())
+    frame = cells.looked_up(frame, _text("plan_id"), _text("network"), _text("category"))
+    return _with_specs(frame, specs).with_columns(fine=~_broken(_rules()))
+
+
+@dataclass(frozen=True)
+class CheckedCells:
+    """A chunk checked: its fine rows typed (`valid`) and the others with their reasons (`rejected`)."""
+
+    valid: pl.DataFrame  # in row order: row, client_id and the typed values (valid_columns)
+    rejected: pl.DataFrame  # row, the input cells as given and one reason_<column> per input column
+
+
+def valid_columns(cells: CellTables) -> tuple[str, ...]:
+    """What a fine row carries on to pricing."""
+    amounts = (f"{name}_cents" for name in MONEY_INPUTS)
+    return ("row", "client_id", "start", "auth", "spec_id", *cells.columns, *amounts)
+
+
+def check_cells(chunk: pl.DataFrame, cells: CellTables, specs: pl.LazyFrame) -> CheckedCells:
+    """Every row of the chunk checked: read plainly first, and the rows that reading does not find
+    fine read again precisely (which decides whether they are, and says why not)."""
+    carried = valid_columns(cells)
+    plain = _plain(chunk.lazy(), cells, specs).select(*carried, "fine").collect(engine=IN_MEMORY)
+    fine = plain.get_column("fine")
+    valid = plain.filter(fine).drop("fine")
+    if valid.height == chunk.height:
+        no_reasons = (pl.lit(None, pl.String).alias(f"reason_{name}") for name in INPUT_COLUMNS)
+        return CheckedCells(valid, chunk.clear().with_columns(no_reasons))
+    precise = _precise(chunk.filter(~fine).lazy(), cells, specs).collect(engine=IN_MEMORY)
+    valid = valid.merge_sorted(precise.filter("fine").select(carried), key="row")
+    return CheckedCells(valid, cell_reasons(precise.filter(~pl.col("fine"))))
+
+
+def cell_reasons(checked: pl.DataFrame) -> pl.DataFrame:
+    """The rows of `checked` (from `_precise`) with one `reason_<column>` per input column: the
+    message of the cell's first broken rule, null when it keeps them all."""
     rules = _rules()
-    return checked.with_columns(_first_reason(rules[name]).alias(f"reason_{name}") for name in INPUT_COLUMNS)
+    reasons = (_first_reason(rules[name]).alias(f"reason_{name}") for name in INPUT_COLUMNS)
+    return checked.lazy().select("row", *INPUT_COLUMNS, *reasons).collect(engine=IN_MEMORY)
