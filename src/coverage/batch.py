@@ -305,11 +305,12 @@ class BatchJob:
         self.runs = shared.books[by_month]
         self._lock = shared.lock
 
-    def _specs(self, chunk: pl.DataFrame) -> pl.LazyFrame:
+    def _specs(self, chunk: pl.DataFrame) -> pl.DataFrame:
         """Scenario set per distinct (horizon_weeks, pathway) pair of cells as given: parsed once per
         pair stripped, never per row, in the order rows first use them (so a limit on pathways falls
         on the later rows)."""
-        pairs = chunk.select("horizon_weeks", "pathway").unique(maintain_order=True)
+        pair = pl.struct("horizon_weeks", "pathway")  # unique as one struct: far cheaper on null columns
+        pairs = chunk.select(pair.unique(maintain_order=True).alias("pair")).unnest("pair")
         stripped = pairs.select(given("horizon_weeks"), given("pathway"))
         rows = []
         for (horizon, pathway), (horizon_text, pathway_text) in zip(
@@ -333,7 +334,7 @@ class BatchJob:
             "horizon_reason": pl.String,
             "pathway_reason": pl.String,
         }
-        return pl.DataFrame(rows, schema=schema).lazy()
+        return pl.DataFrame(rows, schema=schema)
 
     def process(self, chunk: pl.DataFrame) -> ChunkResult:
         with self._lock:  # pathways and keys are added here, shared with other batches

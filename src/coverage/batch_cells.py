@@ -61,6 +61,22 @@ _PLAIN_MONEY = r"^[0-9]+\.[0-9]{2}$"  # "640.86": dollars as spreadsheets and po
 _PLAIN_DECIMAL = pl.Decimal(12, 2)  # reads a plain amount exactly (one too long for it is not plain)
 _TERMS_KEYS = ("plan_id", "network", "category")
 _NETWORK_ENUM, _CATEGORY_ENUM = pl.Enum(NETWORKS), pl.Enum(CATEGORIES)
+# What a fine row carries on to pricing: its labels, typed cells, and its terms' id and limits.
+VALID_COLUMNS = (
+    "row",
+    "client_id",
+    "start",
+    "auth",
+    "spec_id",
+    "terms_id",
+    "py_month",
+    "py_day",
+    "deductible_individual",
+    "deductible_family",
+    "oop_max_individual",
+    "oop_max_family",
+    *(f"{name}_cents" for name in MONEY_INPUTS),
+)
 # The cells the precise reading strips (horizon_weeks and pathway are looked up as given: `specs`).
 _STRIPPED_COLUMNS = tuple(name for name in INPUT_COLUMNS if name not in ("horizon_weeks", "pathway"))
 
@@ -246,13 +262,21 @@ def _with_derived(frame: pl.LazyFrame, blank: Callable[[str], pl.Expr]) -> pl.La
     )
 
 
-def _with_specs(frame: pl.LazyFrame, specs: pl.LazyFrame) -> pl.LazyFrame:
-    """The scenario set (or the reasons there is none) of each row's horizon_weeks and pathway cells.
+def _with_specs(frame: pl.LazyFrame, specs: pl.DataFrame) -> pl.LazyFrame:
+    """The scenario set (or the reasons there is none) of each row's horizon_weeks and pathway cells,
+    from `specs`: one row per distinct pair of them in the chunk.
 
-    Joined on those two columns alone: a join carrying the whole frame costs four times as much.
+    A chunk with one pair (often: the columns are absent or the same throughout) needs no join; else
+    it is joined on those two columns alone (carrying the whole frame costs four times as much).
     """
     keys = ["horizon_weeks", "pathway"]
-    found = frame.select(keys).join(specs, on=keys, how="left", nulls_equal=True, maintain_order="left")
+    if specs.height == 1:
+        return frame.with_columns(
+            pl.lit(column.item(), column.dtype).alias(column.name) for column in specs.drop(keys)
+        )
+    found = frame.select(keys).join(
+        specs.lazy(), on=keys, how="left", nulls_equal=True, maintain_order="left"
+    )
     return pl.concat([frame, found.drop(keys)], how="horizontal")
 
 
@@ -291,10 +315,6 @@ class CellTables:
             *(pl.lit(column).gather(pl.col("_plan")) for column in self.plans.iter_columns()),
             *(pl.lit(column).gather(terms) for column in self.terms.iter_columns()),
         ).drop("_plan", "_network", "_category")
-
-    @property
-    def columns(self) -> tuple[str, ...]:
-        return (*self.plans.columns, *self.terms.columns)
 
 
 Rules = dict[str, list[tuple[pl.Expr, pl.Expr | str]]]
@@ -374,7 +394,7 @@ def _broken(rules: Rules) -> pl.Expr:
     )
 
 
-def _plain(chunk: pl.LazyFrame, cells: CellTables, specs: pl.LazyFrame) -> pl.LazyFrame:
+def _plain(chunk: pl.LazyFrame, cells: CellTables, specs: pl.DataFrame) -> pl.LazyFrame:
     """The chunk typed from its raw cells, `fine` when every cell is written plainly and keeps its
     value rules. A cell that is plain keeps its form rules and reads as the precise way reads it:
     it has no blanks to strip, so its text is its stripped text."""
@@ -397,7 +417,7 @@ def _plain(chunk: pl.LazyFrame, cells: CellTables, specs: pl.LazyFrame) -> pl.La
     return frame.with_columns(fine=plain & ~_broken(_value_rules()))
 
 
-def _precise(chunk: pl.LazyFrame, cells: CellTables, specs: pl.LazyFrame) -> pl.LazyFrame:
+def _precise(chunk: pl.LazyFrame, cells: CellTables, specs: pl.DataFrame) -> pl.LazyFrame:
     """The chunk's cells stripped, read in every form the rules take and typed; `fine` when every
     cell keeps every rule."""
     frame = _cleaned(chunk).with_columns(start=_date(_text("start_date")), auth=_auth(_text("auth_status")))
@@ -410,34 +430,28 @@ def _precise(chunk: pl.LazyFrame, cells: CellTables, specs: pl.LazyFrame) -> pl.
 class CheckedCells:
     """A chunk checked: its fine rows typed (`valid`) and the others with their reasons (`rejected`)."""
 
-    valid: pl.DataFrame  # in row order: row, client_id and the typed values (valid_columns)
+    valid: pl.DataFrame  # in row order: VALID_COLUMNS
     rejected: pl.DataFrame  # row, the input cells as given and one reason_<column> per input column
 
 
-def valid_columns(cells: CellTables) -> tuple[str, ...]:
-    """What a fine row carries on to pricing."""
-    amounts = (f"{name}_cents" for name in MONEY_INPUTS)
-    return ("row", "client_id", "start", "auth", "spec_id", *cells.columns, *amounts)
-
-
-def check_cells(chunk: pl.DataFrame, cells: CellTables, specs: pl.LazyFrame) -> CheckedCells:
+def check_cells(chunk: pl.DataFrame, cells: CellTables, specs: pl.DataFrame) -> CheckedCells:
     """Every row of the chunk checked: read plainly first, and the rows that reading does not find
     fine read again precisely (which decides whether they are, and says why not)."""
-    carried = valid_columns(cells)
-    plain = _plain(chunk.lazy(), cells, specs).select(*carried, "fine").collect(engine=IN_MEMORY)
+    plain = _plain(chunk.lazy(), cells, specs).select(*VALID_COLUMNS, "fine").collect(engine=IN_MEMORY)
     fine = plain.get_column("fine")
-    valid = plain.filter(fine).drop("fine")
-    if valid.height == chunk.height:
+    if fine.all():
         no_reasons = (pl.lit(None, pl.String).alias(f"reason_{name}") for name in INPUT_COLUMNS)
-        return CheckedCells(valid, chunk.clear().with_columns(no_reasons))
-    precise = _precise(chunk.filter(~fine).lazy(), cells, specs).collect(engine=IN_MEMORY)
-    valid = valid.merge_sorted(precise.filter("fine").select(carried), key="row")
-    return CheckedCells(valid, cell_reasons(precise.filter(~pl.col("fine"))))
+        return CheckedCells(plain.drop("fine"), chunk.clear().with_columns(no_reasons))
+    rest = read_precisely(chunk.filter(~fine), cells, specs)
+    return CheckedCells(plain.filter(fine).drop("fine").merge_sorted(rest.valid, key="row"), rest.rejected)
 
 
-def cell_reasons(checked: pl.DataFrame) -> pl.DataFrame:
-    """The rows of `checked` (from `_precise`) with one `reason_<column>` per input column: the
-    message of the cell's first broken rule, null when it keeps them all."""
+def read_precisely(chunk: pl.DataFrame, cells: CellTables, specs: pl.DataFrame) -> CheckedCells:
+    """Every row of the chunk checked the precise way alone: what `check_cells` does for the rows
+    the plain reading does not find fine, and, for any chunk, what it must come to."""
+    read = _precise(chunk.lazy(), cells, specs).collect(engine=IN_MEMORY)
+    fine = read.get_column("fine")
     rules = _rules()
     reasons = (_first_reason(rules[name]).alias(f"reason_{name}") for name in INPUT_COLUMNS)
-    return checked.lazy().select("row", *INPUT_COLUMNS, *reasons).collect(engine=IN_MEMORY)
+    rejected = read.lazy().filter(~fine).select("row", *INPUT_COLUMNS, *reasons).collect(engine=IN_MEMORY)
+    return CheckedCells(read.filter(fine).select(VALID_COLUMNS), rejected)
