@@ -27,6 +27,7 @@ from coverage.batch_cells import (
     OPTIONAL_COLUMNS,
     REQUIRED_COLUMNS,
     CellTables,
+    CheckedCells,
     check_cells,
     given,
 )
@@ -195,7 +196,8 @@ def check_columns(columns: list[str]) -> None:
         )
 
 
-def _chunks(source: Source, columns: list[str], chunk_rows: int) -> Iterator[pl.DataFrame]:
+def chunks(source: Source, columns: list[str], chunk_rows: int) -> Iterator[pl.DataFrame]:
+    """The input's rows, chunk by chunk: a row number and every input column as text (null if absent)."""
     present = [
         pl.col(name) if name in columns else pl.lit(None, pl.String).alias(name) for name in INPUT_COLUMNS
     ]
@@ -336,10 +338,14 @@ class BatchJob:
         }
         return pl.DataFrame(rows, schema=schema)
 
-    def process(self, chunk: pl.DataFrame) -> ChunkResult:
-        with self._lock:  # pathways and keys are added here, shared with other batches
+    def check(self, chunk: pl.DataFrame) -> CheckedCells:
+        """The chunk's cells checked: the fine rows typed, the others with their reasons."""
+        with self._lock:  # pathways are added here, shared with other batches
             specs = self._specs(chunk)
-        checked = check_cells(chunk, self.cells, specs)
+        return check_cells(chunk, self.cells, specs)
+
+    def process(self, chunk: pl.DataFrame) -> ChunkResult:
+        checked = self.check(chunk)
         valid = checked.valid
         problems = _problems(checked.rejected)
         if valid.is_empty():  # nothing to price (and perhaps no key built yet)
@@ -437,7 +443,7 @@ def _run_batch(
         writing: Future[None] | None = None
         try:
             total = _scan(source).select(pl.len()).collect(engine=IN_MEMORY).item() if progress else 0
-            for chunk in _chunks(source, columns, chunk_rows):
+            for chunk in chunks(source, columns, chunk_rows):
                 done = job.process(chunk)
                 if writing is not None:
                     writing.result()
