@@ -11,12 +11,15 @@ import itertools
 
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 from tests.conftest import ACME_BATCH_ROW
 from tests.test_batch import random_rows
 
 from coverage.batch import INPUT_COLUMNS, BatchJob
-from coverage.batch_cells import VALID_COLUMNS, CheckedCells, _plain, check_cells, read_precisely
+from coverage.batch_cells import MAX_CENTS, VALID_COLUMNS, CheckedCells, _plain, check_cells, read_precisely
+from coverage.money import format_usd, parse_money
 from coverage.plans import PlanCatalog
 
 GOOD = dict.fromkeys(INPUT_COLUMNS, "") | ACME_BATCH_ROW
@@ -143,3 +146,42 @@ def test_plain_cells_are_read_plainly_and_others_are_not(catalog: PlanCatalog) -
         "$1,500.01 is more than the plan's individual deductible $1,500.00"
     ]
     assert set(checked.valid.columns) == set(VALID_COLUMNS)
+
+
+def _expected_reading(text: str) -> tuple[int | None, str | None]:
+    """(cents, None) when the scalar path takes the cell as deductible_met of GOOD's plan (acme PPO
+    Gold, individual deductible $1,500.00), else (None, the batch's reason)."""
+    if not text.strip():
+        return None, "is required"
+    try:
+        cents = parse_money(text.strip())
+    except ValueError as exc:
+        for scalar_words, reason in SCALAR_MONEY_REASONS.items():
+            if scalar_words in str(exc):
+                return None, reason
+        raise
+    if cents > MAX_CENTS:
+        return None, f"must be at most {MAX_CENTS // 100}.00"
+    if cents > 150_000:
+        return None, f"{format_usd(cents)} is more than the plan's individual deductible $1,500.00"
+    return cents, None
+
+
+SCALAR_MONEY_REASONS = {
+    "must not be negative": "must not be negative",
+    "must look like": 'must be dollars such as "450.00"',
+    "more than two decimal places": "has more than two decimal places",
+}
+
+
+@settings(max_examples=60, deadline=None)
+@given(texts=st.lists(st.text(alphabet="0123456789.,$-+e \t٥", max_size=12), min_size=1, max_size=40))
+def test_dollar_cells_read_as_parse_money_reads_them(texts: list[str], catalog: PlanCatalog) -> None:
+    """Every dollar cell the batch takes, parse_money takes as the same cents; every one it refuses
+    (with the batch's words for parse_money's reason), the batch refuses. oop_met is left blank, so
+    it is the deductible met and never the reason."""
+    checked = assert_same_reading([GOOD | {"deductible_met": text, "oop_met": ""} for text in texts], catalog)
+    cents = dict(checked.valid.select("row", "deductible_met_cents").iter_rows())
+    reasons = dict(checked.rejected.select("row", "reason_deductible_met").iter_rows())
+    for row, text in enumerate(texts, start=1):
+        assert (cents.get(row), reasons.get(row)) == _expected_reading(text), text

@@ -23,6 +23,7 @@ import polars as pl
 
 from coverage.estimate import Cents
 from coverage.levels import CATEGORIES, NETWORKS
+from coverage.money import DOLLARS
 from coverage.pricing.batch_engine import AUTH_CODES, IN_MEMORY
 from coverage.pricing.batch_tables import PlanTables
 from coverage.rules import (
@@ -56,7 +57,6 @@ MONEY_INPUTS = ("deductible_met", "oop_met", "family_deductible_met", "family_oo
 INPUT_COLUMNS = (*REQUIRED_COLUMNS, *OPTIONAL_COLUMNS)
 MAX_CENTS: int = next(meta.le for meta in Cents.__metadata__)
 _DATE_SHAPE = r"^\d{4}-\d{2}-\d{2}$"
-_MONEY_SHAPE = r"^(\d*)(?:\.(\d*))?$"  # whole digits, fraction digits
 _PLAIN_MONEY = r"^[0-9]+\.[0-9]{2}$"  # "640.86": dollars as spreadsheets and polars write them
 _PLAIN_DECIMAL = pl.Decimal(12, 2)  # reads a plain amount exactly (one too long for it is not plain)
 _TERMS_KEYS = ("plan_id", "network", "category")
@@ -167,11 +167,11 @@ def _family_rules() -> dict[str, tuple[pl.Expr, pl.Expr]]:
 
 
 def _money_rules(name: str) -> list[tuple[pl.Expr, pl.Expr | str]]:
-    """Why a dollar cell is rejected, in money.parse_money's spirit (from the columns `_cleaned` made)."""
-    amount, whole, fraction = (pl.col(f"{name}_{part}") for part in ("amount", "whole", "fraction"))
+    """Why a dollar cell is rejected, in money.parse_money's order (from the columns `_cleaned` made)."""
+    whole, fraction = (pl.col(f"{name}_{part}") for part in ("whole", "fraction"))
     return [
-        (amount.str.starts_with("-"), "must not be negative"),
-        (whole.is_null() | ((whole == "") & (fraction == "")), 'must be dollars such as "450.00"'),
+        (_text(name).str.starts_with("-"), "must not be negative"),
+        (whole.is_null(), 'must be dollars such as "450.00"'),
         (fraction.str.slice(2).str.contains("[1-9]"), "has more than two decimal places"),
         (
             (whole.str.strip_chars_start("0").str.len_bytes() > 9) | (pl.col(f"{name}_cents") > MAX_CENTS),
@@ -181,28 +181,27 @@ def _money_rules(name: str) -> list[tuple[pl.Expr, pl.Expr | str]]:
 
 
 def _cleaned(chunk: pl.LazyFrame) -> pl.LazyFrame:
-    """Each cell the rules read stripped once; dollar cells split into whole and fraction digits and
-    read as cents, null unless well-formed.
+    """Each cell the rules read stripped once; dollar cells split into whole and fraction digits as
+    money.parse_money splits them (its DOLLARS pattern) and read as cents, null unless well-formed.
 
     Staged into columns because every rule below reads them; recomputing per rule is what costs.
     """
     frame = chunk.with_columns(given(name).alias(f"{name}_text") for name in _STRIPPED_COLUMNS)
     frame = frame.with_columns(
-        _text(name).str.replace_all(",", "", literal=True).str.strip_prefix("$").alias(f"{name}_amount")
-        for name in MONEY_INPUTS
-    )
-    frame = frame.with_columns(
-        pl.col(f"{name}_amount")
-        .str.extract_groups(_MONEY_SHAPE)
+        _text(name)
+        .str.extract_groups(f"^{DOLLARS}$")
         .struct.rename_fields([f"{name}_whole", f"{name}_fraction"])
         .struct.unnest()
         for name in MONEY_INPUTS
     )
-    frame = frame.with_columns(  # "5" has no fraction: read it as "" so that it is 5.00
-        pl.when(pl.col(f"{name}_whole").is_not_null())
-        .then(pl.col(f"{name}_fraction").fill_null(""))
-        .alias(f"{name}_fraction")
-        for name in MONEY_INPUTS
+    frame = frame.with_columns(
+        *(pl.col(f"{name}_whole").str.replace_all(",", "", literal=True) for name in MONEY_INPUTS),
+        *(  # "5" has no fraction: read it as "" so that it is 5.00
+            pl.when(pl.col(f"{name}_whole").is_not_null())
+            .then(pl.col(f"{name}_fraction").fill_null(""))
+            .alias(f"{name}_fraction")
+            for name in MONEY_INPUTS
+        ),
     )
     frame = frame.with_columns(
         (
