@@ -18,7 +18,7 @@ from tests.conftest import ACME_BATCH_ROW
 from tests.test_batch import random_rows
 
 from coverage.batch import INPUT_COLUMNS, BatchJob
-from coverage.batch_cells import MAX_CENTS, VALID_COLUMNS, CheckedCells, _plain, check_cells, read_precisely
+from coverage.batch_cells import MAX_CENTS, VALID_COLUMNS, CheckedCells, _read, check_cells, read_precisely
 from coverage.money import format_usd, parse_money
 from coverage.plans import PlanCatalog
 
@@ -116,6 +116,13 @@ def test_edge_cells_read_the_same_both_ways(catalog: PlanCatalog) -> None:
     assert checked.valid.height > 100 and checked.rejected.height > 100  # both kinds are there
 
 
+@pytest.mark.parametrize("column", EDGE_CELLS)
+def test_one_column_read_precisely_reads_the_same(column: str, catalog: PlanCatalog) -> None:
+    """Rows left by the plain reading are read precisely only in the columns that need it (here
+    `column`), the others plainly still."""
+    assert_same_reading([GOOD, *(GOOD | {column: cell} for cell in EDGE_CELLS[column]), GOOD], catalog)
+
+
 @pytest.mark.parametrize("seed", range(3))
 def test_random_rows_read_the_same_both_ways(seed: int, catalog: PlanCatalog) -> None:
     assert_same_reading(random_rows(seed, 2_000, catalog), catalog)
@@ -134,7 +141,7 @@ def test_plain_cells_are_read_plainly_and_others_are_not(catalog: PlanCatalog) -
     ]
     job = BatchJob(catalog, by_month=False)
     chunk = chunk_of(rows)
-    plain = _plain(chunk.lazy(), job.cells, job._specs(chunk)).collect()
+    plain = _read(chunk.lazy(), job.cells, job._specs(chunk), precise=()).collect()
     assert plain.get_column("fine").to_list() == [True, False, False, False, True]
     checked = assert_same_reading(rows, catalog)
     assert checked.valid.get_column("row").to_list() == [1, 2, 4, 5]

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import itertools
 import string
-from collections.abc import Callable
+from collections.abc import Collection
 from dataclasses import dataclass
 
 import polars as pl
@@ -77,8 +77,8 @@ VALID_COLUMNS = (
     "oop_max_family",
     *(f"{name}_cents" for name in MONEY_INPUTS),
 )
-# The cells the precise reading strips (horizon_weeks and pathway are looked up as given: `specs`).
-_STRIPPED_COLUMNS = tuple(name for name in INPUT_COLUMNS if name not in ("horizon_weeks", "pathway"))
+# The columns read plainly or precisely (horizon_weeks and pathway are looked up as given: `specs`).
+READ_COLUMNS = tuple(name for name in INPUT_COLUMNS if name not in ("horizon_weeks", "pathway"))
 
 
 def given(name: str) -> pl.Expr:
@@ -94,6 +94,8 @@ def _text(name: str) -> pl.Expr:
 
 def _first_reason(rules: list[tuple[pl.Expr, pl.Expr | str]]) -> pl.Expr:
     """The message of the first rule whose condition holds, else null."""
+    if not rules:
+        return pl.lit(None, pl.String)
     (condition, message), *rest = rules
     chain = pl.when(condition).then(pl.lit(message) if isinstance(message, str) else message)
     for condition, message in rest:
@@ -180,27 +182,36 @@ def _money_rules(name: str) -> list[tuple[pl.Expr, pl.Expr | str]]:
     ]
 
 
-def _cleaned(chunk: pl.LazyFrame) -> pl.LazyFrame:
-    """Each cell the rules read stripped once; dollar cells split into whole and fraction digits as
-    money.parse_money splits them (its DOLLARS pattern) and read as cents, null unless well-formed.
+def _read_cells(chunk: pl.LazyFrame, precise: Collection[str]) -> pl.LazyFrame:
+    """Each read column's text (`_text`) and, for dollar columns, its cents: the columns in `precise`
+    read precisely, the others plainly, with a `<column>_plain` flag saying whether the cell is.
 
-    Staged into columns because every rule below reads them; recomputing per rule is what costs.
+    Precisely: the cell stripped; dollars split into whole and fraction digits as money.parse_money
+    splits them (its DOLLARS pattern) and read as cents, null unless well-formed (`_shape` says why
+    not). Plainly: the cell as given, dollars only as "640.86". Staged into columns because every
+    rule below reads them; recomputing per rule is what costs.
     """
-    frame = chunk.with_columns(given(name).alias(f"{name}_text") for name in _STRIPPED_COLUMNS)
-    frame = frame.with_columns(
-        _text(name)
-        .str.extract_groups(f"^{DOLLARS}$")
-        .struct.rename_fields([f"{name}_whole", f"{name}_fraction"])
-        .struct.unnest()
-        for name in MONEY_INPUTS
+    money = [name for name in MONEY_INPUTS if name in precise]
+    frame = chunk.with_columns(
+        (given(name) if name in precise else pl.col(name)).alias(f"{name}_text") for name in READ_COLUMNS
     )
     frame = frame.with_columns(
-        *(pl.col(f"{name}_whole").str.replace_all(",", "", literal=True) for name in MONEY_INPUTS),
+        *(_plain_cents(_text(name)).alias(f"{name}_cents") for name in MONEY_INPUTS if name not in precise),
+        *(
+            _text(name)
+            .str.extract_groups(f"^{DOLLARS}$")
+            .struct.rename_fields([f"{name}_whole", f"{name}_fraction"])
+            .struct.unnest()
+            for name in money
+        ),
+    )
+    frame = frame.with_columns(
+        *(pl.col(f"{name}_whole").str.replace_all(",", "", literal=True) for name in money),
         *(  # "5" has no fraction: read it as "" so that it is 5.00
             pl.when(pl.col(f"{name}_whole").is_not_null())
             .then(pl.col(f"{name}_fraction").fill_null(""))
             .alias(f"{name}_fraction")
-            for name in MONEY_INPUTS
+            for name in money
         ),
     )
     frame = frame.with_columns(
@@ -208,13 +219,13 @@ def _cleaned(chunk: pl.LazyFrame) -> pl.LazyFrame:
             pl.col(f"{name}_whole").cast(pl.Int64, strict=False).fill_null(0) * 100
             + pl.col(f"{name}_fraction").str.pad_end(2, "0").str.slice(0, 2).cast(pl.Int64, strict=False)
         ).alias(f"{name}_cents")
-        for name in MONEY_INPUTS
+        for name in money
     )
-    frame = frame.with_columns(_money_shape(name).alias(f"{name}_shape") for name in MONEY_INPUTS)
+    frame = frame.with_columns(_money_shape(name).alias(f"{name}_shape") for name in money)
     # Only well-formed amounts take part in the checks against the plan and each other.
     return frame.with_columns(
         pl.when(pl.col(f"{name}_shape").is_null()).then(pl.col(f"{name}_cents")).alias(f"{name}_cents")
-        for name in MONEY_INPUTS
+        for name in money
     )
 
 
@@ -245,16 +256,16 @@ def _auth(text: pl.Expr) -> pl.Expr:
     )
 
 
-def _with_derived(frame: pl.LazyFrame, blank: Callable[[str], pl.Expr]) -> pl.LazyFrame:
-    """Blank amounts derived as estimate.starting_accumulators derives them (`blank(column)`: empty)."""
+def _with_derived(frame: pl.LazyFrame) -> pl.LazyFrame:
+    """Blank amounts derived as estimate.starting_accumulators derives them."""
     frame = frame.with_columns(
-        oop_met_cents=pl.when(blank("oop_met"))
+        oop_met_cents=pl.when(_text("oop_met").is_null())
         .then(pl.col("deductible_met_cents"))
         .otherwise(pl.col("oop_met_cents"))
     )
     return frame.with_columns(
         family_oop_met_cents=pl.when(
-            blank("family_oop_met") & pl.col("family_deductible_met_cents").is_not_null()
+            _text("family_oop_met").is_null() & pl.col("family_deductible_met_cents").is_not_null()
         )
         .then(pl.max_horizontal("family_deductible_met_cents", "oop_met_cents"))
         .otherwise(pl.col("family_oop_met_cents"))
@@ -301,19 +312,21 @@ class CellTables:
         )
 
     def looked_up(
-        self, frame: pl.LazyFrame, plan_id: pl.Expr, network: pl.Expr, category: pl.Expr
+        self, frame: pl.LazyFrame, plan_id: pl.Expr, network_cell: pl.Expr, category_cell: pl.Expr
     ) -> pl.LazyFrame:
-        """`frame` with the columns of its plan and of its terms (null where the cells name none)."""
+        """`frame` with the columns of its plan and of its terms (null where the cells name none), and
+        each cell's `<column>_position` among the plan ids, networks or categories."""
+        plan, network, category = (pl.col(f"{name}_position") for name in _TERMS_KEYS)
         frame = frame.with_columns(
-            _plan=_position(plan_id, self._plan_ids),
-            _network=_position(network, _NETWORK_ENUM),
-            _category=_position(category, _CATEGORY_ENUM),
+            plan_id_position=_position(plan_id, self._plan_ids),
+            network_position=_position(network_cell, _NETWORK_ENUM),
+            category_position=_position(category_cell, _CATEGORY_ENUM),
         )
-        terms = (pl.col("_plan") * len(NETWORKS) + pl.col("_network")) * len(CATEGORIES) + pl.col("_category")
+        terms = (plan * len(NETWORKS) + network) * len(CATEGORIES) + category
         return frame.with_columns(
-            *(pl.lit(column).gather(pl.col("_plan")) for column in self.plans.iter_columns()),
+            *(pl.lit(column).gather(plan) for column in self.plans.iter_columns()),
             *(pl.lit(column).gather(terms) for column in self.terms.iter_columns()),
-        ).drop("_plan", "_network", "_category")
+        )
 
 
 Rules = dict[str, list[tuple[pl.Expr, pl.Expr | str]]]
@@ -380,10 +393,30 @@ def _value_rules() -> Rules:
     }
 
 
-def _rules() -> Rules:
-    """Per input column, all its rules in order; the first broken one is the cell's reason."""
+def _rules(precise: Collection[str]) -> Rules:
+    """Per input column, its rules in order; the first broken one is the cell's reason. A column
+    read plainly has no form rules: a plain cell keeps them all (else its row is not `plain`)."""
     form, value = _form_rules(), _value_rules()
-    return {name: [*form.get(name, []), *value.get(name, [])] for name in INPUT_COLUMNS}
+    return {
+        name: [*(form.get(name, []) if name in precise else []), *value.get(name, [])]
+        for name in INPUT_COLUMNS
+    }
+
+
+def _plain(name: str) -> pl.Expr:
+    """Whether the plain reading read the column's cell, so that it keeps the column's form rules
+    and reads as the precise reading reads it (it has no blanks to strip)."""
+    cell = _text(name)
+    if name == "client_id":
+        return cell.str.contains(r"^\S")  # something is left when it is stripped
+    if name in _TERMS_KEYS:
+        return pl.col(f"{name}_position").is_not_null()  # exactly a plan id, network or category
+    if name == "start_date":
+        return pl.col("start").is_not_null()
+    if name == "auth_status":
+        return cell.is_null() | cell.is_in(AUTH_CODES)
+    within = pl.col(f"{name}_cents") <= MAX_CENTS  # null when not plain
+    return within if name in REQUIRED_COLUMNS else cell.is_null() | within
 
 
 def _broken(rules: Rules) -> pl.Expr:
@@ -393,36 +426,23 @@ def _broken(rules: Rules) -> pl.Expr:
     )
 
 
-def _plain(chunk: pl.LazyFrame, cells: CellTables, specs: pl.DataFrame) -> pl.LazyFrame:
-    """The chunk typed from its raw cells, `fine` when every cell is written plainly and keeps its
-    value rules. A cell that is plain keeps its form rules and reads as the precise way reads it:
-    it has no blanks to strip, so its text is its stripped text."""
-    cell = pl.col
-    frame = chunk.with_columns(
-        start=_date(cell("start_date")),
-        auth=_auth(cell("auth_status")),
-        **{f"{name}_cents": _plain_cents(cell(name)) for name in MONEY_INPUTS},
+def _read(
+    chunk: pl.LazyFrame, cells: CellTables, specs: pl.DataFrame, precise: Collection[str]
+) -> pl.LazyFrame:
+    """The chunk's cells typed (the columns in `precise` read precisely, the others plainly), with
+    its plan, terms and scenario set; `<column>_plain` per column read plainly, and `fine`: every
+    cell read plainly is plain, and the row breaks no rule."""
+    frame = _read_cells(chunk, precise).with_columns(
+        start=_date(_text("start_date")), auth=_auth(_text("auth_status"))
     )
-    plain = pl.all_horizontal(
-        cell("client_id").str.contains(r"^\S"),  # something is left when it is stripped
-        pl.col("start").is_not_null(),
-        pl.col("deductible_met_cents") <= MAX_CENTS,
-        *(cell(name).is_null() | (pl.col(f"{name}_cents") <= MAX_CENTS) for name in MONEY_INPUTS[1:]),
-        cell("auth_status").is_null() | cell("auth_status").is_in(AUTH_CODES),
-        pl.col("terms_id").is_not_null(),  # plan, network and category each name one exactly
-    ).fill_null(False)
-    frame = _with_derived(frame, blank=lambda name: cell(name).is_null())
-    frame = _with_specs(cells.looked_up(frame, cell("plan_id"), cell("network"), cell("category")), specs)
-    return frame.with_columns(fine=plain & ~_broken(_value_rules()))
-
-
-def _precise(chunk: pl.LazyFrame, cells: CellTables, specs: pl.DataFrame) -> pl.LazyFrame:
-    """The chunk's cells stripped, read in every form the rules take and typed; `fine` when every
-    cell keeps every rule."""
-    frame = _cleaned(chunk).with_columns(start=_date(_text("start_date")), auth=_auth(_text("auth_status")))
-    frame = _with_derived(frame, blank=lambda name: _text(name).is_null())
-    frame = cells.looked_up(frame, _text("plan_id"), _text("network"), _text("category"))
-    return _with_specs(frame, specs).with_columns(fine=~_broken(_rules()))
+    frame = cells.looked_up(_with_derived(frame), *(_text(name) for name in _TERMS_KEYS))
+    frame = _with_specs(frame, specs)
+    plainly = [name for name in READ_COLUMNS if name not in precise]
+    frame = frame.with_columns(_plain(name).alias(f"{name}_plain") for name in plainly)
+    fine = ~_broken(_rules(precise))
+    if plainly:
+        fine = pl.all_horizontal(f"{name}_plain" for name in plainly).fill_null(False) & fine
+    return frame.with_columns(fine=fine)
 
 
 @dataclass(frozen=True)
@@ -434,23 +454,36 @@ class CheckedCells:
 
 
 def check_cells(chunk: pl.DataFrame, cells: CellTables, specs: pl.DataFrame) -> CheckedCells:
-    """Every row of the chunk checked: read plainly first, and the rows that reading does not find
-    fine read again precisely (which decides whether they are, and says why not)."""
-    plain = _plain(chunk.lazy(), cells, specs).select(*VALID_COLUMNS, "fine").collect(engine=IN_MEMORY)
-    fine = plain.get_column("fine")
+    """Every row of the chunk checked: read plainly first; the rows that reading does not find fine
+    are read again, precisely in each column where one of them has a cell that is not plain (which
+    decides whether they are fine, and says why not)."""
+    flags = [f"{name}_plain" for name in READ_COLUMNS]
+    first = (
+        _read(chunk.lazy(), cells, specs, ()).select(*VALID_COLUMNS, *flags, "fine").collect(engine=IN_MEMORY)
+    )
+    fine = first.get_column("fine")
     if fine.all():
         no_reasons = (pl.lit(None, pl.String).alias(f"reason_{name}") for name in INPUT_COLUMNS)
-        return CheckedCells(plain.drop("fine"), chunk.clear().with_columns(no_reasons))
-    rest = read_precisely(chunk.filter(~fine), cells, specs)
-    return CheckedCells(plain.filter(fine).drop("fine").merge_sorted(rest.valid, key="row"), rest.rejected)
+        return CheckedCells(first.select(VALID_COLUMNS), chunk.clear().with_columns(no_reasons))
+    left = first.filter(~fine)
+    precise = [name for name in READ_COLUMNS if not left.get_column(f"{name}_plain").fill_null(False).all()]
+    rest = _checked(chunk.filter(~fine), cells, specs, precise)
+    valid = first.filter(fine).select(VALID_COLUMNS).merge_sorted(rest.valid, key="row")
+    return CheckedCells(valid, rest.rejected)
 
 
 def read_precisely(chunk: pl.DataFrame, cells: CellTables, specs: pl.DataFrame) -> CheckedCells:
-    """Every row of the chunk checked the precise way alone: what `check_cells` does for the rows
-    the plain reading does not find fine, and, for any chunk, what it must come to."""
-    read = _precise(chunk.lazy(), cells, specs).collect(engine=IN_MEMORY)
+    """Every row of the chunk checked with every column read precisely: what `check_cells` must
+    come to for any chunk."""
+    return _checked(chunk, cells, specs, READ_COLUMNS)
+
+
+def _checked(
+    chunk: pl.DataFrame, cells: CellTables, specs: pl.DataFrame, precise: Collection[str]
+) -> CheckedCells:
+    read = _read(chunk.lazy(), cells, specs, precise).collect(engine=IN_MEMORY)
     fine = read.get_column("fine")
-    rules = _rules()
+    rules = _rules(precise)
     reasons = (_first_reason(rules[name]).alias(f"reason_{name}") for name in INPUT_COLUMNS)
     rejected = read.lazy().filter(~fine).select("row", *INPUT_COLUMNS, *reasons).collect(engine=IN_MEMORY)
     return CheckedCells(read.filter(fine).select(VALID_COLUMNS), rejected)
