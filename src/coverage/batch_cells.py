@@ -4,12 +4,13 @@ Every cell is read as text and checked against the rules EstimateRequest enforce
 rules of `coverage.rules`; a row that breaks any gets, per input column, a `reason_<column>` in
 the words `estimate` uses (a differential test holds them to it).
 
-A row is read one of two ways, under one set of rules. The plain reading types the raw text of
-cells written the plain way ("640.86", "2026-03-02", "in", no blanks around them), which is what
-a large export mostly holds and costs a few cheap expressions; a row it cannot vouch for (a cell
-written any other way, or a rule broken) is read again the precise way: every cell stripped,
-dollars in every form parse_money takes, and the reason for each broken rule. A plain cell reads
-the same both ways, so which way typed a row never shows (tests hold the two to it).
+A cell is read one of two ways, under one set of rules. The plain reading types the text of a
+cell written the plain way ("640.86", "2026-03-02", "in", no blanks around it), which is what a
+large export mostly holds, with a few cheap expressions. The precise reading strips the cell and
+takes dollars in every form parse_money takes. A chunk is read plainly first; the rows that
+reading cannot vouch for (a cell written another way, or a rule broken) are read again, precisely
+in the columns where one of them needs it, which decides and words their reasons. A plain cell
+reads the same both ways, so which way typed a row never shows (tests hold the two to it).
 """
 
 from __future__ import annotations
@@ -88,7 +89,8 @@ def given(name: str) -> pl.Expr:
 
 
 def _text(name: str) -> pl.Expr:
-    """The column `_cleaned` holds for a cell: stripped, null when empty."""
+    """The column `_read_cells` holds for a cell: its text as read (stripped, null when empty, when
+    read precisely)."""
     return pl.col(f"{name}_text")
 
 
@@ -169,7 +171,7 @@ def _family_rules() -> dict[str, tuple[pl.Expr, pl.Expr]]:
 
 
 def _money_rules(name: str) -> list[tuple[pl.Expr, pl.Expr | str]]:
-    """Why a dollar cell is rejected, in money.parse_money's order (from the columns `_cleaned` made)."""
+    """Why a dollar cell is rejected, in money.parse_money's order (from the columns `_read_cells` made)."""
     whole, fraction = (pl.col(f"{name}_{part}") for part in ("whole", "fraction"))
     return [
         (_text(name).str.starts_with("-"), "must not be negative"),
@@ -184,12 +186,12 @@ def _money_rules(name: str) -> list[tuple[pl.Expr, pl.Expr | str]]:
 
 def _read_cells(chunk: pl.LazyFrame, precise: Collection[str]) -> pl.LazyFrame:
     """Each read column's text (`_text`) and, for dollar columns, its cents: the columns in `precise`
-    read precisely, the others plainly, with a `<column>_plain` flag saying whether the cell is.
+    read precisely, the others plainly.
 
     Precisely: the cell stripped; dollars split into whole and fraction digits as money.parse_money
     splits them (its DOLLARS pattern) and read as cents, null unless well-formed (`_shape` says why
-    not). Plainly: the cell as given, dollars only as "640.86". Staged into columns because every
-    rule below reads them; recomputing per rule is what costs.
+    not). Plainly: the cell as given, dollars only as "640.86" (`_plain` says whether a cell is).
+    Staged into columns because every rule below reads them; recomputing per rule is what costs.
     """
     money = [name for name in MONEY_INPUTS if name in precise]
     frame = chunk.with_columns(
@@ -395,7 +397,8 @@ def _value_rules() -> Rules:
 
 def _rules(precise: Collection[str]) -> Rules:
     """Per input column, its rules in order; the first broken one is the cell's reason. A column
-    read plainly has no form rules: a plain cell keeps them all (else its row is not `plain`)."""
+    read plainly has no form rules: a plain cell keeps them all (and a row with a cell that is not
+    plain is not fine, see `_read`)."""
     form, value = _form_rules(), _value_rules()
     return {
         name: [*(form.get(name, []) if name in precise else []), *value.get(name, [])]
@@ -481,6 +484,7 @@ def read_precisely(chunk: pl.DataFrame, cells: CellTables, specs: pl.DataFrame) 
 def _checked(
     chunk: pl.DataFrame, cells: CellTables, specs: pl.DataFrame, precise: Collection[str]
 ) -> CheckedCells:
+    """The chunk read with the columns in `precise` read precisely, every other cell of it plain."""
     read = _read(chunk.lazy(), cells, specs, precise).collect(engine=IN_MEMORY)
     fine = read.get_column("fine")
     rules = _rules(precise)
