@@ -62,22 +62,6 @@ _PLAIN_MONEY = r"^[0-9]+\.[0-9]{2}$"  # "640.86": dollars as spreadsheets and po
 _PLAIN_DECIMAL = pl.Decimal(12, 2)  # reads a plain amount exactly (one too long for it is not plain)
 _TERMS_KEYS = ("plan_id", "network", "category")
 _NETWORK_ENUM, _CATEGORY_ENUM = pl.Enum(NETWORKS), pl.Enum(CATEGORIES)
-# What a fine row carries on to pricing: its labels, typed cells, and its terms' id and limits.
-VALID_COLUMNS = (
-    "row",
-    "client_id",
-    "start",
-    "auth",
-    "spec_id",
-    "terms_id",
-    "py_month",
-    "py_day",
-    "deductible_individual",
-    "deductible_family",
-    "oop_max_individual",
-    "oop_max_family",
-    *(f"{name}_cents" for name in MONEY_INPUTS),
-)
 # The columns read plainly or precisely (horizon_weeks and pathway are looked up as given: `specs`).
 READ_COLUMNS = tuple(name for name in INPUT_COLUMNS if name not in ("horizon_weeks", "pathway"))
 
@@ -312,6 +296,9 @@ class CellTables:
         self.terms = keys.join(tables.terms, on=_TERMS_KEYS, how="left", maintain_order="left").drop(
             _TERMS_KEYS
         )
+        # What a fine row carries on to pricing: its labels, typed cells and its terms.
+        amounts = (f"{name}_cents" for name in MONEY_INPUTS)
+        self.valid_columns = ("row", "client_id", "start", "auth", "spec_id", *self.terms.columns, *amounts)
 
     def looked_up(
         self, frame: pl.LazyFrame, plan_id: pl.Expr, network_cell: pl.Expr, category_cell: pl.Expr
@@ -452,7 +439,7 @@ def _read(
 class CheckedCells:
     """A chunk checked: its fine rows typed (`valid`) and the others with their reasons (`rejected`)."""
 
-    valid: pl.DataFrame  # in row order: VALID_COLUMNS
+    valid: pl.DataFrame  # in row order: CellTables.valid_columns
     rejected: pl.DataFrame  # row, the input cells as given and one reason_<column> per input column
 
 
@@ -461,17 +448,16 @@ def check_cells(chunk: pl.DataFrame, cells: CellTables, specs: pl.DataFrame) -> 
     are read again, precisely in each column where one of them has a cell that is not plain (which
     decides whether they are fine, and says why not)."""
     flags = [f"{name}_plain" for name in READ_COLUMNS]
-    first = (
-        _read(chunk.lazy(), cells, specs, ()).select(*VALID_COLUMNS, *flags, "fine").collect(engine=IN_MEMORY)
-    )
+    read = _read(chunk.lazy(), cells, specs, ())
+    first = read.select(*cells.valid_columns, *flags, "fine").collect(engine=IN_MEMORY)
     fine = first.get_column("fine")
     if fine.all():
         no_reasons = (pl.lit(None, pl.String).alias(f"reason_{name}") for name in INPUT_COLUMNS)
-        return CheckedCells(first.select(VALID_COLUMNS), chunk.clear().with_columns(no_reasons))
+        return CheckedCells(first.select(cells.valid_columns), chunk.clear().with_columns(no_reasons))
     left = first.filter(~fine)
     precise = [name for name in READ_COLUMNS if not left.get_column(f"{name}_plain").fill_null(False).all()]
     rest = _checked(chunk.filter(~fine), cells, specs, precise)
-    valid = first.filter(fine).select(VALID_COLUMNS).merge_sorted(rest.valid, key="row")
+    valid = first.filter(fine).select(cells.valid_columns).merge_sorted(rest.valid, key="row")
     return CheckedCells(valid, rest.rejected)
 
 
@@ -490,4 +476,4 @@ def _checked(
     rules = _rules(precise)
     reasons = (_first_reason(rules[name]).alias(f"reason_{name}") for name in INPUT_COLUMNS)
     rejected = read.lazy().filter(~fine).select("row", *INPUT_COLUMNS, *reasons).collect(engine=IN_MEMORY)
-    return CheckedCells(read.filter(fine).select(VALID_COLUMNS), rejected)
+    return CheckedCells(read.filter(fine).select(cells.valid_columns), rejected)
