@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
-from dataclasses import replace
 from typing import NamedTuple
+
+from msgspec.structs import replace
 
 from coverage.levels import Level
 from coverage.plans import Benefit
@@ -28,9 +29,10 @@ from coverage.pricing.engine import (
     AuthStatus,
     PricedUnit,
     UnitStatus,
+    balance_bill,
     lacks_authorization,
     per_unit_capped,
-    priced_amounts,
+    plan_payment,
     split_share,
 )
 from coverage.pricing.kept import KeptFor
@@ -91,6 +93,48 @@ class _Segment(NamedTuple):
     auth: AuthState
     start: int
     stop: int
+    # A run of the segment per status it can take, with every amount the terms alone decide
+    # (a priced run's share is replaced): a run is one of these with its own date, count, share
+    # and accumulators, which msgspec's replace sets faster than a constructor sets every field.
+    templates: dict[UnitStatus, PricedRun]
+
+
+def _templates(
+    level: Level,
+    days: PhaseDays,
+    terms: CostTerms,
+    plan_year: dt.date,
+    benefit: Benefit | None,
+    auth: AuthState,
+) -> dict[UnitStatus, PricedRun]:
+    """The segment's run templates (see `_Segment.templates`), cut once with the segment."""
+    blank = PricedRun(
+        date=plan_year,
+        level=level,
+        status="not_covered",
+        auth=auth,
+        plan_year=plan_year,
+        count=0,
+        days=days,
+        first=0,
+    )
+    if benefit is None:
+        return {"not_covered": replace(blank, not_covered_cents=terms.self_pay_cents[level])}
+    priced = replace(
+        blank, allowed_cents=benefit.allowed_cents, balance_bill_cents=balance_bill(benefit, terms.network)
+    )
+    self_pay = benefit.self_pay_cents
+    denied = (
+        replace(blank, provider_absorbs_cents=benefit.allowed_cents, denied_exposure_cents=self_pay)
+        if terms.network == "in"
+        else replace(blank, not_covered_cents=self_pay)
+    )
+    return {
+        "covered": replace(priced, status="covered"),
+        "penalty_no_auth": replace(priced, status="penalty_no_auth"),
+        "denied_no_auth": replace(denied, status="denied_no_auth"),
+        "over_visit_limit": replace(blank, status="over_visit_limit", not_covered_cents=self_pay),
+    }
 
 
 def _turns(first: dt.date, end: dt.date, terms: CostTerms) -> list[dt.date]:
@@ -138,14 +182,15 @@ def _cut(phases: list[Phase], start_date: dt.date, terms: CostTerms) -> tuple[_S
             plan_year = unit_terms.plan_year_start.plan_year_of(first)
             benefit = unit_terms.benefits.get(level) if unit_terms.limits is not None else None
             common = (level, days, unit_terms, plan_year, benefit)
-            if benefit is None or not benefit.prior_auth:
-                found.append(_Segment(*common, "not_required", start, stop))
-            else:
+            parts: list[tuple[AuthState, int, int]] = [("not_required", start, stop)]
+            if benefit is not None and benefit.prior_auth:
                 review_from = min(stop, max(start, benefit.auth_initial_units - episode_units))
-                if review_from > start:
-                    found.append(_Segment(*common, "initial", start, review_from))
-                if review_from < stop:
-                    found.append(_Segment(*common, "pending_review", review_from, stop))
+                parts = [("initial", start, review_from), ("pending_review", review_from, stop)]
+            found.extend(
+                _Segment(*common, auth, begin, end, _templates(*common, auth))
+                for auth, begin, end in parts
+                if begin < end
+            )
             start = stop
         episode_units += count
         phase_start = phase_end
@@ -178,7 +223,15 @@ def price_scenario(
 
 
 def _copy(state: AccumulatorState) -> AccumulatorState:
-    return replace(state, visits_used=Counter(state.visits_used))
+    return AccumulatorState(
+        state.plan_year,
+        state.deductible_met_cents,
+        state.family_deductible_met_cents,
+        state.oop_met_cents,
+        state.family_oop_met_cents,
+        Counter(state.visits_used),
+        state.visits_allowed,
+    )
 
 
 def _price_segment(
@@ -190,33 +243,21 @@ def _price_segment(
     level, benefit, count = segment.level, segment.benefit, segment.stop - segment.start
     emit = _Emitter(segment, state, runs)
     if benefit is None:
-        emit.run("not_covered", count, {"not_covered_cents": segment.terms.self_pay_cents[level]})
+        emit.run("not_covered", count)
         return state
     limit = state.visits_allowed.get(level, benefit.visit_limit or None)
     left = count if limit is None else max(0, limit - state.visits_used[level])
     unauthorized = lacks_authorization(segment.auth, auth_status)
     assert not unauthorized or benefit.no_auth is not None  # plan validation guarantees a policy
     if unauthorized and benefit.no_auth.denies:  # type: ignore[union-attr]
-        if left == 0:
-            emit.run("over_visit_limit", count, {"not_covered_cents": benefit.self_pay_cents})
-        elif segment.terms.network == "in":
-            emit.run(
-                "denied_no_auth",
-                count,
-                {
-                    "provider_absorbs_cents": benefit.allowed_cents,
-                    "denied_exposure_cents": benefit.self_pay_cents,
-                },
-            )
-        else:
-            emit.run("denied_no_auth", count, {"not_covered_cents": benefit.self_pay_cents})
+        emit.run("over_visit_limit" if left == 0 else "denied_no_auth", count)
         return state
     priced = min(count, left)
     if priced:
         state.visits_used[level] += priced
         _price_covered(emit, benefit, priced, unauthorized)
     if priced < count:
-        emit.run("over_visit_limit", count - priced, {"not_covered_cents": benefit.self_pay_cents})
+        emit.run("over_visit_limit", count - priced)
     return state
 
 
@@ -258,7 +299,6 @@ def _price_covered(emit: _Emitter, benefit: Benefit, count: int, unauthorized: b
                 budget = 0
     penalty = benefit.no_auth.penalty if unauthorized else None  # type: ignore[union-attr]
     status: UnitStatus = "penalty_no_auth" if unauthorized else "covered"
-    network = emit.segment.terms.network
     merged: list[list[int]] = []  # [units, share, deductible, copay, coinsurance]; equal neighbours joined
     for units, share, deductible, block_copay in pieces:
         if not units:
@@ -270,10 +310,8 @@ def _price_covered(emit: _Emitter, benefit: Benefit, count: int, unauthorized: b
             merged.append(piece)
     for units, share, kept_deductible, kept_copay, coinsurance in merged:
         state.accrue(kept_deductible * units, share * units)
-        emit.run(
-            status,
-            units,
-            priced_amounts(benefit, network, share, kept_deductible, kept_copay, coinsurance, penalty),
+        emit.priced(
+            status, units, kept_deductible, kept_copay, coinsurance, *plan_payment(benefit, share, penalty)
         )
 
 
@@ -288,24 +326,50 @@ class _Emitter:
         self.runs = runs
         self.offset = segment.start
 
-    def run(self, status: UnitStatus, count: int, amounts: dict[str, int]) -> None:
-        """Append `count` units of `status` with these per-unit amounts (`<part>_cents`; others 0)."""
-        segment, state = self.segment, self.state
+    def run(self, status: UnitStatus, count: int) -> None:
+        """Append `count` units of `status` whose amounts the terms alone decide (not priced)."""
+        state, offset = self.state, self.offset
         self.runs.append(
-            PricedRun(
-                date=segment.days.date(self.offset),
-                level=segment.level,
-                status=status,
-                auth=segment.auth,
-                plan_year=state.plan_year,
+            replace(
+                self.segment.templates[status],
+                date=self.segment.days.date(offset),
                 deductible_met_after_cents=state.deductible_met_cents,
                 oop_met_after_cents=state.oop_met_cents,
                 family_deductible_met_after_cents=state.family_deductible_met_cents,
                 family_oop_met_after_cents=state.family_oop_met_cents,
                 count=count,
-                days=segment.days,
-                first=self.offset,
-                **amounts,
+                first=offset,
+            )
+        )
+        self.offset += count
+
+    def priced(
+        self,
+        status: UnitStatus,
+        count: int,
+        deductible: int,
+        copay: int,
+        coinsurance: int,
+        penalty: int,
+        plan_paid: int,
+    ) -> None:
+        """Append `count` priced units with this share per unit (allowed and balance bill: the terms')."""
+        state, offset = self.state, self.offset
+        self.runs.append(
+            replace(
+                self.segment.templates[status],
+                date=self.segment.days.date(offset),
+                deductible_met_after_cents=state.deductible_met_cents,
+                oop_met_after_cents=state.oop_met_cents,
+                family_deductible_met_after_cents=state.family_deductible_met_cents,
+                family_oop_met_after_cents=state.family_oop_met_cents,
+                count=count,
+                first=offset,
+                deductible_cents=deductible,
+                copay_cents=copay,
+                coinsurance_cents=coinsurance,
+                penalty_cents=penalty,
+                plan_paid_cents=plan_paid,
             )
         )
         self.offset += count
