@@ -102,17 +102,28 @@ def _nonzero(amounts: tuple[int, ...]) -> tuple[tuple[tuple[str, int], ...], int
 
 def _totals(parts: Iterable[tuple[PricedRun | CostBreakdown, int, int]]) -> dict[str, int]:
     """A breakdown's keyword arguments from (amounts, times, units): `times` a run's per-unit
-    amounts (`units` units), or a breakdown once. Every `_cents` amount of a unit has a same-named
-    total, and member_cost is the sum of the client's parts. Summed in a dict and handed to the
-    breakdown once: cheaper than adding field by field."""
-    totals = {"units": 0, "member_cost_cents": 0}
+    amounts (`units` units), or a breakdown once. Summed in a dict and handed to the breakdown
+    once: cheaper than adding field by field."""
+    totals = _no_units()
     for amounts, times, units in parts:
-        named, member_cost = _nonzero(_AMOUNTS_OF(amounts))
-        totals["units"] += units
-        totals["member_cost_cents"] += times * member_cost
-        for name, amount in named:
-            totals[name] = totals.get(name, 0) + times * amount
+        _add(totals, _nonzero(_AMOUNTS_OF(amounts)), times, units)
     return totals
+
+
+def _no_units() -> dict[str, int]:
+    return {"units": 0, "member_cost_cents": 0}
+
+
+def _add(
+    totals: dict[str, int], amounts: tuple[tuple[tuple[str, int], ...], int], times: int, units: int
+) -> None:
+    """Add `times` these amounts (`_nonzero`'s) and `units` units: every `_cents` amount of a unit
+    has a same-named total, and member_cost is the sum of the client's parts."""
+    named, member_cost = amounts
+    totals["units"] += units
+    totals["member_cost_cents"] += times * member_cost
+    for name, amount in named:
+        totals[name] = totals.get(name, 0) + times * amount
 
 
 def summarize(runs: Iterable[PricedRun]) -> CostBreakdown:
@@ -195,21 +206,23 @@ def _limits(terms: CostTerms) -> tuple[int | None, int | None, int | None, int |
 
 def _by_month(
     priced: list[PricedRun], first: int, frame: tuple[_Month, ...]
-) -> tuple[list[list[tuple[PricedRun, int, int]]], list[tuple[PricedRun, int] | None]]:
-    """Per month of `frame` (from month number `first`): the (run, its units in the month, the same
-    again) to sum, and the month's last unit as (run, its index in the run), None for no unit."""
-    pieces: list[list[tuple[PricedRun, int, int]]] = [[] for _ in frame]
+) -> tuple[list[dict[str, int]], list[tuple[PricedRun, int] | None]]:
+    """Per month of `frame` (from month number `first`): the sum of its units (`_totals`) and its
+    last unit as (run, its index in the run), None for no unit. One pass over the runs, each
+    run's amounts looked up once however many months it spans."""
+    sums = [_no_units() for _ in frame]
     lasts: list[tuple[PricedRun, int] | None] = [None] * len(frame)
     for run in priced:
+        amounts = _nonzero(_AMOUNTS_OF(run))
         month = _month_number(run.date) - first
         done = 0  # units of the run in earlier months
         while done < run.count:
             upto = min(run.count, run.days.count_before(frame[month].next_start) - run.first)
             if upto > done:
-                pieces[month].append((run, upto - done, upto - done))
+                _add(sums[month], amounts, upto - done, upto - done)
                 lasts[month] = (run, upto - 1)
             done, month = upto, month + 1
-    return pieces, lasts
+    return sums, lasts
 
 
 def monthly(
@@ -232,8 +245,8 @@ def monthly(
     )
     first = _month_number(start_date)
     frame = _months(terms, first, _month_number(end_date) - first + 1)
-    pieces, lasts = _by_month(priced, first, frame)
-    for calendar, month_pieces, last in zip(frame, pieces, lasts, strict=True):
+    sums, lasts = _by_month(priced, first, frame)
+    for calendar, month_sums, last in zip(frame, sums, lasts, strict=True):
         if last is not None:
             run, index = last
             position = (run.plan_year, *run.met_after(index))
@@ -243,7 +256,7 @@ def monthly(
             MonthSummary(
                 month=calendar.label,
                 accumulators=_position(calendar.limits, *position),
-                **_totals(month_pieces),
+                **month_sums,
             )
         )
     return months
