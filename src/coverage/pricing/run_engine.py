@@ -22,6 +22,7 @@ from typing import NamedTuple
 from msgspec.structs import replace
 
 from coverage.levels import Level
+from coverage.money import Percent
 from coverage.plans import Benefit
 from coverage.pricing.engine import (
     AccumulatorState,
@@ -97,6 +98,7 @@ class _Segment(NamedTuple):
     # (a priced run's share is replaced): a run is one of these with its own date, count, share
     # and accumulators, which msgspec's replace sets faster than a constructor sets every field.
     templates: dict[UnitStatus, PricedRun]
+    past: tuple[int, int]  # copay and share of a unit past the deductible (`_past_deductible`)
 
 
 def _templates(
@@ -187,7 +189,7 @@ def _cut(phases: list[Phase], start_date: dt.date, terms: CostTerms) -> tuple[_S
                 review_from = min(stop, max(start, benefit.auth_initial_units - episode_units))
                 parts = [("initial", start, review_from), ("pending_review", review_from, stop)]
             found.extend(
-                _Segment(*common, auth, begin, end, _templates(*common, auth))
+                _Segment(*common, auth, begin, end, _templates(*common, auth), _past_deductible(benefit))
                 for auth, begin, end in parts
                 if begin < end
             )
@@ -262,57 +264,61 @@ def _price_segment(
 
 
 def _price_covered(emit: _Emitter, benefit: Benefit, count: int, unauthorized: bool) -> None:
-    """`count` priced units: blocks of equal units by the deductible, each cut by the OOP budget."""
-    state, limits = emit.state, emit.segment.terms.limits
+    """`count` priced units: blocks of equal units by the deductible, each paid while the OOP
+    budget lasts; the block that reaches the maximum is cut (units paid in full, at most one unit
+    that pays what is left) and every unit after it costs the client nothing."""
+    state, segment = emit.state, emit.segment
+    limits = segment.terms.limits
     assert limits is not None  # a segment has a benefit only where the network has coverage
-    allowed, copay, cap = benefit.allowed_cents, benefit.copay_cents, benefit.per_unit_member_cap_cents
-    remaining = state.deductible_remaining(limits)
-    blocks: list[tuple[int, int, int, int]] = []  # (units, deductible, copay, share before the OOP max)
-    rest = count
-    if benefit.deductible_applies and allowed > 0 and remaining > 0:
-        full = min(count, remaining // allowed)  # wholly inside the deductible: no copay, no coinsurance
-        if full:
-            blocks.append((full, allowed, 0, allowed))
-        rest -= full
-        last = remaining - full * allowed
-        if rest and last:  # the unit that finishes the deductible
-            last_copay = min(copay, allowed - last)
-            after = per_unit_capped(last_copay + benefit.coinsurance.of(allowed - last - last_copay), cap)
-            blocks.append((1, last, last_copay, last + after))
-            rest -= 1
-    if rest:
-        past_copay = min(copay, allowed)
-        past = per_unit_capped(past_copay + benefit.coinsurance.of(allowed - past_copay), cap)
-        blocks.append((rest, 0, past_copay, past))
-    budget = state.oop_remaining(limits)
-    pieces: list[tuple[int, int, int, int]] = []  # (units, share, deductible, copay) after the OOP max
-    for units, deductible, block_copay, share in blocks:
-        paid = units if budget is None or units * share <= budget else budget // share
-        pieces.append((paid, share, deductible, block_copay))
-        if budget is not None:
-            budget -= paid * share
-            if paid < units:  # the unit that reaches the out-of-pocket maximum pays what is left
-                if budget:
-                    pieces.append((1, budget, deductible, block_copay))
-                    paid += 1
-                pieces.append((units - paid, 0, 0, 0))
-                budget = 0
     penalty = benefit.no_auth.penalty if unauthorized else None  # type: ignore[union-attr]
     status: UnitStatus = "penalty_no_auth" if unauthorized else "covered"
-    merged: list[list[int]] = []  # [units, share, deductible, copay, coinsurance]; equal neighbours joined
-    for units, share, deductible, block_copay in pieces:
-        if not units:
-            continue
-        piece = [units, share, *split_share(share, deductible, block_copay)]
-        if merged and piece[1:] == merged[-1][1:]:
-            merged[-1][0] += units
-        else:
-            merged.append(piece)
-    for units, share, kept_deductible, kept_copay, coinsurance in merged:
-        state.accrue(kept_deductible * units, share * units)
-        emit.priced(
-            status, units, kept_deductible, kept_copay, coinsurance, *plan_payment(benefit, share, penalty)
-        )
+    budget = state.oop_remaining(limits)
+    blocks = _deductible_blocks(benefit, segment.past, count, state.deductible_remaining(limits))
+    for units, deductible, copay, share in blocks:
+        if budget is not None and share and units * share >= budget:  # the block reaches the maximum
+            paid, what_is_left = divmod(budget, share)
+            cut = 1 if what_is_left else 0  # the unit that pays what is left
+            emit.priced(status, paid, share, deductible, copay, penalty)
+            emit.priced(status, cut, what_is_left, deductible, copay, penalty)
+            emit.priced(status, count - paid - cut, 0, 0, 0, penalty)  # the rest of the segment: free
+            return
+        emit.priced(status, units, share, deductible, copay, penalty)
+        count -= units
+        if budget is not None:
+            budget -= units * share
+
+
+def _deductible_blocks(
+    benefit: Benefit, past: tuple[int, int], count: int, remaining: int
+) -> list[tuple[int, int, int, int]]:
+    """(units, deductible, copay, share before the OOP max) of `count` units in a row: units wholly
+    inside the deductible (no copay, no coinsurance), the one that finishes it, the ones past it
+    (`past`: their copay and share)."""
+    allowed = benefit.allowed_cents
+    blocks: list[tuple[int, int, int, int]] = []
+    if benefit.deductible_applies and allowed > 0 and remaining > 0:
+        full = min(count, remaining // allowed)
+        if full:
+            blocks.append((full, allowed, 0, allowed))
+        last = remaining - full * allowed
+        if full < count and last:  # the unit that finishes the deductible
+            copay = min(benefit.copay_cents, allowed - last)
+            after = copay + benefit.coinsurance.of(allowed - last - copay)
+            blocks.append((1, last, copay, last + per_unit_capped(after, benefit.per_unit_member_cap_cents)))
+            full += 1
+        count -= full
+    if count:
+        blocks.append((count, 0, *past))
+    return blocks
+
+
+def _past_deductible(benefit: Benefit | None) -> tuple[int, int]:
+    """The copay and share of a unit past the deductible: the terms alone decide them."""
+    if benefit is None:
+        return 0, 0
+    copay = min(benefit.copay_cents, benefit.allowed_cents)
+    share = copay + benefit.coinsurance.of(benefit.allowed_cents - copay)
+    return copay, per_unit_capped(share, benefit.per_unit_member_cap_cents)
 
 
 class _Emitter:
@@ -344,17 +350,16 @@ class _Emitter:
         self.offset += count
 
     def priced(
-        self,
-        status: UnitStatus,
-        count: int,
-        deductible: int,
-        copay: int,
-        coinsurance: int,
-        penalty: int,
-        plan_paid: int,
+        self, status: UnitStatus, count: int, share: int, deductible: int, copay: int, penalty: Percent | None
     ) -> None:
-        """Append `count` priced units with this share per unit (allowed and balance bill: the terms')."""
+        """Append `count` priced units (none: nothing) of this share per unit, accrued: its split
+        (coinsurance cut first, then copay) and what the plan pays after any no-auth `penalty`."""
+        if not count:
+            return
         state, offset = self.state, self.offset
+        deductible, copay, coinsurance = split_share(share, deductible, copay)
+        state.accrue(deductible * count, share * count)
+        penalty_cents, plan_paid = plan_payment(self.segment.benefit, share, penalty)  # type: ignore[arg-type]
         self.runs.append(
             replace(
                 self.segment.templates[status],
@@ -368,7 +373,7 @@ class _Emitter:
                 deductible_cents=deductible,
                 copay_cents=copay,
                 coinsurance_cents=coinsurance,
-                penalty_cents=penalty,
+                penalty_cents=penalty_cents,
                 plan_paid_cents=plan_paid,
             )
         )
