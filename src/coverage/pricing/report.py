@@ -62,7 +62,7 @@ class AuthorizationNeed(Struct, kw_only=True):
     no_auth_policy: str
 
 
-class CertificationReminder(Struct, kw_only=True):
+class CertificationReminder(Struct, kw_only=True, frozen=True):  # frozen: estimates share them
     level: Level
     date: dt.date
     kind: Literal["certification", "recertification"]
@@ -262,10 +262,6 @@ def monthly(
     return months
 
 
-def _left(limit: int | None, met: int) -> int | None:
-    return None if limit is None else max(0, limit - met)
-
-
 def _position(
     limits: tuple[int | None, int | None, int | None, int | None] | None,
     plan_year: dt.date,
@@ -283,16 +279,19 @@ def _position(
             oop_remaining_cents=None,
         )
     deductible, oop_max, family_deductible, family_oop = limits
+    # What is left of each limit (None: no such limit), written out: this runs for every month.
     return AccumulatorPosition(
         plan_year_start=plan_year,
         deductible_met_cents=deductible_met,
-        deductible_remaining_cents=_left(deductible, deductible_met),
+        deductible_remaining_cents=None if deductible is None else max(0, deductible - deductible_met),
         oop_met_cents=oop_met,
-        oop_remaining_cents=_left(oop_max, oop_met),
+        oop_remaining_cents=None if oop_max is None else max(0, oop_max - oop_met),
         family_deductible_met_cents=None if family_deductible is None else family_deductible_met,
-        family_deductible_remaining_cents=_left(family_deductible, family_deductible_met),
+        family_deductible_remaining_cents=(
+            None if family_deductible is None else max(0, family_deductible - family_deductible_met)
+        ),
         family_oop_met_cents=None if family_oop is None else family_oop_met,
-        family_oop_remaining_cents=_left(family_oop, family_oop_met),
+        family_oop_remaining_cents=None if family_oop is None else max(0, family_oop - family_oop_met),
     )
 
 
@@ -328,10 +327,19 @@ def _authorization_need(episode: list[PricedRun], terms: CostTerms) -> Authoriza
     )
 
 
+_reminders: KeptFor[CostTerms, tuple[CertificationReminder, ...]] = KeptFor(1024)  # (terms, pathway, start)
+
+
 def certification_reminders(
     phases: list[Phase], start_date: dt.date, terms: CostTerms
 ) -> list[CertificationReminder]:
-    """Physician certification and recertification dates where the plan's program rules ask."""
+    """Physician certification and recertification dates where the plan's program rules ask:
+    the same for every request on these terms, pathway and start date, so listed once."""
+    key = (tuple(phases), start_date)
+    return list(_reminders.get(terms, key, lambda: tuple(_reminders_of(phases, start_date, terms))))
+
+
+def _reminders_of(phases: list[Phase], start_date: dt.date, terms: CostTerms) -> list[CertificationReminder]:
     reminders: list[CertificationReminder] = []
     for level, first_day, last_day in _episodes(phases, start_date):
         rule = getattr(terms.program_rules, level, None)
