@@ -100,17 +100,9 @@ def _nonzero(amounts: tuple[int, ...]) -> tuple[tuple[tuple[str, int], ...], int
     return named, client_pays
 
 
-def _totals(parts: Iterable[tuple[PricedRun | CostBreakdown, int, int]]) -> dict[str, int]:
-    """A breakdown's keyword arguments from (amounts, times, units): `times` a run's per-unit
-    amounts (`units` units), or a breakdown once. Summed in a dict and handed to the breakdown
-    once: cheaper than adding field by field."""
-    totals = _no_units()
-    for amounts, times, units in parts:
-        _add(totals, _nonzero(_AMOUNTS_OF(amounts)), times, units)
-    return totals
-
-
 def _no_units() -> dict[str, int]:
+    """A sum of no units so far: a breakdown's keyword arguments, summed in a dict and handed to
+    the breakdown once (cheaper than adding field by field); `_add` adds to it."""
     return {"units": 0, "member_cost_cents": 0}
 
 
@@ -128,23 +120,32 @@ def _add(
 
 def summarize(runs: Iterable[PricedRun]) -> CostBreakdown:
     """The sum of priced runs."""
-    return CostBreakdown(**_totals((run, run.count, run.count) for run in runs))
+    totals = _no_units()
+    for run in runs:
+        _add(totals, _nonzero(_AMOUNTS_OF(run)), run.count, run.count)
+    return CostBreakdown(**totals)
 
 
-def total_of(parts: Iterable[CostBreakdown]) -> CostBreakdown:
-    """The sum of breakdowns that split a scenario between them (e.g. its level summaries)."""
-    return CostBreakdown(**_totals((part, 1, part.units) for part in parts))
-
-
-def level_summaries(phases: list[Phase], priced: list[PricedRun]) -> list[LevelSummary]:
-    """Each level's weeks and cost in pathway order, so a reader can say "about $X a month during IOP"."""
+def level_summaries(phases: list[Phase], priced: list[PricedRun]) -> tuple[list[LevelSummary], CostBreakdown]:
+    """Each level's weeks and cost in pathway order, so a reader can say "about $X a month during
+    IOP", and the scenario's totals: the sum of its levels."""
     weeks: dict[Level, int] = {}
     for phase in phases:
         weeks[phase.level] = weeks.get(phase.level, 0) + phase.weeks
-    runs: dict[Level, list[tuple[PricedRun, int, int]]] = {level: [] for level in weeks}
+    sums = {level: _no_units() for level in weeks}
     for run in priced:
-        runs[run.level].append((run, run.count, run.count))
-    return [LevelSummary(level=level, weeks=total, **_totals(runs[level])) for level, total in weeks.items()]
+        _add(sums[run.level], _nonzero(_AMOUNTS_OF(run)), run.count, run.count)
+    levels = [LevelSummary(level=level, weeks=total, **sums[level]) for level, total in weeks.items()]
+    return levels, CostBreakdown(**_merged(sums.values()))
+
+
+def _merged(sums: Iterable[dict[str, int]]) -> dict[str, int]:
+    """The sum of `_no_units` dicts."""
+    merged: dict[str, int] = {}
+    for part in sums:
+        for name, amount in part.items():
+            merged[name] = merged.get(name, 0) + amount
+    return merged
 
 
 def _month_number(day: dt.date) -> int:
@@ -207,7 +208,7 @@ def _limits(terms: CostTerms) -> tuple[int | None, int | None, int | None, int |
 def _by_month(
     priced: list[PricedRun], first: int, frame: tuple[_Month, ...]
 ) -> tuple[list[dict[str, int]], list[tuple[PricedRun, int] | None]]:
-    """Per month of `frame` (from month number `first`): the sum of its units (`_totals`) and its
+    """Per month of `frame` (from month number `first`): the sum of its units (`_no_units`) and its
     last unit as (run, its index in the run), None for no unit. One pass over the runs, each
     run's amounts looked up once however many months it spans."""
     sums = [_no_units() for _ in frame]
