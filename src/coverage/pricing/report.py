@@ -89,41 +89,33 @@ _AMOUNTS_OF = attrgetter(*_SUMMED_AMOUNTS)
 _CLIENT_PAYS = tuple(part in CLIENT_PARTS for part in AMOUNTS if part != MEMBER_COST)
 
 
+# What one unit adds to a sum: (breakdown field, amount) pairs, fields left out adding nothing.
+PerUnit = tuple[tuple[str, int], ...]
+
+
 @lru_cache(maxsize=4096)
-def _nonzero(amounts: tuple[int, ...]) -> tuple[tuple[tuple[str, int], ...], int]:
-    """The non-zero amounts by field name, and what the client pays of them (member_cost).
-
-    Most amounts of most runs are zero and a scenario's runs repeat a few price lists, so this
-    is worked out once per list of amounts, not once per run and month."""
-    named = tuple((name, amount) for name, amount in zip(_SUMMED_AMOUNTS, amounts, strict=True) if amount)
-    client_pays = sum(amount for amount, client in zip(amounts, _CLIENT_PAYS, strict=True) if client)
-    return named, client_pays
-
-
-def _no_units() -> dict[str, int]:
-    """A sum of no units so far: a breakdown's keyword arguments, summed in a dict and handed to
-    the breakdown once (cheaper than adding field by field); `_add` adds to it."""
-    return {"units": 0, "member_cost_cents": 0}
+def _nonzero(amounts: tuple[int, ...]) -> PerUnit:
+    """A unit's amounts (`_AMOUNTS_OF`) as what it adds to a sum: one unit, its non-zero amounts
+    and what the client pays of them (member_cost). Most amounts of most runs are zero and a
+    scenario's runs repeat a few price lists, so this is worked out once per list of amounts."""
+    member_cost = sum(amount for amount, client in zip(amounts, _CLIENT_PAYS, strict=True) if client)
+    named = [(name, amount) for name, amount in zip(_SUMMED_AMOUNTS, amounts, strict=True) if amount]
+    return (("units", 1), *named, *([("member_cost_cents", member_cost)] if member_cost else []))
 
 
-def _add(
-    totals: dict[str, int], amounts: tuple[tuple[tuple[str, int], ...], int], times: int, units: int
-) -> None:
-    """Add `times` these amounts (`_nonzero`'s) and `units` units: every `_cents` amount of a unit
-    has a same-named total, and member_cost is the sum of the client's parts."""
-    named, member_cost = amounts
-    totals["units"] += units
-    totals["member_cost_cents"] += times * member_cost
-    for name, amount in named:
-        totals[name] = totals.get(name, 0) + times * amount
+def _add(sums: dict[str, int], per_unit: PerUnit, units: int) -> None:
+    """Add `units` units to a breakdown's keyword arguments (a field left out is 0): summed in a
+    dict and handed to the breakdown once, cheaper than adding field by field."""
+    for name, amount in per_unit:
+        sums[name] = sums.get(name, 0) + units * amount
 
 
 def summarize(runs: Iterable[PricedRun]) -> CostBreakdown:
     """The sum of priced runs."""
-    totals = _no_units()
+    sums: dict[str, int] = {}
     for run in runs:
-        _add(totals, _nonzero(_AMOUNTS_OF(run)), run.count, run.count)
-    return CostBreakdown(**totals)
+        _add(sums, _nonzero(_AMOUNTS_OF(run)), run.count)
+    return CostBreakdown(**sums)
 
 
 def level_summaries(phases: list[Phase], priced: list[PricedRun]) -> tuple[list[LevelSummary], CostBreakdown]:
@@ -132,15 +124,15 @@ def level_summaries(phases: list[Phase], priced: list[PricedRun]) -> tuple[list[
     weeks: dict[Level, int] = {}
     for phase in phases:
         weeks[phase.level] = weeks.get(phase.level, 0) + phase.weeks
-    sums = {level: _no_units() for level in weeks}
+    sums: dict[Level, dict[str, int]] = {level: {} for level in weeks}
     for run in priced:
-        _add(sums[run.level], _nonzero(_AMOUNTS_OF(run)), run.count, run.count)
+        _add(sums[run.level], _nonzero(_AMOUNTS_OF(run)), run.count)
     levels = [LevelSummary(level=level, weeks=total, **sums[level]) for level, total in weeks.items()]
     return levels, CostBreakdown(**_merged(sums.values()))
 
 
 def _merged(sums: Iterable[dict[str, int]]) -> dict[str, int]:
-    """The sum of `_no_units` dicts."""
+    """The sum of `_add`'s sums."""
     merged: dict[str, int] = {}
     for part in sums:
         for name, amount in part.items():
@@ -208,10 +200,10 @@ def _limits(terms: CostTerms) -> tuple[int | None, int | None, int | None, int |
 def _by_month(
     priced: list[PricedRun], first: int, frame: tuple[_Month, ...]
 ) -> tuple[list[dict[str, int]], list[tuple[PricedRun, int] | None]]:
-    """Per month of `frame` (from month number `first`): the sum of its units (`_no_units`) and its
+    """Per month of `frame` (from month number `first`): the sum of its units (`_add`'s) and its
     last unit as (run, its index in the run), None for no unit. One pass over the runs, each
     run's amounts looked up once however many months it spans."""
-    sums = [_no_units() for _ in frame]
+    sums: list[dict[str, int]] = [{} for _ in frame]
     lasts: list[tuple[PricedRun, int] | None] = [None] * len(frame)
     for run in priced:
         amounts = _nonzero(_AMOUNTS_OF(run))
@@ -220,7 +212,7 @@ def _by_month(
         while done < run.count:
             upto = min(run.count, run.days.count_before(frame[month].next_start) - run.first)
             if upto > done:
-                _add(sums[month], amounts, upto - done, upto - done)
+                _add(sums[month], amounts, upto - done)
                 lasts[month] = (run, upto - 1)
             done, month = upto, month + 1
     return sums, lasts

@@ -273,7 +273,8 @@ def _price_covered(emit: _Emitter, benefit: Benefit, count: int, unauthorized: b
     penalty = benefit.no_auth.penalty if unauthorized else None  # type: ignore[union-attr]
     status: UnitStatus = "penalty_no_auth" if unauthorized else "covered"
     budget = state.oop_remaining(limits)
-    blocks = _deductible_blocks(benefit, segment.past, count, state.deductible_remaining(limits))
+    remaining = state.deductible_remaining(limits) if benefit.deductible_applies else 0  # 0: no deductible
+    blocks = _deductible_blocks(benefit, segment.past, count, remaining)
     for units, deductible, copay, share in blocks:
         if budget is not None and share and units * share >= budget:  # the block reaches the maximum
             paid, what_is_left = divmod(budget, share)
