@@ -209,19 +209,19 @@ def price_scenario(
     """Price a pathway as runs; with every review assumed approved, also as if none were."""
     pieces = segments(phases, start_date, terms)
     state = AccumulatorState.starting(terms.plan_year_start.plan_year_of(start_date), start)
-    runs: list[PricedRun] = []
+    emit = _Emitter([], state)
     at_risk: tuple[int, int, AccumulatorState] | None = None
     for number, segment in enumerate(pieces):
         if at_risk is None and auth_status == "approved" and segment.auth == "pending_review":
-            at_risk = (number, len(runs), _copy(state))
-        state = _price_segment(segment, state, auth_status, runs)
+            at_risk = (number, len(emit.runs), _copy(emit.state))
+        _price_segment(segment, emit, auth_status)
     if at_risk is None:
-        return ScenarioPricing(runs, None)
+        return ScenarioPricing(emit.runs, None)
     number, kept, state = at_risk
-    denied = runs[:kept]
+    denied = _Emitter(emit.runs[:kept], state)
     for segment in pieces[number:]:
-        state = _price_segment(segment, state, "initial_only", denied)
-    return ScenarioPricing(runs, denied)
+        _price_segment(segment, denied, "initial_only")
+    return ScenarioPricing(emit.runs, denied.runs)
 
 
 def _copy(state: AccumulatorState) -> AccumulatorState:
@@ -236,31 +236,28 @@ def _copy(state: AccumulatorState) -> AccumulatorState:
     )
 
 
-def _price_segment(
-    segment: _Segment, state: AccumulatorState, auth_status: AuthStatus, runs: list[PricedRun]
-) -> AccumulatorState:
-    """Append the segment's runs; the accumulators after it (fresh ones in a new plan year)."""
-    if segment.plan_year != state.plan_year:
-        state = AccumulatorState(plan_year=segment.plan_year)
-    level, benefit, count = segment.level, segment.benefit, segment.stop - segment.start
-    emit = _Emitter(segment, state, runs)
+def _price_segment(segment: _Segment, emit: _Emitter, auth_status: AuthStatus) -> None:
+    """Append the segment's runs, the accumulators (fresh ones in a new plan year) carried on."""
+    if segment.plan_year != emit.state.plan_year:
+        emit.state = AccumulatorState(plan_year=segment.plan_year)
+    emit.segment, emit.offset = segment, segment.start
+    state, level, benefit, count = emit.state, segment.level, segment.benefit, segment.stop - segment.start
     if benefit is None:
         emit.run("not_covered", count)
-        return state
+        return
     limit = state.visits_allowed.get(level, benefit.visit_limit or None)
     left = count if limit is None else max(0, limit - state.visits_used[level])
     unauthorized = lacks_authorization(segment.auth, auth_status)
     assert not unauthorized or benefit.no_auth is not None  # plan validation guarantees a policy
     if unauthorized and benefit.no_auth.denies:  # type: ignore[union-attr]
         emit.run("over_visit_limit" if left == 0 else "denied_no_auth", count)
-        return state
+        return
     priced = min(count, left)
     if priced:
         state.visits_used[level] += priced
         _price_covered(emit, benefit, priced, unauthorized)
     if priced < count:
         emit.run("over_visit_limit", count - priced)
-    return state
 
 
 def _price_covered(emit: _Emitter, benefit: Benefit, count: int, unauthorized: bool) -> None:
@@ -323,15 +320,16 @@ def _past_deductible(benefit: Benefit | None) -> tuple[int, int]:
 
 
 class _Emitter:
-    """Appends a segment's runs in order, each with the accumulators as they stand after it."""
+    """Appends runs in order, each with the accumulators as they stand after it: one for each
+    pass over the segments, pointed at each segment in turn."""
 
     __slots__ = ("offset", "runs", "segment", "state")
 
-    def __init__(self, segment: _Segment, state: AccumulatorState, runs: list[PricedRun]) -> None:
-        self.segment = segment
-        self.state = state
+    def __init__(self, runs: list[PricedRun], state: AccumulatorState) -> None:
         self.runs = runs
-        self.offset = segment.start
+        self.state = state
+        self.segment: _Segment  # set with `offset` (its next unit) before each segment's runs
+        self.offset = 0
 
     def run(self, status: UnitStatus, count: int) -> None:
         """Append `count` units of `status` whose amounts the terms alone decide (not priced)."""
