@@ -331,23 +331,6 @@ class _Emitter:
         self.segment: _Segment  # set with `offset` (its next unit) before each segment's runs
         self.offset = 0
 
-    def run(self, status: UnitStatus, count: int) -> None:
-        """Append `count` units of `status` whose amounts the terms alone decide (not priced)."""
-        state, offset = self.state, self.offset
-        self.runs.append(
-            replace(
-                self.segment.templates[status],
-                date=self.segment.days.date(offset),
-                deductible_met_after_cents=state.deductible_met_cents,
-                oop_met_after_cents=state.oop_met_cents,
-                family_deductible_met_after_cents=state.family_deductible_met_cents,
-                family_oop_met_after_cents=state.family_oop_met_cents,
-                count=count,
-                first=offset,
-            )
-        )
-        self.offset += count
-
     def priced(
         self, status: UnitStatus, count: int, share: int, deductible: int, copay: int, penalty: Percent | None
     ) -> None:
@@ -355,10 +338,24 @@ class _Emitter:
         (coinsurance cut first, then copay) and what the plan pays after any no-auth `penalty`."""
         if not count:
             return
-        state, offset = self.state, self.offset
         deductible, copay, coinsurance = split_share(share, deductible, copay)
-        state.accrue(deductible * count, share * count)
+        self.state.accrue(deductible * count, share * count)
         penalty_cents, plan_paid = plan_payment(self.segment.benefit, share, penalty)  # type: ignore[arg-type]
+        self.run(status, count, deductible, copay, coinsurance, penalty_cents, plan_paid)
+
+    def run(
+        self,
+        status: UnitStatus,
+        count: int,
+        deductible: int = 0,
+        copay: int = 0,
+        coinsurance: int = 0,
+        penalty: int = 0,
+        plan_paid: int = 0,
+    ) -> None:
+        """Append `count` units of `status`: the segment's template for it with these amounts (a
+        run that is not priced has none: the terms alone decide what it costs)."""
+        state, offset = self.state, self.offset
         self.runs.append(
             replace(
                 self.segment.templates[status],
@@ -372,7 +369,7 @@ class _Emitter:
                 deductible_cents=deductible,
                 copay_cents=copay,
                 coinsurance_cents=coinsurance,
-                penalty_cents=penalty_cents,
+                penalty_cents=penalty,
                 plan_paid_cents=plan_paid,
             )
         )
