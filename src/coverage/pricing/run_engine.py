@@ -94,9 +94,10 @@ class _Segment(NamedTuple):
     auth: AuthState
     start: int
     stop: int
-    # A run of the segment per status it can take, with every amount the terms alone decide
-    # (a priced run's share is replaced): a run is one of these with its own date, count, share
-    # and accumulators, which msgspec's replace sets faster than a constructor sets every field.
+    # A run of the segment per status it can take, from its first unit, with every amount the
+    # terms alone decide (a priced run's share is replaced): a run is one of these with its own
+    # count, share, accumulators (and date, unless it starts the segment), which msgspec's replace
+    # sets faster than a constructor sets every field.
     templates: dict[UnitStatus, PricedRun]
     past: tuple[int, int]  # copay and share of a unit past the deductible (`_past_deductible`)
 
@@ -108,17 +109,18 @@ def _templates(
     plan_year: dt.date,
     benefit: Benefit | None,
     auth: AuthState,
+    start: int,
 ) -> dict[UnitStatus, PricedRun]:
     """The segment's run templates (see `_Segment.templates`), cut once with the segment."""
     blank = PricedRun(
-        date=plan_year,
+        date=days.date(start),
         level=level,
         status="not_covered",
         auth=auth,
         plan_year=plan_year,
         count=0,
         days=days,
-        first=0,
+        first=start,
     )
     if benefit is None:
         return {"not_covered": replace(blank, not_covered_cents=terms.self_pay_cents[level])}
@@ -189,7 +191,9 @@ def _cut(phases: list[Phase], start_date: dt.date, terms: CostTerms) -> tuple[_S
                 review_from = min(stop, max(start, benefit.auth_initial_units - episode_units))
                 parts = [("initial", start, review_from), ("pending_review", review_from, stop)]
             found.extend(
-                _Segment(*common, auth, begin, end, _templates(*common, auth), _past_deductible(benefit))
+                _Segment(
+                    *common, auth, begin, end, _templates(*common, auth, begin), _past_deductible(benefit)
+                )
                 for auth, begin, end in parts
                 if begin < end
             )
@@ -355,11 +359,12 @@ class _Emitter:
     ) -> None:
         """Append `count` units of `status`: the segment's template for it with these amounts (a
         run that is not priced has none: the terms alone decide what it costs)."""
-        state, offset = self.state, self.offset
+        state, offset, segment = self.state, self.offset, self.segment
+        template = segment.templates[status]
         self.runs.append(
             replace(
-                self.segment.templates[status],
-                date=self.segment.days.date(offset),
+                template,
+                date=template.date if offset == segment.start else segment.days.date(offset),
                 deductible_met_after_cents=state.deductible_met_cents,
                 oop_met_after_cents=state.oop_met_cents,
                 family_deductible_met_after_cents=state.family_deductible_met_cents,
