@@ -272,20 +272,22 @@ def _position(
             oop_remaining_cents=None,
         )
     deductible, oop_max, family_deductible, family_oop = limits
-    # What is left of each limit (None: no such limit), written out: this runs for every month.
     return AccumulatorPosition(
         plan_year_start=plan_year,
         deductible_met_cents=deductible_met,
-        deductible_remaining_cents=None if deductible is None else max(0, deductible - deductible_met),
+        deductible_remaining_cents=_left(deductible, deductible_met),
         oop_met_cents=oop_met,
-        oop_remaining_cents=None if oop_max is None else max(0, oop_max - oop_met),
+        oop_remaining_cents=_left(oop_max, oop_met),
         family_deductible_met_cents=None if family_deductible is None else family_deductible_met,
-        family_deductible_remaining_cents=(
-            None if family_deductible is None else max(0, family_deductible - family_deductible_met)
-        ),
+        family_deductible_remaining_cents=_left(family_deductible, family_deductible_met),
         family_oop_met_cents=None if family_oop is None else family_oop_met,
-        family_oop_remaining_cents=None if family_oop is None else max(0, family_oop - family_oop_met),
+        family_oop_remaining_cents=_left(family_oop, family_oop_met),
     )
+
+
+def _left(limit: int | None, met: int) -> int | None:
+    """What is left of a limit (None: no such limit, nothing met beyond it counted)."""
+    return None if limit is None else limit - met if limit > met else 0
 
 
 def authorization_needs(priced: list[PricedRun], terms: CostTerms) -> list[AuthorizationNeed]:
