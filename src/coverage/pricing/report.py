@@ -286,7 +286,7 @@ def _position(
 
 
 def _left(limit: int | None, met: int) -> int | None:
-    """What is left of a limit (None: no such limit, nothing met beyond it counted)."""
+    """What is left of a limit, never below zero; None when there is no such limit."""
     return None if limit is None else limit - met if limit > met else 0
 
 
