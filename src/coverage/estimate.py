@@ -42,7 +42,6 @@ from coverage.pricing.report import (
     monthly,
     scenario_flags,
     summarize,
-    total_of,
 )
 from coverage.pricing.run_engine import PricedRun, price_scenario
 from coverage.pricing.terms import (
@@ -362,7 +361,7 @@ def _scenario(
     text = _pathway_text(tuple(phases), request.start_date)
     priced, denied = price_scenario(phases, request.start_date, terms, start, request.auth_status)
     if_denied = summarize(denied) if denied is not None else None
-    levels = level_summaries(phases, priced)
+    levels, totals = level_summaries(phases, priced)
     return Scenario(
         name=name,
         label=SCENARIO_LABELS[name],
@@ -372,7 +371,7 @@ def _scenario(
         start_date=request.start_date,
         end_date=text.end_date,
         months=monthly(priced, terms, request.start_date, text.end_date, start),
-        totals=total_of(levels),
+        totals=totals,
         levels=levels,
         if_reviews_denied=if_denied,
         authorizations=authorization_needs(priced, terms),
@@ -541,8 +540,14 @@ def estimate_at_program_rates(
         priced = self_pay_terms(program, request.category, request.start_date, f"{label}: coverage inactive")
         return _at_program_rates(request, priced, flags=[inactive])
     found = verification_terms(
-        program, verified, record.id, record.verified_on, record.request.payer_id, request.category,
-        request.start_date, entered,
+        program,
+        verified,
+        record.id,
+        record.verified_on,
+        record.request.payer_id,
+        request.category,
+        request.start_date,
+        entered,
     )
     if request.network is not None and request.network != found.terms.network:
         said = "in" if found.terms.network == "in" else "out of"

@@ -168,10 +168,8 @@ def priced_amounts(
     coinsurance: int,
     penalty_rate: Percent | None,
 ) -> dict[str, int]:
-    """A priced unit's amounts, its share already split (step 8: the plan pays the allowed amount
-    less the share and any no-auth penalty, which is N% of what the plan would pay)."""
-    plan_paid = benefit.allowed_cents - share
-    penalty = penalty_rate.of(plan_paid) if penalty_rate is not None else 0
+    """A priced unit's amounts, its share already split."""
+    penalty, plan_paid = plan_payment(benefit, share, penalty_rate)
     return {
         "allowed_cents": benefit.allowed_cents,
         "deductible_cents": deductible,
@@ -179,8 +177,16 @@ def priced_amounts(
         "coinsurance_cents": coinsurance,
         "penalty_cents": penalty,
         "balance_bill_cents": balance_bill(benefit, network),
-        "plan_paid_cents": plan_paid - penalty,
+        "plan_paid_cents": plan_paid,
     }
+
+
+def plan_payment(benefit: Benefit, share: int, penalty_rate: Percent | None) -> tuple[int, int]:
+    """Step 8: the no-auth penalty, N% of what the plan would pay, and what the plan pays: the
+    allowed amount less the client's share and that penalty."""
+    plan_paid = benefit.allowed_cents - share
+    penalty = penalty_rate.of(plan_paid) if penalty_rate is not None else 0
+    return penalty, plan_paid - penalty
 
 
 # --- authorization -------------------------------------------------------------------------

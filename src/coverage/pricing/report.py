@@ -62,7 +62,7 @@ class AuthorizationNeed(Struct, kw_only=True):
     no_auth_policy: str
 
 
-class CertificationReminder(Struct, kw_only=True):
+class CertificationReminder(Struct, kw_only=True, frozen=True):  # frozen: estimates share them
     level: Level
     date: dt.date
     kind: Literal["certification", "recertification"]
@@ -89,51 +89,55 @@ _AMOUNTS_OF = attrgetter(*_SUMMED_AMOUNTS)
 _CLIENT_PAYS = tuple(part in CLIENT_PARTS for part in AMOUNTS if part != MEMBER_COST)
 
 
+# What one unit adds to a sum: (breakdown field, amount) pairs, fields left out adding nothing.
+PerUnit = tuple[tuple[str, int], ...]
+
+
 @lru_cache(maxsize=4096)
-def _nonzero(amounts: tuple[int, ...]) -> tuple[tuple[tuple[str, int], ...], int]:
-    """The non-zero amounts by field name, and what the client pays of them (member_cost).
+def _nonzero(amounts: tuple[int, ...]) -> PerUnit:
+    """A unit's amounts (`_AMOUNTS_OF`) as what it adds to a sum: one unit, its non-zero amounts
+    and what the client pays of them (member_cost). Most amounts of most runs are zero and a
+    scenario's runs repeat a few price lists, so this is worked out once per list of amounts."""
+    member_cost = sum(amount for amount, client in zip(amounts, _CLIENT_PAYS, strict=True) if client)
+    named = [(name, amount) for name, amount in zip(_SUMMED_AMOUNTS, amounts, strict=True) if amount]
+    return (("units", 1), *named, *([("member_cost_cents", member_cost)] if member_cost else []))
 
-    Most amounts of most runs are zero and a scenario's runs repeat a few price lists, so this
-    is worked out once per list of amounts, not once per run and month."""
-    named = tuple((name, amount) for name, amount in zip(_SUMMED_AMOUNTS, amounts, strict=True) if amount)
-    client_pays = sum(amount for amount, client in zip(amounts, _CLIENT_PAYS, strict=True) if client)
-    return named, client_pays
 
-
-def _totals(parts: Iterable[tuple[PricedRun | CostBreakdown, int, int]]) -> dict[str, int]:
-    """A breakdown's keyword arguments from (amounts, times, units): `times` a run's per-unit
-    amounts (`units` units), or a breakdown once. Every `_cents` amount of a unit has a same-named
-    total, and member_cost is the sum of the client's parts. Summed in a dict and handed to the
-    breakdown once: cheaper than adding field by field."""
-    totals = {"units": 0, "member_cost_cents": 0}
-    for amounts, times, units in parts:
-        named, member_cost = _nonzero(_AMOUNTS_OF(amounts))
-        totals["units"] += units
-        totals["member_cost_cents"] += times * member_cost
-        for name, amount in named:
-            totals[name] = totals.get(name, 0) + times * amount
-    return totals
+def _add(sums: dict[str, int], per_unit: PerUnit, units: int) -> None:
+    """Add `units` units to a breakdown's keyword arguments (a field left out is 0): summed in a
+    dict and handed to the breakdown once, cheaper than adding field by field."""
+    for name, amount in per_unit:
+        sums[name] = sums.get(name, 0) + units * amount
 
 
 def summarize(runs: Iterable[PricedRun]) -> CostBreakdown:
     """The sum of priced runs."""
-    return CostBreakdown(**_totals((run, run.count, run.count) for run in runs))
+    sums: dict[str, int] = {}
+    for run in runs:
+        _add(sums, _nonzero(_AMOUNTS_OF(run)), run.count)
+    return CostBreakdown(**sums)
 
 
-def total_of(parts: Iterable[CostBreakdown]) -> CostBreakdown:
-    """The sum of breakdowns that split a scenario between them (e.g. its level summaries)."""
-    return CostBreakdown(**_totals((part, 1, part.units) for part in parts))
-
-
-def level_summaries(phases: list[Phase], priced: list[PricedRun]) -> list[LevelSummary]:
-    """Each level's weeks and cost in pathway order, so a reader can say "about $X a month during IOP"."""
+def level_summaries(phases: list[Phase], priced: list[PricedRun]) -> tuple[list[LevelSummary], CostBreakdown]:
+    """Each level's weeks and cost in pathway order, so a reader can say "about $X a month during
+    IOP", and the scenario's totals: the sum of its levels."""
     weeks: dict[Level, int] = {}
     for phase in phases:
         weeks[phase.level] = weeks.get(phase.level, 0) + phase.weeks
-    runs: dict[Level, list[tuple[PricedRun, int, int]]] = {level: [] for level in weeks}
+    sums: dict[Level, dict[str, int]] = {level: {} for level in weeks}
     for run in priced:
-        runs[run.level].append((run, run.count, run.count))
-    return [LevelSummary(level=level, weeks=total, **_totals(runs[level])) for level, total in weeks.items()]
+        _add(sums[run.level], _nonzero(_AMOUNTS_OF(run)), run.count)
+    levels = [LevelSummary(level=level, weeks=total, **sums[level]) for level, total in weeks.items()]
+    return levels, CostBreakdown(**_merged(sums.values()))
+
+
+def _merged(sums: Iterable[dict[str, int]]) -> dict[str, int]:
+    """The sum of `_add`'s sums."""
+    merged: dict[str, int] = {}
+    for part in sums:
+        for name, amount in part.items():
+            merged[name] = merged.get(name, 0) + amount
+    return merged
 
 
 def _month_number(day: dt.date) -> int:
@@ -195,21 +199,23 @@ def _limits(terms: CostTerms) -> tuple[int | None, int | None, int | None, int |
 
 def _by_month(
     priced: list[PricedRun], first: int, frame: tuple[_Month, ...]
-) -> tuple[list[list[tuple[PricedRun, int, int]]], list[tuple[PricedRun, int] | None]]:
-    """Per month of `frame` (from month number `first`): the (run, its units in the month, the same
-    again) to sum, and the month's last unit as (run, its index in the run), None for no unit."""
-    pieces: list[list[tuple[PricedRun, int, int]]] = [[] for _ in frame]
+) -> tuple[list[dict[str, int]], list[tuple[PricedRun, int] | None]]:
+    """Per month of `frame` (from month number `first`): the sum of its units (`_add`'s) and its
+    last unit as (run, its index in the run), None for no unit. One pass over the runs, each
+    run's amounts looked up once however many months it spans."""
+    sums: list[dict[str, int]] = [{} for _ in frame]
     lasts: list[tuple[PricedRun, int] | None] = [None] * len(frame)
     for run in priced:
+        amounts = _nonzero(_AMOUNTS_OF(run))
         month = _month_number(run.date) - first
         done = 0  # units of the run in earlier months
         while done < run.count:
             upto = min(run.count, run.days.count_before(frame[month].next_start) - run.first)
             if upto > done:
-                pieces[month].append((run, upto - done, upto - done))
+                _add(sums[month], amounts, upto - done)
                 lasts[month] = (run, upto - 1)
             done, month = upto, month + 1
-    return pieces, lasts
+    return sums, lasts
 
 
 def monthly(
@@ -232,8 +238,8 @@ def monthly(
     )
     first = _month_number(start_date)
     frame = _months(terms, first, _month_number(end_date) - first + 1)
-    pieces, lasts = _by_month(priced, first, frame)
-    for calendar, month_pieces, last in zip(frame, pieces, lasts, strict=True):
+    sums, lasts = _by_month(priced, first, frame)
+    for calendar, month_sums, last in zip(frame, sums, lasts, strict=True):
         if last is not None:
             run, index = last
             position = (run.plan_year, *run.met_after(index))
@@ -243,14 +249,10 @@ def monthly(
             MonthSummary(
                 month=calendar.label,
                 accumulators=_position(calendar.limits, *position),
-                **_totals(month_pieces),
+                **month_sums,
             )
         )
     return months
-
-
-def _left(limit: int | None, met: int) -> int | None:
-    return None if limit is None else max(0, limit - met)
 
 
 def _position(
@@ -281,6 +283,11 @@ def _position(
         family_oop_met_cents=None if family_oop is None else family_oop_met,
         family_oop_remaining_cents=_left(family_oop, family_oop_met),
     )
+
+
+def _left(limit: int | None, met: int) -> int | None:
+    """What is left of a limit, never below zero; None when there is no such limit."""
+    return None if limit is None else limit - met if limit > met else 0
 
 
 def authorization_needs(priced: list[PricedRun], terms: CostTerms) -> list[AuthorizationNeed]:
@@ -315,10 +322,19 @@ def _authorization_need(episode: list[PricedRun], terms: CostTerms) -> Authoriza
     )
 
 
+_reminders: KeptFor[CostTerms, tuple[CertificationReminder, ...]] = KeptFor(1024)  # (terms, pathway, start)
+
+
 def certification_reminders(
     phases: list[Phase], start_date: dt.date, terms: CostTerms
 ) -> list[CertificationReminder]:
-    """Physician certification and recertification dates where the plan's program rules ask."""
+    """Physician certification and recertification dates where the plan's program rules ask:
+    the same for every request on these terms, pathway and start date, so listed once."""
+    key = (tuple(phases), start_date)
+    return list(_reminders.get(terms, key, lambda: tuple(_reminders_of(phases, start_date, terms))))
+
+
+def _reminders_of(phases: list[Phase], start_date: dt.date, terms: CostTerms) -> list[CertificationReminder]:
     reminders: list[CertificationReminder] = []
     for level, first_day, last_day in _episodes(phases, start_date):
         rule = getattr(terms.program_rules, level, None)

@@ -17,10 +17,12 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
-from dataclasses import replace
 from typing import NamedTuple
 
+from msgspec.structs import replace
+
 from coverage.levels import Level
+from coverage.money import Percent
 from coverage.plans import Benefit
 from coverage.pricing.engine import (
     AccumulatorState,
@@ -28,9 +30,10 @@ from coverage.pricing.engine import (
     AuthStatus,
     PricedUnit,
     UnitStatus,
+    balance_bill,
     lacks_authorization,
     per_unit_capped,
-    priced_amounts,
+    plan_payment,
     split_share,
 )
 from coverage.pricing.kept import KeptFor
@@ -91,6 +94,51 @@ class _Segment(NamedTuple):
     auth: AuthState
     start: int
     stop: int
+    # A run of the segment per status it can take, from its first unit, with every amount the
+    # terms alone decide (a priced run's share is replaced): a run is one of these with its own
+    # count, share, accumulators (and date, unless it starts the segment), which msgspec's replace
+    # sets faster than a constructor sets every field.
+    templates: dict[UnitStatus, PricedRun]
+    past: tuple[int, int]  # copay and share of a unit past the deductible (`_past_deductible`)
+
+
+def _templates(
+    level: Level,
+    days: PhaseDays,
+    terms: CostTerms,
+    plan_year: dt.date,
+    benefit: Benefit | None,
+    auth: AuthState,
+    start: int,
+) -> dict[UnitStatus, PricedRun]:
+    """The segment's run templates (see `_Segment.templates`), cut once with the segment."""
+    blank = PricedRun(
+        date=days.date(start),
+        level=level,
+        status="not_covered",
+        auth=auth,
+        plan_year=plan_year,
+        count=0,
+        days=days,
+        first=start,
+    )
+    if benefit is None:
+        return {"not_covered": replace(blank, not_covered_cents=terms.self_pay_cents[level])}
+    priced = replace(
+        blank, allowed_cents=benefit.allowed_cents, balance_bill_cents=balance_bill(benefit, terms.network)
+    )
+    self_pay = benefit.self_pay_cents
+    denied = (
+        replace(blank, provider_absorbs_cents=benefit.allowed_cents, denied_exposure_cents=self_pay)
+        if terms.network == "in"
+        else replace(blank, not_covered_cents=self_pay)
+    )
+    return {
+        "covered": replace(priced, status="covered"),
+        "penalty_no_auth": replace(priced, status="penalty_no_auth"),
+        "denied_no_auth": replace(denied, status="denied_no_auth"),
+        "over_visit_limit": replace(blank, status="over_visit_limit", not_covered_cents=self_pay),
+    }
 
 
 def _turns(first: dt.date, end: dt.date, terms: CostTerms) -> list[dt.date]:
@@ -138,14 +186,17 @@ def _cut(phases: list[Phase], start_date: dt.date, terms: CostTerms) -> tuple[_S
             plan_year = unit_terms.plan_year_start.plan_year_of(first)
             benefit = unit_terms.benefits.get(level) if unit_terms.limits is not None else None
             common = (level, days, unit_terms, plan_year, benefit)
-            if benefit is None or not benefit.prior_auth:
-                found.append(_Segment(*common, "not_required", start, stop))
-            else:
+            parts: list[tuple[AuthState, int, int]] = [("not_required", start, stop)]
+            if benefit is not None and benefit.prior_auth:
                 review_from = min(stop, max(start, benefit.auth_initial_units - episode_units))
-                if review_from > start:
-                    found.append(_Segment(*common, "initial", start, review_from))
-                if review_from < stop:
-                    found.append(_Segment(*common, "pending_review", review_from, stop))
+                parts = [("initial", start, review_from), ("pending_review", review_from, stop)]
+            found.extend(
+                _Segment(
+                    *common, auth, begin, end, _templates(*common, auth, begin), _past_deductible(benefit)
+                )
+                for auth, begin, end in parts
+                if begin < end
+            )
             start = stop
         episode_units += count
         phase_start = phase_end
@@ -162,150 +213,169 @@ def price_scenario(
     """Price a pathway as runs; with every review assumed approved, also as if none were."""
     pieces = segments(phases, start_date, terms)
     state = AccumulatorState.starting(terms.plan_year_start.plan_year_of(start_date), start)
-    runs: list[PricedRun] = []
+    emit = _Emitter([], state)
     at_risk: tuple[int, int, AccumulatorState] | None = None
     for number, segment in enumerate(pieces):
         if at_risk is None and auth_status == "approved" and segment.auth == "pending_review":
-            at_risk = (number, len(runs), _copy(state))
-        state = _price_segment(segment, state, auth_status, runs)
+            at_risk = (number, len(emit.runs), _copy(emit.state))
+        _price_segment(segment, emit, auth_status)
     if at_risk is None:
-        return ScenarioPricing(runs, None)
+        return ScenarioPricing(emit.runs, None)
     number, kept, state = at_risk
-    denied = runs[:kept]
+    denied = _Emitter(emit.runs[:kept], state)
     for segment in pieces[number:]:
-        state = _price_segment(segment, state, "initial_only", denied)
-    return ScenarioPricing(runs, denied)
+        _price_segment(segment, denied, "initial_only")
+    return ScenarioPricing(emit.runs, denied.runs)
 
 
 def _copy(state: AccumulatorState) -> AccumulatorState:
-    return replace(state, visits_used=Counter(state.visits_used))
+    return AccumulatorState(
+        state.plan_year,
+        state.deductible_met_cents,
+        state.family_deductible_met_cents,
+        state.oop_met_cents,
+        state.family_oop_met_cents,
+        Counter(state.visits_used),
+        state.visits_allowed,
+    )
 
 
-def _price_segment(
-    segment: _Segment, state: AccumulatorState, auth_status: AuthStatus, runs: list[PricedRun]
-) -> AccumulatorState:
-    """Append the segment's runs; the accumulators after it (fresh ones in a new plan year)."""
-    if segment.plan_year != state.plan_year:
-        state = AccumulatorState(plan_year=segment.plan_year)
-    level, benefit, count = segment.level, segment.benefit, segment.stop - segment.start
-    emit = _Emitter(segment, state, runs)
+def _price_segment(segment: _Segment, emit: _Emitter, auth_status: AuthStatus) -> None:
+    """Append the segment's runs, the accumulators (fresh ones in a new plan year) carried on."""
+    if segment.plan_year != emit.state.plan_year:
+        emit.state = AccumulatorState(plan_year=segment.plan_year)
+    emit.segment, emit.offset = segment, segment.start
+    state, level, benefit, count = emit.state, segment.level, segment.benefit, segment.stop - segment.start
     if benefit is None:
-        emit.run("not_covered", count, {"not_covered_cents": segment.terms.self_pay_cents[level]})
-        return state
+        emit.run("not_covered", count)
+        return
     limit = state.visits_allowed.get(level, benefit.visit_limit or None)
     left = count if limit is None else max(0, limit - state.visits_used[level])
     unauthorized = lacks_authorization(segment.auth, auth_status)
     assert not unauthorized or benefit.no_auth is not None  # plan validation guarantees a policy
     if unauthorized and benefit.no_auth.denies:  # type: ignore[union-attr]
-        if left == 0:
-            emit.run("over_visit_limit", count, {"not_covered_cents": benefit.self_pay_cents})
-        elif segment.terms.network == "in":
-            emit.run(
-                "denied_no_auth",
-                count,
-                {
-                    "provider_absorbs_cents": benefit.allowed_cents,
-                    "denied_exposure_cents": benefit.self_pay_cents,
-                },
-            )
-        else:
-            emit.run("denied_no_auth", count, {"not_covered_cents": benefit.self_pay_cents})
-        return state
+        emit.run("over_visit_limit" if left == 0 else "denied_no_auth", count)
+        return
     priced = min(count, left)
     if priced:
         state.visits_used[level] += priced
         _price_covered(emit, benefit, priced, unauthorized)
     if priced < count:
-        emit.run("over_visit_limit", count - priced, {"not_covered_cents": benefit.self_pay_cents})
-    return state
+        emit.run("over_visit_limit", count - priced)
 
 
 def _price_covered(emit: _Emitter, benefit: Benefit, count: int, unauthorized: bool) -> None:
-    """`count` priced units: blocks of equal units by the deductible, each cut by the OOP budget."""
-    state, limits = emit.state, emit.segment.terms.limits
+    """`count` priced units: blocks of equal units by the deductible, each paid while the OOP
+    budget lasts; the block that reaches the maximum is cut (units paid in full, at most one unit
+    that pays what is left) and every unit after it costs the client nothing."""
+    state, segment = emit.state, emit.segment
+    limits = segment.terms.limits
     assert limits is not None  # a segment has a benefit only where the network has coverage
-    allowed, copay, cap = benefit.allowed_cents, benefit.copay_cents, benefit.per_unit_member_cap_cents
-    remaining = state.deductible_remaining(limits)
-    blocks: list[tuple[int, int, int, int]] = []  # (units, deductible, copay, share before the OOP max)
-    rest = count
-    if benefit.deductible_applies and allowed > 0 and remaining > 0:
-        full = min(count, remaining // allowed)  # wholly inside the deductible: no copay, no coinsurance
-        if full:
-            blocks.append((full, allowed, 0, allowed))
-        rest -= full
-        last = remaining - full * allowed
-        if rest and last:  # the unit that finishes the deductible
-            last_copay = min(copay, allowed - last)
-            after = per_unit_capped(last_copay + benefit.coinsurance.of(allowed - last - last_copay), cap)
-            blocks.append((1, last, last_copay, last + after))
-            rest -= 1
-    if rest:
-        past_copay = min(copay, allowed)
-        past = per_unit_capped(past_copay + benefit.coinsurance.of(allowed - past_copay), cap)
-        blocks.append((rest, 0, past_copay, past))
-    budget = state.oop_remaining(limits)
-    pieces: list[tuple[int, int, int, int]] = []  # (units, share, deductible, copay) after the OOP max
-    for units, deductible, block_copay, share in blocks:
-        paid = units if budget is None or units * share <= budget else budget // share
-        pieces.append((paid, share, deductible, block_copay))
-        if budget is not None:
-            budget -= paid * share
-            if paid < units:  # the unit that reaches the out-of-pocket maximum pays what is left
-                if budget:
-                    pieces.append((1, budget, deductible, block_copay))
-                    paid += 1
-                pieces.append((units - paid, 0, 0, 0))
-                budget = 0
     penalty = benefit.no_auth.penalty if unauthorized else None  # type: ignore[union-attr]
     status: UnitStatus = "penalty_no_auth" if unauthorized else "covered"
-    network = emit.segment.terms.network
-    merged: list[list[int]] = []  # [units, share, deductible, copay, coinsurance]; equal neighbours joined
-    for units, share, deductible, block_copay in pieces:
-        if not units:
-            continue
-        piece = [units, share, *split_share(share, deductible, block_copay)]
-        if merged and piece[1:] == merged[-1][1:]:
-            merged[-1][0] += units
-        else:
-            merged.append(piece)
-    for units, share, kept_deductible, kept_copay, coinsurance in merged:
-        state.accrue(kept_deductible * units, share * units)
-        emit.run(
-            status,
-            units,
-            priced_amounts(benefit, network, share, kept_deductible, kept_copay, coinsurance, penalty),
-        )
+    budget = state.oop_remaining(limits)
+    remaining = state.deductible_remaining(limits) if benefit.deductible_applies else 0  # 0: no deductible
+    blocks = _deductible_blocks(benefit, segment.past, count, remaining)
+    for units, deductible, copay, share in blocks:
+        if budget is not None and share and units * share >= budget:  # the block reaches the maximum
+            paid, what_is_left = divmod(budget, share)
+            cut = 1 if what_is_left else 0  # the unit that pays what is left
+            emit.priced(status, paid, share, deductible, copay, penalty)
+            emit.priced(status, cut, what_is_left, deductible, copay, penalty)
+            emit.priced(status, count - paid - cut, 0, 0, 0, penalty)  # the rest of the segment: free
+            return
+        emit.priced(status, units, share, deductible, copay, penalty)
+        count -= units
+        if budget is not None:
+            budget -= units * share
+
+
+def _deductible_blocks(
+    benefit: Benefit, past: tuple[int, int], count: int, remaining: int
+) -> list[tuple[int, int, int, int]]:
+    """(units, deductible, copay, share before the OOP max) of `count` units in a row: units wholly
+    inside the deductible (no copay, no coinsurance), the one that finishes it, the ones past it
+    (`past`: their copay and share)."""
+    allowed = benefit.allowed_cents
+    blocks: list[tuple[int, int, int, int]] = []
+    if benefit.deductible_applies and allowed > 0 and remaining > 0:
+        full = min(count, remaining // allowed)
+        if full:
+            blocks.append((full, allowed, 0, allowed))
+        last = remaining - full * allowed
+        if full < count and last:  # the unit that finishes the deductible
+            copay = min(benefit.copay_cents, allowed - last)
+            after = copay + benefit.coinsurance.of(allowed - last - copay)
+            blocks.append((1, last, copay, last + per_unit_capped(after, benefit.per_unit_member_cap_cents)))
+            full += 1
+        count -= full
+    if count:
+        blocks.append((count, 0, *past))
+    return blocks
+
+
+def _past_deductible(benefit: Benefit | None) -> tuple[int, int]:
+    """The copay and share of a unit past the deductible: the terms alone decide them."""
+    if benefit is None:
+        return 0, 0
+    copay = min(benefit.copay_cents, benefit.allowed_cents)
+    share = copay + benefit.coinsurance.of(benefit.allowed_cents - copay)
+    return copay, per_unit_capped(share, benefit.per_unit_member_cap_cents)
 
 
 class _Emitter:
-    """Appends a segment's runs in order, each with the accumulators as they stand after it."""
+    """Appends runs in order, each with the accumulators as they stand after it: one for each
+    pass over the segments, pointed at each segment in turn."""
 
     __slots__ = ("offset", "runs", "segment", "state")
 
-    def __init__(self, segment: _Segment, state: AccumulatorState, runs: list[PricedRun]) -> None:
-        self.segment = segment
-        self.state = state
+    def __init__(self, runs: list[PricedRun], state: AccumulatorState) -> None:
         self.runs = runs
-        self.offset = segment.start
+        self.state = state
+        self.segment: _Segment  # set with `offset` (its next unit) before each segment's runs
+        self.offset = 0
 
-    def run(self, status: UnitStatus, count: int, amounts: dict[str, int]) -> None:
-        """Append `count` units of `status` with these per-unit amounts (`<part>_cents`; others 0)."""
-        segment, state = self.segment, self.state
+    def priced(
+        self, status: UnitStatus, count: int, share: int, deductible: int, copay: int, penalty: Percent | None
+    ) -> None:
+        """Append `count` priced units (none: nothing) of this share per unit, accrued: its split
+        (coinsurance cut first, then copay) and what the plan pays after any no-auth `penalty`."""
+        if not count:
+            return
+        deductible, copay, coinsurance = split_share(share, deductible, copay)
+        self.state.accrue(deductible * count, share * count)
+        penalty_cents, plan_paid = plan_payment(self.segment.benefit, share, penalty)  # type: ignore[arg-type]
+        self.run(status, count, deductible, copay, coinsurance, penalty_cents, plan_paid)
+
+    def run(
+        self,
+        status: UnitStatus,
+        count: int,
+        deductible: int = 0,
+        copay: int = 0,
+        coinsurance: int = 0,
+        penalty: int = 0,
+        plan_paid: int = 0,
+    ) -> None:
+        """Append `count` units of `status`: the segment's template for it with these amounts (a
+        run that is not priced has none: the terms alone decide what it costs)."""
+        state, offset, segment = self.state, self.offset, self.segment
+        template = segment.templates[status]
         self.runs.append(
-            PricedRun(
-                date=segment.days.date(self.offset),
-                level=segment.level,
-                status=status,
-                auth=segment.auth,
-                plan_year=state.plan_year,
+            replace(
+                template,
+                date=template.date if offset == segment.start else segment.days.date(offset),
                 deductible_met_after_cents=state.deductible_met_cents,
                 oop_met_after_cents=state.oop_met_cents,
                 family_deductible_met_after_cents=state.family_deductible_met_cents,
                 family_oop_met_after_cents=state.family_oop_met_cents,
                 count=count,
-                days=segment.days,
-                first=self.offset,
-                **amounts,
+                first=offset,
+                deductible_cents=deductible,
+                copay_cents=copay,
+                coinsurance_cents=coinsurance,
+                penalty_cents=penalty,
+                plan_paid_cents=plan_paid,
             )
         )
         self.offset += count
