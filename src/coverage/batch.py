@@ -339,15 +339,16 @@ class BatchJob:
             no_months = _empty(MONTHLY_HEADER) if self.runs.by_month else None
             return ChunkResult(_empty(TOTALS_HEADER), no_months, problems, chunk.height, 0)
         with self._lock:
-            clients = self._client_scenarios(valid).lazy()
+            clients = self._client_scenarios(valid)
         months = None
-        if self.runs.by_month:
-            months = scenario_months(clients, self.runs.runs, self.runs.months, LABELS).collect(
+        book = self.runs
+        if book.by_month:
+            months = scenario_months(clients, book.runs, book.matrix, book.months, LABELS).collect(
                 engine=IN_MEMORY
             )
             totals = totals_of_months(months.lazy(), LABELS)
         else:
-            totals = scenario_totals(clients, self.runs.runs, self.runs.key_sums, LABELS)
+            totals = scenario_totals(clients, book.matrix, book.key_sums, LABELS)
         return ChunkResult(
             totals=_totals_output(totals).collect(engine=IN_MEMORY),
             months=None if months is None else _months_output(months.lazy()).collect(engine=IN_MEMORY),
@@ -445,7 +446,7 @@ def _run_batch(
             raise InputError.at(
                 None,
                 f"input stops being valid CSV at or after data row {result.rows + 1} ({reason}); "
-                "the rows before it were written"
+                "the rows before it were written",
             ) from None
         finally:
             if writing is not None:
