@@ -120,30 +120,34 @@ def starting_amounts() -> dict[str, pl.Expr]:
     }
 
 
-def with_runs(clients: pl.LazyFrame, runs: pl.DataFrame) -> pl.LazyFrame:
-    """Each client row once per run of its key, with the run's columns, client order then run order
-    (the order batch_kernel prices them in).
+def with_slices(frame: pl.LazyFrame, table: pl.DataFrame, on: str) -> pl.LazyFrame:
+    """Each row of `frame` once per row of `table` with the same `on`, with the table's other
+    columns: in frame order, then table order. A join that keeps both orders, done by position.
 
-    `runs` is sorted by key_id, so a key's runs are one slice of it: a client row finds its slice
-    by binary search, is repeated once per run and gathers the runs' columns by position, which
-    is about twice as fast as a join on key_id that keeps both orders.
+    `table` is sorted by `on`, so a value's rows are one slice of it: a row finds its slice by
+    binary search, is repeated once per row of the slice and gathers the table's columns by
+    position, about twice as fast as polars' order-keeping join.
     """
-    if runs.is_empty():  # nothing to repeat (and polars mistypes gathers from an empty literal)
-        return clients.join(runs.lazy(), on="key_id")
-    run_keys = pl.lit(runs.get_column("key_id"))
-    key_id = pl.col("key_id")
+    if table.is_empty():  # nothing to repeat (and polars mistypes gathers from an empty literal)
+        return frame.join(table.lazy(), on=on)
+    sorted_on = pl.lit(table.get_column(on))
+    value = pl.col(on)
     slices = pl.int_ranges(
-        run_keys.search_sorted(key_id, side="left"), run_keys.search_sorted(key_id, side="right")
+        sorted_on.search_sorted(value, side="left"), sorted_on.search_sorted(value, side="right")
     )
     return (
-        clients.with_columns(run_position=slices)
-        .explode("run_position")
+        frame.with_columns(_position=slices)
+        .explode("_position")
         .with_columns(
-            pl.lit(runs.get_column(name)).gather(pl.col("run_position"))
-            for name in runs.columns
-            if name != "key_id"
+            pl.lit(table.get_column(name)).gather(pl.col("_position")) for name in table.columns if name != on
         )
+        .drop("_position")
     )
+
+
+def lookup(table: pl.DataFrame, row: pl.Expr, *names: str) -> list[pl.Expr]:
+    """Columns of a small table whose row numbers are ids (`row`): a lookup by position, no join."""
+    return [pl.lit(table.get_column(name)).gather(row).alias(name) for name in names]
 
 
 def with_derived(frame: pl.LazyFrame) -> pl.LazyFrame:
@@ -160,7 +164,7 @@ def price_runs(clients: pl.DataFrame, runs: pl.DataFrame, matrix: RunMatrix) -> 
     what the caller reads), and what the client's accumulators make of the run (batch_kernel):
     deductible, copay, coinsurance, penalty, and the accumulators after it."""
     priced = matrix.price(clients, per_run=True)
-    return pl.concat([with_runs(clients.lazy(), runs), priced.lazy()], how="horizontal")
+    return pl.concat([with_slices(clients.lazy(), runs, "key_id"), priced.lazy()], how="horizontal")
 
 
 def scenario_totals(

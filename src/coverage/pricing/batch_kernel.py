@@ -96,7 +96,9 @@ def _paid_in_full(budget: int, count: int, share: int) -> int:
 
 
 @_jit
-def _price_run(runs: np.ndarray, index: int, deductible_left: int, budget: int) -> tuple[int, int, int, int, int]:
+def _price_run(
+    runs: np.ndarray, index: int, deductible_left: int, budget: int
+) -> tuple[int, int, int, int, int]:
     """Run `index` against what the client has left: its deductible, copay, coinsurance, penalty,
     and its share before the out-of-pocket maximum (uncapped)."""
     run = runs[index]
@@ -177,7 +179,9 @@ def _price_clients(
                 oop_met0 = clients[client, 4] if first_year else 0
             deductible_left = max(deductible_start - runs[index, _DEDUCTIBLE_BEFORE], 0)
             budget = max(oop_left - shares_year, 0)
-            deductible, copay, coinsurance, penalty, uncapped = _price_run(runs, index, deductible_left, budget)
+            deductible, copay, coinsurance, penalty, uncapped = _price_run(
+                runs, index, deductible_left, budget
+            )
             deductible_year += deductible
             shares_year += uncapped
             result[0, row] += deductible

@@ -8,22 +8,26 @@ from __future__ import annotations
 
 import polars as pl
 
+from coverage.levels import LEVEL_ORDER
 from coverage.pricing.batch_engine import (
     AUTH_CODES,
     CLIENT_START_COLUMNS,
     FIXED_COLUMNS,
     IN_MEMORY,
     KEY_COLUMNS,
+    MAX_PATHWAYS,
     MONTH_LIMITS,
     NO_LIMIT,
     PRICED_COLUMNS,
     PRICED_STATUS,
     STATUS_CODES,
     key_code,
+    lookup,
     month_number,
     new_segment,
     plan_year,
     share_of,
+    with_slices,
 )
 from coverage.pricing.batch_kernel import RunMatrix
 from coverage.pricing.batch_tables import Pathways, PlanTables, schedule_units
@@ -46,7 +50,7 @@ def _unit_status() -> pl.Expr:
 
 
 def classify_units(keyed_units: pl.LazyFrame) -> pl.LazyFrame:
-    """Plan year, month and status of every unit of every key; rows sorted by key then date."""
+    """Plan year, month and status of every unit of every key (rows sorted by key, then date)."""
     pending_review = pl.col("prior_auth") & (pl.col("unit_in_episode") > pl.col("initial_units"))
     unauthorized = pl.col("prior_auth") & (
         (pl.col("auth") == AUTH_CODES["none"])
@@ -67,7 +71,6 @@ def classify_units(keyed_units: pl.LazyFrame) -> pl.LazyFrame:
             py_start=pl.date(pl.col("py_year"), pl.col("py_month"), pl.col("py_day")),
             unauthorized=unauthorized,
         )
-        .sort("key_id", "date")
         .with_columns(over_limit=(pl.col("visit_limit") > 0) & (counted_before >= pl.col("visit_limit")))
         .with_columns(status=_unit_status())
     )
@@ -243,11 +246,25 @@ class RunBook:
         units = schedule_units(
             keys.select("start_date", "pathway_id").unique(), self._pathways.phases().lazy()
         )
+        # In key order, then date order (what classify_units needs): every lookup keeps the order.
+        benefit_row = pl.col("terms_id").cast(pl.Int64) * len(LEVEL_ORDER) + pl.col("level")
         keyed_units = (
-            keys.join(units, on=["start_date", "pathway_id"])
-            .join(terms, on="terms_id")
+            with_slices(
+                keys.with_columns(pair=_pair_code()), units.with_columns(pair=_pair_code()).collect(), "pair"
+            )
+            .with_columns(lookup(self._tables.terms, pl.col("terms_id"), "py_month", "py_day"))
             .pipe(_terms_on, self._tables.renewals.lazy(), pl.col("date"))
-            .join(_unit_benefits(self._tables), on=["terms_id", "level"])
+            .with_columns(
+                lookup(
+                    self._tables.benefits,
+                    benefit_row,
+                    "priceable",
+                    "prior_auth",
+                    "initial_units",
+                    "denies",
+                    "visit_limit",
+                )
+            )
         )
         runs = _run_constants(
             compress_runs(classify_units(keyed_units), self.by_month), self._tables
@@ -294,10 +311,15 @@ def _grown(kept: pl.DataFrame | None, new: pl.DataFrame) -> pl.DataFrame:
     return new if kept is None else pl.concat([kept, new], rechunk=True)
 
 
+def _pair_code() -> pl.Expr:
+    """(start_date, pathway_id) as one whole number, ordered as the pair is."""
+    return pl.col("start_date").cast(pl.Int64) * MAX_PATHWAYS + pl.col("pathway_id")
+
+
 def _terms_on(frame: pl.LazyFrame, renewals: pl.LazyFrame, day: pl.Expr) -> pl.LazyFrame:
     """`terms_id` replaced by the terms that price `day` (the key's plan, or a successor's)."""
     return (
-        frame.join(renewals, on="terms_id")
+        frame.join(renewals, on="terms_id", maintain_order="left_right")
         .filter((day >= pl.col("valid_from")) & (day <= pl.col("valid_to")))
         .drop("terms_id", "valid_from", "valid_to")
         .rename({"unit_terms_id": "terms_id"})
