@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import tempfile
 import threading
+from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
@@ -44,6 +45,7 @@ from coverage.pricing.batch_engine import (
 from coverage.pricing.batch_runs import RunBook
 from coverage.pricing.batch_tables import Pathways, PlanTables
 
+PRICING_THREADS = 2  # chunks priced at once: keeps two cores busy; each one more holds a chunk in memory
 DEFAULT_CHUNK_ROWS = 80_000  # 100,000 was 3% faster and 10% bigger: 10,000,000 rows neared 1 GB
 ERROR_COLUMNS = ("row", "client_id", "column", "value", "reason")
 TOTALS_HEADER = ("row", "client_id", "scenario", "pathway", "units", *MONEY_COLUMNS)
@@ -425,23 +427,39 @@ def _run_batch(
     errors_sink = CsvSink(errors, ERROR_COLUMNS)
     monthly_sink = CsvSink(monthly, MONTHLY_HEADER) if monthly is not None else None
     result = BatchResult()
-    # A chunk's CSV is written on a second thread while the next chunk is priced (polars releases the
-    # GIL for both); one chunk's output at most waits to be written, so memory stays bounded.
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="batch-writer") as writer:
+    # Chunks are priced on PRICING_THREADS threads at once and written, in input order, on one more
+    # (polars and the pricing loop release the GIL). At most PRICING_THREADS chunks are being
+    # priced and one written at any time, so memory stays bounded by the chunk size.
+    with (
+        ThreadPoolExecutor(max_workers=PRICING_THREADS, thread_name_prefix="batch-pricing") as pricing,
+        ThreadPoolExecutor(max_workers=1, thread_name_prefix="batch-writer") as writer,
+    ):
+        priced: deque[Future[ChunkResult]] = deque()
         writing: Future[None] | None = None
+
+        def write_oldest() -> None:
+            nonlocal writing
+            done = priced.popleft().result()
+            if writing is not None:
+                writing.result()
+            writing = writer.submit(_write, done, totals_sink, errors_sink, monthly_sink)
+            result.rows += done.rows
+            result.priced_rows += done.priced_rows
+            result.error_rows += done.rows - done.priced_rows
+            if progress is not None:
+                progress(result.rows, total)
+
         try:
             total = _scan(source).select(pl.len()).collect(engine=IN_MEMORY).item() if progress else 0
             for chunk in _chunks(source, columns, chunk_rows):
-                done = job.process(chunk)
-                if writing is not None:
-                    writing.result()
-                writing = writer.submit(_write, done, totals_sink, errors_sink, monthly_sink)
-                result.rows += done.rows
-                result.priced_rows += done.priced_rows
-                result.error_rows += done.rows - done.priced_rows
-                if progress is not None:
-                    progress(result.rows, total)
+                priced.append(pricing.submit(job.process, chunk))
+                if len(priced) >= PRICING_THREADS:
+                    write_oldest()
+            while priced:
+                write_oldest()
         except (pl.exceptions.ComputeError, pl.exceptions.NoDataError) as exc:
+            while priced:  # the chunks read before the bad line are written, as the message says
+                write_oldest()
             reason = str(exc).splitlines()[0]
             raise InputError.at(
                 None,
@@ -449,6 +467,8 @@ def _run_batch(
                 "the rows before it were written",
             ) from None
         finally:
+            for pending in priced:
+                pending.cancel()
             if writing is not None:
                 writing.result()
     result.output_rows = totals_sink.rows
