@@ -334,14 +334,14 @@ class BatchJob:
     def process(self, chunk: pl.DataFrame) -> ChunkResult:
         with self._lock:  # pathways and keys are added here, shared with other batches
             specs = self._specs(chunk)
+            scenarios = self.pathways.scenarios()
         parsed = checked_cells(chunk.lazy(), self.tables, specs).collect(engine=IN_MEMORY)
         valid = parsed.filter("fine")
         problems = _problems(cell_reasons(parsed.lazy().filter(~pl.col("fine"))).collect(engine=IN_MEMORY))
         if valid.is_empty():  # nothing to price (and perhaps no key built yet)
             no_months = _empty(MONTHLY_HEADER) if self.runs.by_month else None
             return ChunkResult(_empty(TOTALS_HEADER), no_months, problems, chunk.height, 0)
-        with self._lock:
-            clients = self._client_scenarios(valid)
+        clients = self._client_scenarios(valid, scenarios)
         months = None
         book = self.runs
         if book.by_month:
@@ -359,7 +359,7 @@ class BatchJob:
             priced_rows=valid.height,
         )
 
-    def _client_scenarios(self, valid: pl.DataFrame) -> pl.DataFrame:
+    def _client_scenarios(self, valid: pl.DataFrame, scenarios: pl.DataFrame) -> pl.DataFrame:
         """One row per valid client and scenario, with its key_id and starting amounts, in output order."""
         clients = (
             valid.lazy()
@@ -383,10 +383,11 @@ class BatchJob:
             )
             .with_columns(**starting_amounts())  # per client: the same for each of its scenarios
             .select(*_CLIENT_COLUMNS)
-            .join(self.pathways.scenarios().lazy(), on="spec_id", maintain_order="left_right")
+            .join(scenarios.lazy(), on="spec_id", maintain_order="left_right")
             .collect(engine=IN_MEMORY)
         )
-        return self.runs.with_key_ids(clients)
+        with self._lock:  # keys are added here, shared with other chunks and batches
+            return self.runs.with_key_ids(clients)
 
 
 def run_batch(
