@@ -8,11 +8,14 @@ speed:  generate N client rows (default 1,000,000) over every bundled plan, time
         the standard comparison (acme PPO, 26 weeks) run-based and unit by unit (the reference).
 memory: generate N rows (default 10,000,000) and report the batch subprocess's peak RSS.
 scalar: only the standard comparison per call, run-based and unit by unit (seconds, no files).
+cells:  only the cell checks (BatchJob.check, the stage before pricing) on the speed input's
+        chunks, read beforehand: seconds summed over the chunks, the best of 5 rounds.
 
     python scripts/bench_batch.py                      # both
     python scripts/bench_batch.py speed --rows 1000000
     python scripts/bench_batch.py memory --rows 10000000
     python scripts/bench_batch.py scalar
+    python scripts/bench_batch.py cells --rows 1000000
 
 Generated inputs and outputs go to bench-out/ (git-ignored) and are reused when the row count and
 seed match. Targets: batch <= 1.6x the read+write floor for 1,000,000 rows, < 1 GB peak RSS for
@@ -39,7 +42,7 @@ import polars as pl
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository: tests/ helpers
 from tests.unit_by_unit import estimates_unit_by_unit
 
-from coverage.batch import DEFAULT_CHUNK_ROWS, dollars
+from coverage.batch import DEFAULT_CHUNK_ROWS, BatchJob, chunks, dollars, input_columns
 from coverage.estimate import EstimateRequest, estimate
 from coverage.money import parse_money
 from coverage.plans import PlanCatalog, load_catalog
@@ -237,11 +240,25 @@ def memory(rows: int, seed: int, catalog: PlanCatalog) -> None:
     print(f"  peak RSS: {peak_mb:,.0f} MB in {seconds:.1f} s   (target: < 1024 MB)")
 
 
+def cells(rows: int, seed: int, catalog: PlanCatalog, rounds: int = 5) -> None:
+    source = input_file(rows, seed, catalog)
+    job = BatchJob(catalog, by_month=False)
+    read = list(chunks(source, input_columns(source), DEFAULT_CHUNK_ROWS))
+    best = float("inf")
+    for _ in range(rounds):
+        started = time.perf_counter()
+        fine = sum(job.check(chunk).valid.height for chunk in read)
+        best = min(best, time.perf_counter() - started)
+    print(f"\ncells, {rows:,} rows in {len(read)} chunks of up to {DEFAULT_CHUNK_ROWS:,}")
+    print(f"  cell checks: {best:.3f} s (best of {rounds}; {rows / best:,.0f} rows/s; {fine:,} rows fine)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("which", nargs="?", choices=("speed", "memory", "both", "scalar"), default="both")
+    modes = ("speed", "memory", "both", "scalar", "cells")
+    parser.add_argument("which", nargs="?", choices=modes, default="both")
     parser.add_argument("--rows", type=int, help="rows to generate (default: 1e6 speed, 1e7 memory)")
     parser.add_argument("--seed", type=int, default=4)
     parser.add_argument("--scalar-sample", type=int, default=500, help="rows timed through estimate()")
@@ -249,6 +266,8 @@ def main() -> None:
     catalog = load_catalog(default_plans_dir())
     if args.which == "scalar":
         print_scalar(*scalar_engines(catalog))
+    if args.which == "cells":
+        cells(args.rows or 1_000_000, args.seed, catalog)
     if args.which in ("speed", "both"):
         speed(args.rows or 1_000_000, args.seed, args.scalar_sample, catalog)
     if args.which in ("memory", "both"):

@@ -451,6 +451,10 @@ GOOD = ACME_BATCH_ROW
         ({"deductible_met": "-1.00"}, "deductible_met", "must not be negative"),
         ({"deductible_met": "1.005"}, "deductible_met", "has more than two decimal places"),
         ({"deductible_met": "12abc"}, "deductible_met", 'must be dollars such as "450.00"'),
+        # parse_money's grammar: thousands in groups of three, digits on both sides of a point, ASCII
+        ({"deductible_met": "1,2,3.00"}, "deductible_met", 'must be dollars such as "450.00"'),
+        ({"deductible_met": "5."}, "deductible_met", 'must be dollars such as "450.00"'),
+        ({"oop_met": "٥"}, "oop_met", 'must be dollars such as "450.00"'),
         (
             {"deductible_met": "1500.01", "oop_met": "1600.00"},
             "deductible_met",

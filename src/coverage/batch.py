@@ -27,8 +27,9 @@ from coverage.batch_cells import (
     INPUT_COLUMNS,
     OPTIONAL_COLUMNS,
     REQUIRED_COLUMNS,
-    cell_reasons,
-    checked_cells,
+    CellTables,
+    CheckedCells,
+    check_cells,
     given,
 )
 from coverage.errors import InputError, Problem
@@ -197,7 +198,8 @@ def check_columns(columns: list[str]) -> None:
         )
 
 
-def _chunks(source: Source, columns: list[str], chunk_rows: int) -> Iterator[pl.DataFrame]:
+def chunks(source: Source, columns: list[str], chunk_rows: int) -> Iterator[pl.DataFrame]:
+    """The input's rows, chunk by chunk: a row number and every input column as text (null if absent)."""
     present = [
         pl.col(name) if name in columns else pl.lit(None, pl.String).alias(name) for name in INPUT_COLUMNS
     ]
@@ -271,6 +273,7 @@ class KeyTables:
 
     def __init__(self, catalog: PlanCatalog) -> None:
         self.tables = PlanTables.from_catalog(catalog)
+        self.cells = CellTables(self.tables)
         self.pathways = Pathways()
         self.books = {by_month: RunBook(self.tables, self.pathways, by_month) for by_month in (False, True)}
         self.lock = threading.Lock()
@@ -301,43 +304,54 @@ class BatchJob:
     def __init__(self, catalog: PlanCatalog, by_month: bool) -> None:
         shared = key_tables(catalog)
         self.tables = shared.tables
+        self.cells = shared.cells
         self.pathways = shared.pathways
         self.runs = shared.books[by_month]
         self._lock = shared.lock
 
-    def _specs(self, chunk: pl.DataFrame) -> pl.LazyFrame:
-        """Scenario set per distinct (horizon_weeks, pathway) pair: parsed once each, never per row,
-        in the order rows first use them (so a limit on pathways falls on the later rows)."""
-        pairs = chunk.select(given("horizon_weeks"), given("pathway")).unique(maintain_order=True)
+    def _specs(self, chunk: pl.DataFrame) -> pl.DataFrame:
+        """Scenario set per distinct (horizon_weeks, pathway) pair of cells as given: parsed once per
+        pair stripped, never per row, in the order rows first use them (so a limit on pathways falls
+        on the later rows)."""
+        pair = pl.struct("horizon_weeks", "pathway")  # unique as one struct: far cheaper on null columns
+        pairs = chunk.select(pair.unique(maintain_order=True).alias("pair")).unnest("pair")
+        stripped = pairs.select(given("horizon_weeks"), given("pathway"))
         rows = []
-        for horizon_text, pathway_text in pairs.iter_rows():
+        for (horizon, pathway), (horizon_text, pathway_text) in zip(
+            pairs.iter_rows(), stripped.iter_rows(), strict=True
+        ):
             resolved = self.pathways.resolve(horizon_text, pathway_text)
             errors = dict(resolved.errors)
             rows.append(
                 {
-                    "horizon_weeks_text": horizon_text,
-                    "pathway_text": pathway_text,
+                    "horizon_weeks": horizon,
+                    "pathway": pathway,
                     "spec_id": resolved.spec_id,
                     "horizon_reason": errors.get("horizon_weeks"),
                     "pathway_reason": errors.get("pathway"),
                 }
             )
         schema = {
-            "horizon_weeks_text": pl.String,
-            "pathway_text": pl.String,
+            "horizon_weeks": pl.String,
+            "pathway": pl.String,
             "spec_id": pl.Int32,
             "horizon_reason": pl.String,
             "pathway_reason": pl.String,
         }
-        return pl.DataFrame(rows, schema=schema).lazy()
+        return pl.DataFrame(rows, schema=schema)
+
+    def check(self, chunk: pl.DataFrame) -> CheckedCells:
+        """The chunk's cells checked: the fine rows typed, the others with their reasons."""
+        with self._lock:  # pathways are added here, shared with other batches
+            specs = self._specs(chunk)
+        return check_cells(chunk, self.cells, specs)
 
     def process(self, chunk: pl.DataFrame) -> ChunkResult:
-        with self._lock:  # pathways and keys are added here, shared with other batches
-            specs = self._specs(chunk)
+        checked = self.check(chunk)
+        valid = checked.valid
+        problems = _problems(checked.rejected)
+        with self._lock:  # the scenario sets as of now, taken while no other chunk adds to them
             scenarios = self.pathways.scenarios()
-        parsed = checked_cells(chunk.lazy(), self.tables, specs).collect(engine=IN_MEMORY)
-        valid = parsed.filter("fine")
-        problems = _problems(cell_reasons(parsed.lazy().filter(~pl.col("fine"))).collect(engine=IN_MEMORY))
         if valid.is_empty():  # nothing to price (and perhaps no key built yet)
             no_months = _empty(MONTHLY_HEADER) if self.runs.by_month else None
             return ChunkResult(_empty(TOTALS_HEADER), no_months, problems, chunk.height, 0)
@@ -452,7 +466,7 @@ def _run_batch(
 
         try:
             total = _scan(source).select(pl.len()).collect(engine=IN_MEMORY).item() if progress else 0
-            for chunk in _chunks(source, columns, chunk_rows):
+            for chunk in chunks(source, columns, chunk_rows):
                 priced.append(pricing.submit(job.process, chunk))
                 if len(priced) >= PRICING_THREADS:
                     write_oldest()

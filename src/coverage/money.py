@@ -11,8 +11,10 @@ from decimal import Decimal
 
 # Plain dollars: optional "$", digits (or 1,234 groups), optional cents. No exponents, signs or "_".
 # ASCII digits only (re.ASCII: "٣" is not a digit here); MAX_MONEY_CHARS keeps int() in range.
+# The batch reads dollar cells with DOLLARS too, as a polars (Rust) regex, where only [0-9] is ASCII.
 _PERCENT = re.compile(r"\d+(?:\.\d+)?%", re.ASCII)
-_DOLLARS = re.compile(r"\$?(?P<whole>\d+|\d{1,3}(?:,\d{3})+)(?:\.(?P<cents>\d+))?", re.ASCII)
+DOLLARS = r"\$?(?P<whole>[0-9]+|[0-9]{1,3}(?:,[0-9]{3})+)(?:\.(?P<cents>[0-9]+))?"
+_DOLLARS = re.compile(DOLLARS)
 MAX_MONEY_CHARS = 40
 
 
