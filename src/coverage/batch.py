@@ -43,6 +43,7 @@ from coverage.pricing.batch_engine import (
     starting_amounts,
     totals_of_months,
 )
+from coverage.pricing.batch_kernel import warm_up
 from coverage.pricing.batch_runs import RunBook
 from coverage.pricing.batch_tables import Pathways, PlanTables
 
@@ -449,6 +450,7 @@ def _run_batch(
         ThreadPoolExecutor(max_workers=PRICING_THREADS, thread_name_prefix="batch-pricing") as pricing,
         ThreadPoolExecutor(max_workers=1, thread_name_prefix="batch-writer") as writer,
     ):
+        pricing.submit(warm_up)  # the compiled pricing loop loads while the first chunks are checked
         priced: deque[Future[ChunkResult]] = deque()
         writing: Future[None] | None = None
 

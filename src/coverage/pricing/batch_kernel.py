@@ -213,3 +213,12 @@ class RunMatrix:
         """RUN_OUTPUTS per run of each client scenario (per_run), or summed per client scenario."""
         priced = _price_clients(_matrix(clients, CLIENT_INPUTS), self.runs, self.run_starts, per_run)
         return pl.DataFrame({name: priced[index] for index, name in enumerate(RUN_OUTPUTS)})
+
+
+def warm_up() -> None:
+    """Load the compiled loop (from numba's cache, or compile it on a first run): a process pays
+    about 0.2 s for it once, which a batch spends on a thread while its first chunks are read."""
+    no_clients = np.zeros((0, len(CLIENT_INPUTS)), dtype=np.int64)
+    _price_clients(
+        no_clients, np.zeros((0, len(RUN_INPUTS)), dtype=np.int64), np.zeros(1, dtype=np.int64), False
+    )
