@@ -33,7 +33,7 @@ _jit = _numba().njit(cache=True, nogil=True, error_model="numpy")
 
 # The run columns the loop reads, in this order: the columns of the run matrix.
 RUN_INPUTS = (
-    "first_year",  # 1 when the run is in the client's starting plan year
+    "py_idx",  # 0 in the client's starting plan year, 1 in the next, ...
     "first_in_year",
     "fresh_deductible",
     "fresh_oop",
@@ -54,7 +54,7 @@ RUN_INPUTS = (
     "zero_coinsurance",
 )
 (
-    _FIRST_YEAR,
+    _PY_IDX,
     _FIRST_IN_YEAR,
     _FRESH_DEDUCTIBLE,
     _FRESH_OOP,
@@ -172,7 +172,7 @@ def _price_clients(
         for index in range(run_starts[key], run_starts[key + 1]):
             if runs[index, _FIRST_IN_YEAR]:  # the running totals restart with each plan year
                 deductible_year = shares_year = 0
-                first_year = runs[index, _FIRST_YEAR] == 1
+                first_year = runs[index, _PY_IDX] == 0
                 deductible_start = clients[client, 1] if first_year else runs[index, _FRESH_DEDUCTIBLE]
                 oop_left = clients[client, 2] if first_year else runs[index, _FRESH_OOP]
                 deductible_met0 = clients[client, 3] if first_year else 0
@@ -205,7 +205,7 @@ class RunMatrix:
     """Runs as the loop reads them: one int64 row per run, and where each key's runs start."""
 
     def __init__(self, runs: pl.DataFrame, key_count: int) -> None:
-        self.runs = _matrix(runs.with_columns(first_year=pl.col("py_idx") == 0), RUN_INPUTS)
+        self.runs = _matrix(runs, RUN_INPUTS)
         keys = runs.get_column("key_id").to_numpy()
         self.run_starts = np.searchsorted(keys, np.arange(key_count + 1), side="left").astype(np.int64)
 

@@ -29,7 +29,7 @@ from coverage.pricing.batch_engine import (
     share_of,
     with_slices,
 )
-from coverage.pricing.batch_kernel import RunMatrix
+from coverage.pricing.batch_kernel import RUN_INPUTS, RunMatrix
 from coverage.pricing.batch_tables import Pathways, PlanTables, schedule_units
 
 
@@ -153,31 +153,8 @@ def _year_starts() -> pl.Expr:
     return new_segment("key_id", "py_idx").alias("first_in_year")
 
 
-_RUN_COLUMNS = (
-    "key_id",
-    "py_idx",
-    "py_start",
-    "month_no",
-    "priced_units",
-    "takes_deductible",
-    "deductible_before",
-    "first_in_year",
-    "fresh_deductible",
-    "fresh_oop",
-    "unit_allowed",
-    "unit_copay",
-    "coi_num",
-    "coi_den",
-    "cap",
-    "pen_num",
-    "pen_den",
-    "pen_allowed",
-    "pen_zero",
-    "zero_share",
-    "zero_copay",
-    "zero_coinsurance",
-    *FIXED_COLUMNS,
-)
+# What a run carries: where it falls, what the pricing loop reads, and the parts fixed by the key.
+_RUN_COLUMNS = ("key_id", "py_start", "month_no", *RUN_INPUTS, *FIXED_COLUMNS)
 
 
 class RunBook:
