@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import tempfile
 import threading
+from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
@@ -42,10 +43,12 @@ from coverage.pricing.batch_engine import (
     starting_amounts,
     totals_of_months,
 )
+from coverage.pricing.batch_kernel import warm_up
 from coverage.pricing.batch_runs import RunBook
 from coverage.pricing.batch_tables import Pathways, PlanTables
 
-DEFAULT_CHUNK_ROWS = 80_000  # 100,000 was 3% faster and 10% bigger: 10,000,000 rows neared 1 GB
+PRICING_THREADS = 2  # chunks priced at once: keeps two cores busy; each one more holds a chunk in memory
+DEFAULT_CHUNK_ROWS = 50_000  # with two chunks priced at once, 80,000 took 10,000,000 rows past 1 GB
 ERROR_COLUMNS = ("row", "client_id", "column", "value", "reason")
 TOTALS_HEADER = ("row", "client_id", "scenario", "pathway", "units", *MONEY_COLUMNS)
 MONTHLY_HEADER = ("row", "client_id", "scenario", "month", "units", *MONEY_COLUMNS, *POSITION_COLUMNS)
@@ -348,19 +351,21 @@ class BatchJob:
         checked = self.check(chunk)
         valid = checked.valid
         problems = _problems(checked.rejected)
+        with self._lock:  # the scenario sets as of now, taken while no other chunk adds to them
+            scenarios = self.pathways.scenarios()
         if valid.is_empty():  # nothing to price (and perhaps no key built yet)
             no_months = _empty(MONTHLY_HEADER) if self.runs.by_month else None
             return ChunkResult(_empty(TOTALS_HEADER), no_months, problems, chunk.height, 0)
-        with self._lock:
-            clients = self._client_scenarios(valid).lazy()
+        clients = self._client_scenarios(valid, scenarios)
         months = None
-        if self.runs.by_month:
-            months = scenario_months(clients, self.runs.runs, self.runs.months, LABELS).collect(
+        book = self.runs
+        if book.by_month:
+            months = scenario_months(clients, book.runs, book.matrix, book.months, LABELS).collect(
                 engine=IN_MEMORY
             )
             totals = totals_of_months(months.lazy(), LABELS)
         else:
-            totals = scenario_totals(clients, self.runs.runs, self.runs.key_sums, LABELS)
+            totals = scenario_totals(clients, book.matrix, book.key_sums, LABELS)
         return ChunkResult(
             totals=_totals_output(totals).collect(engine=IN_MEMORY),
             months=None if months is None else _months_output(months.lazy()).collect(engine=IN_MEMORY),
@@ -369,7 +374,7 @@ class BatchJob:
             priced_rows=valid.height,
         )
 
-    def _client_scenarios(self, valid: pl.DataFrame) -> pl.DataFrame:
+    def _client_scenarios(self, valid: pl.DataFrame, scenarios: pl.DataFrame) -> pl.DataFrame:
         """One row per valid client and scenario, with its key_id and starting amounts, in output order."""
         clients = (
             valid.lazy()
@@ -393,10 +398,11 @@ class BatchJob:
             )
             .with_columns(**starting_amounts())  # per client: the same for each of its scenarios
             .select(*_CLIENT_COLUMNS)
-            .join(self.pathways.scenarios().lazy(), on="spec_id", maintain_order="left_right")
+            .join(scenarios.lazy(), on="spec_id", maintain_order="left_right")
             .collect(engine=IN_MEMORY)
         )
-        return self.runs.with_key_ids(clients)
+        with self._lock:  # keys are added here, shared with other chunks and batches
+            return self.runs.with_key_ids(clients)
 
 
 def run_batch(
@@ -437,30 +443,49 @@ def _run_batch(
     errors_sink = CsvSink(errors, ERROR_COLUMNS)
     monthly_sink = CsvSink(monthly, MONTHLY_HEADER) if monthly is not None else None
     result = BatchResult()
-    # A chunk's CSV is written on a second thread while the next chunk is priced (polars releases the
-    # GIL for both); one chunk's output at most waits to be written, so memory stays bounded.
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="batch-writer") as writer:
+    # Chunks are priced on PRICING_THREADS threads at once and written, in input order, on one more
+    # (polars and the pricing loop release the GIL). At most PRICING_THREADS chunks are being
+    # priced and one written at any time, so memory stays bounded by the chunk size.
+    with (
+        ThreadPoolExecutor(max_workers=PRICING_THREADS, thread_name_prefix="batch-pricing") as pricing,
+        ThreadPoolExecutor(max_workers=1, thread_name_prefix="batch-writer") as writer,
+    ):
+        pricing.submit(warm_up)  # the compiled pricing loop loads while the first chunks are checked
+        priced: deque[Future[ChunkResult]] = deque()
         writing: Future[None] | None = None
+
+        def write_oldest() -> None:
+            nonlocal writing
+            done = priced.popleft().result()
+            if writing is not None:
+                writing.result()
+            writing = writer.submit(_write, done, totals_sink, errors_sink, monthly_sink)
+            result.rows += done.rows
+            result.priced_rows += done.priced_rows
+            result.error_rows += done.rows - done.priced_rows
+            if progress is not None:
+                progress(result.rows, total)
+
         try:
             total = _scan(source).select(pl.len()).collect(engine=IN_MEMORY).item() if progress else 0
             for chunk in chunks(source, columns, chunk_rows):
-                done = job.process(chunk)
-                if writing is not None:
-                    writing.result()
-                writing = writer.submit(_write, done, totals_sink, errors_sink, monthly_sink)
-                result.rows += done.rows
-                result.priced_rows += done.priced_rows
-                result.error_rows += done.rows - done.priced_rows
-                if progress is not None:
-                    progress(result.rows, total)
+                priced.append(pricing.submit(job.process, chunk))
+                if len(priced) >= PRICING_THREADS:
+                    write_oldest()
+            while priced:
+                write_oldest()
         except (pl.exceptions.ComputeError, pl.exceptions.NoDataError) as exc:
+            while priced:  # the chunks read before the bad line are written, as the message says
+                write_oldest()
             reason = str(exc).splitlines()[0]
             raise InputError.at(
                 None,
                 f"input stops being valid CSV at or after data row {result.rows + 1} ({reason}); "
-                "the rows before it were written"
+                "the rows before it were written",
             ) from None
         finally:
+            for pending in priced:
+                pending.cancel()
             if writing is not None:
                 writing.result()
     result.output_rows = totals_sink.rows

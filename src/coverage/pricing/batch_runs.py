@@ -8,24 +8,28 @@ from __future__ import annotations
 
 import polars as pl
 
+from coverage.levels import LEVEL_ORDER
 from coverage.pricing.batch_engine import (
     AUTH_CODES,
     CLIENT_START_COLUMNS,
     FIXED_COLUMNS,
     IN_MEMORY,
     KEY_COLUMNS,
+    MAX_PATHWAYS,
     MONTH_LIMITS,
     NO_LIMIT,
     PRICED_COLUMNS,
     PRICED_STATUS,
     STATUS_CODES,
     key_code,
+    lookup,
     month_number,
     new_segment,
     plan_year,
-    price_runs,
     share_of,
+    with_slices,
 )
+from coverage.pricing.batch_kernel import RUN_INPUTS, RunMatrix
 from coverage.pricing.batch_tables import Pathways, PlanTables, schedule_units
 
 
@@ -46,7 +50,7 @@ def _unit_status() -> pl.Expr:
 
 
 def classify_units(keyed_units: pl.LazyFrame) -> pl.LazyFrame:
-    """Plan year, month and status of every unit of every key; rows sorted by key then date."""
+    """Plan year, month and status of every unit of every key (rows sorted by key, then date)."""
     pending_review = pl.col("prior_auth") & (pl.col("unit_in_episode") > pl.col("initial_units"))
     unauthorized = pl.col("prior_auth") & (
         (pl.col("auth") == AUTH_CODES["none"])
@@ -67,7 +71,6 @@ def classify_units(keyed_units: pl.LazyFrame) -> pl.LazyFrame:
             py_start=pl.date(pl.col("py_year"), pl.col("py_month"), pl.col("py_day")),
             unauthorized=unauthorized,
         )
-        .sort("key_id", "date")
         .with_columns(over_limit=(pl.col("visit_limit") > 0) & (counted_before >= pl.col("visit_limit")))
         .with_columns(status=_unit_status())
     )
@@ -139,47 +142,19 @@ def _run_constants(runs: pl.LazyFrame, tables: PlanTables) -> pl.LazyFrame:
             pen_zero=share_of(allowed - pl.col("zero_share"), "pen_num", "pen_den"),
         )
         .with_columns(zero_coinsurance=pl.col("zero_share") - pl.col("zero_copay"))
-        .with_columns(**_segment_ends())
+        .with_columns(_year_starts())
         .select(*_RUN_COLUMNS)
     )
 
 
-def _segment_ends() -> dict[str, pl.Expr]:
-    """Where a key's runs and plan years start and end; recomputed whenever runs are filtered."""
-    return {
-        "first_in_year": new_segment("key_id", "py_idx"),
-        "first_in_key": new_segment("key_id"),
-        "last_in_key": new_segment("key_id").shift(-1, fill_value=True),
-    }
+def _year_starts() -> pl.Expr:
+    """Where a key's plan years start (the running totals restart); recomputed whenever runs are
+    filtered."""
+    return new_segment("key_id", "py_idx").alias("first_in_year")
 
 
-_RUN_COLUMNS = (
-    "key_id",
-    "py_idx",
-    "py_start",
-    "month_no",
-    "priced_units",
-    "takes_deductible",
-    "deductible_before",
-    "first_in_year",
-    "first_in_key",
-    "last_in_key",
-    "fresh_deductible",
-    "fresh_oop",
-    "unit_allowed",
-    "unit_copay",
-    "coi_num",
-    "coi_den",
-    "cap",
-    "pen_num",
-    "pen_den",
-    "pen_allowed",
-    "pen_zero",
-    "zero_share",
-    "zero_copay",
-    "zero_coinsurance",
-    *FIXED_COLUMNS,
-)
+# What a run carries: where it falls, what the pricing loop reads, and the parts fixed by the key.
+_RUN_COLUMNS = ("key_id", "py_start", "month_no", *RUN_INPUTS, *FIXED_COLUMNS)
 
 
 class RunBook:
@@ -196,19 +171,30 @@ class RunBook:
         self.by_month = by_month
         key_schema = {"terms_id": pl.Int32, "start_date": pl.Date, "pathway_id": pl.Int32, "auth": pl.Int8}
         self._keys = pl.DataFrame(schema={**key_schema, "key_code": pl.Int64, "key_id": pl.Int64})
-        self._runs: list[pl.DataFrame] = []
-        self._key_sums: list[pl.DataFrame] = []  # one row per key, in key_id order: 0, 1, 2, ...
-        self._months: list[pl.DataFrame] = []
+        # Each grows by one concat per batch of new keys (under the caller's lock), never per chunk.
+        self._runs: pl.DataFrame | None = None
+        self._matrix: RunMatrix | None = None
+        self._key_sums: pl.DataFrame | None = None  # one row per key, in key_id order: 0, 1, 2, ...
+        self._months: pl.DataFrame | None = None
 
     @property
-    def runs(self) -> pl.LazyFrame:
-        """Runs to price per client: all of them for months, the client-dependent ones for totals."""
-        return pl.concat([frame.lazy() for frame in self._runs])
+    def runs(self) -> pl.DataFrame:
+        """Runs to price per client, sorted by key_id: all of them for months, the client-dependent
+        ones for totals."""
+        assert self._runs is not None, "no key has been added yet"
+        return self._runs
+
+    @property
+    def matrix(self) -> RunMatrix:
+        """`runs` as batch_kernel reads them."""
+        assert self._matrix is not None, "no key has been added yet"
+        return self._matrix
 
     @property
     def key_sums(self) -> pl.DataFrame:
         """Per key (row key_id), the part of its totals no client money changes (`_key_sums`)."""
-        return pl.concat(self._key_sums)
+        assert self._key_sums is not None, "no key has been added yet"
+        return self._key_sums
 
     @property
     def key_count(self) -> int:
@@ -216,7 +202,8 @@ class RunBook:
 
     @property
     def months(self) -> pl.LazyFrame:
-        return pl.concat([frame.lazy() for frame in self._months])
+        assert self._months is not None, "no key has been added yet"
+        return self._months.lazy()
 
     def with_key_ids(self, wanted: pl.DataFrame) -> pl.DataFrame:
         """`wanted` (with the KEY_COLUMNS) plus its key_id; keys not seen before get their runs first."""
@@ -236,24 +223,38 @@ class RunBook:
         units = schedule_units(
             keys.select("start_date", "pathway_id").unique(), self._pathways.phases().lazy()
         )
+        # In key order, then date order (what classify_units needs): every lookup keeps the order.
+        benefit_row = pl.col("terms_id").cast(pl.Int64) * len(LEVEL_ORDER) + pl.col("level")
         keyed_units = (
-            keys.join(units, on=["start_date", "pathway_id"])
-            .join(terms, on="terms_id")
+            with_slices(
+                keys.with_columns(pair=_pair_code()), units.with_columns(pair=_pair_code()).collect(), "pair"
+            )
+            .with_columns(lookup(self._tables.terms, pl.col("terms_id"), "py_month", "py_day"))
             .pipe(_terms_on, self._tables.renewals.lazy(), pl.col("date"))
-            .join(_unit_benefits(self._tables), on=["terms_id", "level"])
+            .with_columns(
+                lookup(
+                    self._tables.benefits,
+                    benefit_row,
+                    "priceable",
+                    "prior_auth",
+                    "initial_units",
+                    "denies",
+                    "visit_limit",
+                )
+            )
         )
         runs = _run_constants(
             compress_runs(classify_units(keyed_units), self.by_month), self._tables
         ).collect(engine=IN_MEMORY)
         if self.by_month:
-            self._runs.append(runs)
-            self._months.append(self._month_grid(keys, terms).collect(engine=IN_MEMORY))
+            self._runs = _grown(self._runs, runs)
+            self._months = _grown(self._months, self._month_grid(keys, terms).collect(engine=IN_MEMORY))
         else:
             own = (pl.col("py_idx") == 0) & (pl.col("priced_units") > 0)
-            fixed_runs = runs.lazy().filter(~own).with_columns(**_segment_ends())
-            self._runs.append(_client_runs(keys, runs.lazy().filter(own)).collect(engine=IN_MEMORY))
-            sums = _key_sums(keys, runs.lazy(), fixed_runs).sort("key_id")
-            self._key_sums.append(sums.collect(engine=IN_MEMORY))
+            self._runs = _grown(self._runs, runs.filter(own).with_columns(_year_starts()))
+            sums = _key_sums(new, runs, runs.filter(~own).with_columns(_year_starts()))
+            self._key_sums = _grown(self._key_sums, sums)
+        self._matrix = RunMatrix(self._runs, self._keys.height + new.height)
         self._keys = pl.concat([self._keys, new])
 
     def _month_grid(self, keys: pl.LazyFrame, terms: pl.LazyFrame) -> pl.LazyFrame:
@@ -282,46 +283,36 @@ class RunBook:
         )
 
 
+def _grown(kept: pl.DataFrame | None, new: pl.DataFrame) -> pl.DataFrame:
+    """`kept` with `new`'s rows after it, in one chunk (pricing gathers from it by position)."""
+    return new if kept is None else pl.concat([kept, new], rechunk=True)
+
+
+def _pair_code() -> pl.Expr:
+    """(start_date, pathway_id) as one whole number, ordered as the pair is."""
+    return pl.col("start_date").cast(pl.Int64) * MAX_PATHWAYS + pl.col("pathway_id")
+
+
 def _terms_on(frame: pl.LazyFrame, renewals: pl.LazyFrame, day: pl.Expr) -> pl.LazyFrame:
     """`terms_id` replaced by the terms that price `day` (the key's plan, or a successor's)."""
     return (
-        frame.join(renewals, on="terms_id")
+        frame.join(renewals, on="terms_id", maintain_order="left_right")
         .filter((day >= pl.col("valid_from")) & (day <= pl.col("valid_to")))
         .drop("terms_id", "valid_from", "valid_to")
         .rename({"unit_terms_id": "terms_id"})
     )
 
 
-def _client_runs(keys: pl.LazyFrame, own: pl.LazyFrame) -> pl.LazyFrame:
-    """The runs a client's accumulators can change, for totals, and an empty run for a key that has
-    none, so every client scenario prices to at least one row: its last one holds its total."""
-    schema = own.collect_schema()
-    nothing = {"coi_den": 1, "pen_den": 1, "cap": NO_LIMIT, "py_start": None}  # an empty run's values
-    empty = keys.join(own.select("key_id").unique(), on="key_id", how="anti").select(
-        "key_id",
-        *(pl.lit(nothing.get(name, 0), schema[name]).alias(name) for name in _RUN_COLUMNS[1:]),
-    )
-    return (
-        pl.concat([own.select(*_RUN_COLUMNS), empty])
-        .sort("key_id", maintain_order=True)
-        .with_columns(**_segment_ends())
-    )
-
-
-def _key_sums(keys: pl.LazyFrame, runs: pl.LazyFrame, fixed_runs: pl.LazyFrame) -> pl.LazyFrame:
-    """Per key, the part of every client's totals their own accumulators cannot change: the amounts
-    of every run that are fixed anyway, plus the pricing of the runs no client money reaches (later
-    plan years start from zero), priced once against a stand-in client."""
+def _key_sums(keys: pl.DataFrame, runs: pl.DataFrame, fixed_runs: pl.DataFrame) -> pl.DataFrame:
+    """Per key of `keys` (in key_id order), the part of every client's totals their own accumulators
+    cannot change: the amounts of every run that are fixed anyway, plus the pricing of the runs no
+    client money reaches (later plan years start from zero), priced once for a stand-in client."""
     stand_in = keys.select("key_id", *(pl.lit(0, pl.Int64).alias(name) for name in CLIENT_START_COLUMNS))
-    fixed_pricing = (
-        price_runs(stand_in, fixed_runs)
-        .group_by("key_id")
-        .agg(pl.col(name).sum().alias(f"fixed_{name}") for name in PRICED_COLUMNS)
-    )
+    key_count = keys.get_column("key_id").max() + 1  # type: ignore[operator]
+    fixed_pricing = RunMatrix(fixed_runs, key_count).price(stand_in, per_run=False)
+    fixed = runs.group_by("key_id").agg(pl.col(FIXED_COLUMNS).sum())
     return (
-        keys.select("key_id")
-        .join(runs.group_by("key_id").agg(pl.col(FIXED_COLUMNS).sum()), on="key_id", how="left")
-        .join(fixed_pricing, on="key_id", how="left")
-        .with_columns(pl.col(f"fixed_{name}").fill_null(0) for name in PRICED_COLUMNS)
+        pl.concat([stand_in.select("key_id"), fixed_pricing.select(PRICED_COLUMNS)], how="horizontal")
+        .rename({name: f"fixed_{name}" for name in PRICED_COLUMNS})
+        .join(fixed, on="key_id", how="left", maintain_order="left")
     )
-

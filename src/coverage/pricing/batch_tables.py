@@ -30,7 +30,11 @@ from coverage.schedule import (
 @dataclass(frozen=True)
 class PlanTables:
     """The catalog as small frames: plans, terms per (plan, network, category), benefits per level,
-    and which terms price which dates (a plan's own, then its successors' by `renewed_by`)."""
+    and which terms price which dates (a plan's own, then its successors' by `renewed_by`).
+
+    Row numbers are ids, so that lookups go by position: `terms` row i has terms_id i, and
+    `benefits` row terms_id * len(LEVEL_ORDER) + level holds that level's benefit of those terms.
+    """
 
     plans: pl.DataFrame
     terms: pl.DataFrame
@@ -360,4 +364,3 @@ def schedule_units(pairs: pl.LazyFrame, phases: pl.LazyFrame) -> pl.LazyFrame:
         )
         .select("start_date", "pathway_id", "date", "level", "unit_in_episode")
     )
-

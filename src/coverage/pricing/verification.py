@@ -113,9 +113,7 @@ def apply_verification(
         changes: dict[str, Money] = {}
         for attribute, field, name in _LIMITS:
             accumulators: list[Accumulator | None] = [getattr(stated, field) for stated in by_level.values()]
-            total = agreed(
-                [accumulator.total_cents if accumulator else None for accumulator in accumulators]
-            )
+            total = agreed([accumulator.total_cents if accumulator else None for accumulator in accumulators])
             if total is None:
                 continue
             changes[attribute] = Money(total)
