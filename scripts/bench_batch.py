@@ -42,11 +42,11 @@ import polars as pl
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository: tests/ helpers
 from tests.unit_by_unit import estimates_unit_by_unit
 
-from coverage.batch import DEFAULT_CHUNK_ROWS, BatchJob, chunks, dollars, input_columns
+from coverage.batch import BatchJob, chunks, dollars, input_columns
 from coverage.estimate import EstimateRequest, estimate
 from coverage.money import parse_money
 from coverage.plans import PlanCatalog, load_catalog
-from coverage.settings import default_plans_dir
+from coverage.settings import DEFAULT_CHUNK_ROWS, default_plans_dir
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "bench-out"

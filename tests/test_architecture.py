@@ -36,10 +36,7 @@ def test_the_core_list_is_the_whole_core() -> None:
 def test_a_core_module_loads_no_io_library(module: str) -> None:
     """Importing it (and all it imports) in a fresh interpreter loads none of sqlite3, psycopg, httpx,
     litestar."""
-    probe = (
-        f"import sys, {module}\n"
-        f"print(','.join(name for name in {IO_MODULES!r} if name in sys.modules))"
-    )
+    probe = f"import sys, {module}\nprint(','.join(name for name in {IO_MODULES!r} if name in sys.modules))"
     loaded = subprocess.run(
         [sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=REPO
     ).stdout.strip()
@@ -80,6 +77,20 @@ def test_the_cli_never_loads_the_web_framework() -> None:
         [sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=REPO
     )
     assert result.stdout.strip() == "False"
+
+
+def test_only_the_batch_command_loads_polars_and_numba() -> None:
+    """They take about 0.3 s to load; `coverage estimate` or `coverage verify` should not wait for them."""
+    probe = (
+        "import sys, coverage.cli\n"
+        "print('polars' in sys.modules, 'numba' in sys.modules)\n"
+        "import coverage.batch\n"
+        "print('polars' in sys.modules, 'numba' in sys.modules)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=REPO
+    )
+    assert result.stdout.split() == ["False", "False", "True", "True"]
 
 
 def test_no_source_file_is_over_600_lines() -> None:

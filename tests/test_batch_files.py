@@ -16,7 +16,7 @@ import polars as pl
 import pytest
 from tests.conftest import PLANS_DIR, REPO
 
-import coverage.cli.batch as cli_batch
+import coverage.batch
 from coverage.batch import run_batch
 from coverage.cli import main
 from coverage.plans import load_catalog
@@ -76,7 +76,7 @@ def test_a_full_disk_is_one_line_and_no_partial_file(
     def on_a_small_disk(source: Any, output: IO[bytes], errors: IO[bytes], **options: Any) -> Any:
         return run_batch(source, FillsUp(output, room=300), errors, **options)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(cli_batch, "run_batch", on_a_small_disk)
+    monkeypatch.setattr(coverage.batch, "run_batch", on_a_small_disk)  # the command imports it when run
     assert batch(source, output) == 2
     err = capsys.readouterr().err.splitlines()
     assert [line for line in err if line.startswith("coverage:")] == [
@@ -133,7 +133,7 @@ def test_a_good_run_replaces_the_outputs(tmp_path: Path) -> None:
 def test_cells_a_spreadsheet_could_read_as_formulas_are_escaped(tmp_path: Path, start: str) -> None:
     client = f"{start}1+2"
     source = tmp_path / "in.csv"
-    source.write_text(f'{HEADER}\n{ROW.format(client=chr(34) + client + chr(34))}\n', encoding="utf-8")
+    source.write_text(f"{HEADER}\n{ROW.format(client=chr(34) + client + chr(34))}\n", encoding="utf-8")
     output = tmp_path / "out.csv"
     assert batch(source, output) == 0
     written = pl.read_csv(output, infer_schema=False)["client_id"].to_list()
@@ -160,4 +160,3 @@ def test_utf16_input_is_refused_by_name(tmp_path: Path, capsys: pytest.CaptureFi
     assert err.count("\n") == 1
     assert "file must be UTF-8" in err
     assert not output.exists()
-

@@ -46,9 +46,9 @@ from coverage.pricing.batch_engine import (
 from coverage.pricing.batch_kernel import warm_up
 from coverage.pricing.batch_runs import RunBook
 from coverage.pricing.batch_tables import Pathways, PlanTables
+from coverage.settings import DEFAULT_CHUNK_ROWS
 
 PRICING_THREADS = 2  # chunks priced at once: keeps two cores busy; each one more holds a chunk in memory
-DEFAULT_CHUNK_ROWS = 50_000  # with two chunks priced at once, 80,000 took 10,000,000 rows past 1 GB
 ERROR_COLUMNS = ("row", "client_id", "column", "value", "reason")
 TOTALS_HEADER = ("row", "client_id", "scenario", "pathway", "units", *MONEY_COLUMNS)
 MONTHLY_HEADER = ("row", "client_id", "scenario", "month", "units", *MONEY_COLUMNS, *POSITION_COLUMNS)

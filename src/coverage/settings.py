@@ -19,6 +19,12 @@ def default_plans_dir() -> Path:
     return Path(__file__).resolve().parents[2] / "plans"
 
 
+# Rows a batch reads, checks and prices at a time: it bounds memory (two chunks are priced at once),
+# and with two in flight 80,000 took 10,000,000 rows past 1 GB. Here, not in coverage.batch, so
+# that the CLI shows it without loading polars.
+DEFAULT_CHUNK_ROWS = 50_000
+
+
 def default_program_files() -> tuple[Path, Path]:
     """The program file and payer list: `COVERAGE_PROGRAM_FILE` and `COVERAGE_PAYERS_FILE`, else the
     bundled illustrative `programs/sample-program.toml` and `programs/payers.toml`."""

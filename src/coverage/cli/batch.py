@@ -10,13 +10,15 @@ import tempfile
 import time
 from contextlib import ExitStack
 from pathlib import Path
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
-from coverage.batch import DEFAULT_CHUNK_ROWS, BatchResult, run_batch
 from coverage.cli.common import whole_number
 from coverage.errors import InputError
 from coverage.plans import load_catalog
-from coverage.settings import default_plans_dir
+from coverage.settings import DEFAULT_CHUNK_ROWS, default_plans_dir
+
+if TYPE_CHECKING:
+    from coverage.batch import BatchResult
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -148,6 +150,8 @@ def run(args: argparse.Namespace) -> int:
     monthly = Path(args.monthly) if args.monthly else None
     written = [("-o/--output", output), ("--errors", errors), *([("--monthly", monthly)] if monthly else [])]
     _check_distinct(source, written)
+    from coverage.batch import run_batch  # polars and the compiled loop: only this command loads them
+
     catalog = load_catalog(args.plans_dir or default_plans_dir())
     for error in catalog.errors:
         print(f"coverage batch: warning: plan file not loaded: {error}", file=sys.stderr)
