@@ -22,21 +22,16 @@ Money is integer cents in Int64 columns throughout; rounding is integer half-up.
 from __future__ import annotations
 
 from fractions import Fraction
-from typing import get_args
 
 import polars as pl
 
 from coverage.money import Percent
-from coverage.pricing.batch_kernel import RunMatrix
-from coverage.pricing.engine import AuthStatus, UnitStatus
+from coverage.pricing.batch_kernel import STATUS_CODES, RunMatrix
 from coverage.pricing.parts import AMOUNT_NAMES, COST_PARTS
 
 # Chunks are small and order matters (running totals): the in-memory engine is the faster fit here.
 IN_MEMORY = "in-memory"
 NO_LIMIT = 1 << 53  # stands in for "no cap" / "no out-of-pocket maximum"; above any sum of cents here
-AUTH_CODES: dict[AuthStatus, int] = {"approved": 0, "initial_only": 1, "none": 2}
-# engine.UnitStatus as small integers, in its order: priced statuses (covered, penalty) come first.
-STATUS_CODES: dict[UnitStatus, int] = {status: code for code, status in enumerate(get_args(UnitStatus))}
 PRICED_STATUS = STATUS_CODES["penalty_no_auth"]  # a status at most this is priced
 KEY_COLUMNS = ("terms_id", "start_date", "pathway_id", "auth")
 SCENARIO_ORDER = ("weekly", "iop", "php")

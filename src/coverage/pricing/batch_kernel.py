@@ -13,9 +13,12 @@ from __future__ import annotations
 
 import sys
 from types import ModuleType
+from typing import get_args
 
 import numpy as np
 import polars as pl
+
+from coverage.pricing.engine import AuthStatus, UnitStatus
 
 
 def _numba() -> ModuleType:
@@ -197,6 +200,90 @@ def _price_clients(
     return result
 
 
+AUTH_CODES: dict[AuthStatus, int] = {"approved": 0, "initial_only": 1, "none": 2}
+# engine.UnitStatus as small integers, in its order: priced statuses (covered, penalty) come first.
+STATUS_CODES: dict[UnitStatus, int] = {status: code for code, status in enumerate(get_args(UnitStatus))}
+# The same codes as plain numbers, which the compiled loop reads as constants.
+_AUTH_INITIAL_ONLY, _AUTH_NONE = AUTH_CODES["initial_only"], AUTH_CODES["none"]
+_COVERED, _PENALTY_NO_AUTH, _DENIED_NO_AUTH, _OVER_VISIT_LIMIT, _NOT_COVERED = (
+    STATUS_CODES[status] for status in get_args(UnitStatus)
+)
+# What the unit loop reads, in this order (a key's units sorted by date, keys in turn), and as what:
+# fixed types, so the loop is compiled (and cached) once.
+UNIT_INPUTS: dict[str, type[pl.DataType]] = {
+    "key_id": pl.Int64,
+    "py_idx": pl.Int32,
+    "period": pl.Int32,  # a run never spans two: the month when months are reported, else the plan year
+    "level": pl.Int8,
+    "unit_in_episode": pl.Int64,
+    "auth": pl.Int8,
+    "priceable": pl.Boolean,
+    "prior_auth": pl.Boolean,
+    "initial_units": pl.Int64,
+    "denies": pl.Boolean,
+    "visit_limit": pl.Int64,
+}
+
+
+@_jit
+def _unit_runs(
+    key_id: np.ndarray,
+    py_idx: np.ndarray,
+    period: np.ndarray,
+    level: np.ndarray,
+    unit_in_episode: np.ndarray,
+    auth: np.ndarray,
+    priceable: np.ndarray,
+    prior_auth: np.ndarray,
+    initial_units: np.ndarray,
+    denies: np.ndarray,
+    visit_limit: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each unit's status (engine._price_one's branches, in its order: no benefit, visit limit,
+    denial, penalty, covered), and where runs of units with the same key, plan year, period, level
+    and status start: the first unit of each run and its status."""
+    units = key_id.shape[0]
+    starts = np.empty(units, dtype=np.int64)
+    statuses = np.empty(units, dtype=np.int8)
+    counted = np.zeros(int(level.max()) + 1 if units else 0, dtype=np.int64)  # visits used per level
+    runs = 0
+    for unit in range(units):
+        new_year = unit == 0 or key_id[unit] != key_id[unit - 1] or py_idx[unit] != py_idx[unit - 1]
+        if new_year:  # visit limits count per plan year
+            counted[:] = 0
+        pending_review = unit_in_episode[unit] > initial_units[unit]
+        unauthorized = prior_auth[unit] and (
+            auth[unit] == _AUTH_NONE or (auth[unit] == _AUTH_INITIAL_ONLY and pending_review)
+        )
+        if not priceable[unit]:
+            status = _NOT_COVERED
+        elif visit_limit[unit] > 0 and counted[level[unit]] >= visit_limit[unit]:
+            status = _OVER_VISIT_LIMIT
+        elif unauthorized and denies[unit]:
+            status = _DENIED_NO_AUTH
+        elif unauthorized:
+            status = _PENALTY_NO_AUTH
+        else:
+            status = _COVERED
+        if priceable[unit] and not (unauthorized and denies[unit]):
+            counted[level[unit]] += 1  # a unit past the limit counts too: the limit stays reached
+        if (
+            new_year
+            or level[unit] != level[unit - 1]
+            or period[unit] != period[unit - 1]
+            or status != statuses[runs - 1]
+        ):
+            starts[runs] = unit
+            statuses[runs] = status
+            runs += 1
+    return starts[:runs], statuses[:runs]
+
+
+def unit_run_starts(units: pl.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """`_unit_runs` of a frame with the UNIT_INPUTS columns: the first unit of each run, its status."""
+    return _unit_runs(*(units.get_column(name).cast(dtype).to_numpy() for name, dtype in UNIT_INPUTS.items()))
+
+
 def _matrix(frame: pl.DataFrame, columns: tuple[str, ...]) -> np.ndarray:
     return frame.select(pl.col(columns).cast(pl.Int64)).to_numpy(order="c")
 
@@ -216,8 +303,9 @@ class RunMatrix:
 
 
 def warm_up() -> None:
-    """Load the compiled loop (from numba's cache, or compile it on a first run): a process pays
-    about 0.2 s for it once, which a batch spends on a thread while its first chunks are read."""
+    """Load the compiled loops (from numba's cache, or compile them on a first run): a process pays
+    about 0.2 s for them once, which a batch spends on a thread while its first chunks are read."""
+    unit_run_starts(pl.DataFrame(schema=UNIT_INPUTS))
     no_clients = np.zeros((0, len(CLIENT_INPUTS)), dtype=np.int64)
     _price_clients(
         no_clients, np.zeros((0, len(RUN_INPUTS)), dtype=np.int64), np.zeros(1, dtype=np.int64), False

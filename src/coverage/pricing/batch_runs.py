@@ -6,11 +6,11 @@ A *key* is (plan terms, start date, one scenario's pathway, auth assumption); se
 
 from __future__ import annotations
 
+import numpy as np
 import polars as pl
 
 from coverage.levels import LEVEL_ORDER
 from coverage.pricing.batch_engine import (
-    AUTH_CODES,
     CLIENT_START_COLUMNS,
     FIXED_COLUMNS,
     IN_MEMORY,
@@ -29,62 +29,36 @@ from coverage.pricing.batch_engine import (
     share_of,
     with_slices,
 )
-from coverage.pricing.batch_kernel import RUN_INPUTS, RunMatrix
+from coverage.pricing.batch_kernel import RUN_INPUTS, RunMatrix, unit_run_starts
 from coverage.pricing.batch_tables import Pathways, PlanTables, schedule_units
 
 
-def _unit_status() -> pl.Expr:
-    """engine._price_one's branches, in its order: no benefit, visit limit, denial, penalty, covered."""
-    return (
-        pl.when(~pl.col("priceable"))
-        .then(STATUS_CODES["not_covered"])
-        .when(pl.col("over_limit"))
-        .then(STATUS_CODES["over_visit_limit"])
-        .when(pl.col("unauthorized") & pl.col("denies"))
-        .then(STATUS_CODES["denied_no_auth"])
-        .when(pl.col("unauthorized"))
-        .then(STATUS_CODES["penalty_no_auth"])
-        .otherwise(STATUS_CODES["covered"])
-        .cast(pl.Int8)
+def unit_runs(keyed_units: pl.DataFrame, by_month: bool) -> pl.DataFrame:
+    """A key's consecutive identical units (same plan year, level, status, and month when months
+    are reported) as one run each: `keyed_units` sorted by key, then date; statuses and run
+    boundaries from batch_kernel's unit loop, the plan-year start and month read off a run's
+    first unit."""
+    py_idx = plan_year(pl.col("date")) - pl.col("start_py_year")
+    units = keyed_units.with_columns(py_idx=py_idx).with_columns(
+        period=month_number(pl.col("date")) if by_month else pl.col("py_idx")
     )
-
-
-def classify_units(keyed_units: pl.LazyFrame) -> pl.LazyFrame:
-    """Plan year, month and status of every unit of every key (rows sorted by key, then date)."""
-    pending_review = pl.col("prior_auth") & (pl.col("unit_in_episode") > pl.col("initial_units"))
-    unauthorized = pl.col("prior_auth") & (
-        (pl.col("auth") == AUTH_CODES["none"])
-        | ((pl.col("auth") == AUTH_CODES["initial_only"]) & pending_review)
-    )
-    counted = (pl.col("priceable") & ~(unauthorized & pl.col("denies"))).cast(pl.Int64)
-    # Visits used before a unit = earlier counted units of its level in its plan year, up to the limit
-    # (a unit past the limit is never counted), so the unit is over the limit once that count reaches it.
-    counted_before = counted.cum_sum().over("key_id", "level", "py_idx") - counted
+    starts, statuses = unit_run_starts(units)
+    ends = np.append(starts[1:], units.height)
     return (
-        keyed_units.with_columns(
-            py_year=plan_year(pl.col("date")),
-            start_py_year=plan_year(pl.col("start_date")),
+        units.select("key_id", "terms_id", "level", "py_idx", "date", "start_py_year", "py_month", "py_day")
+        .gather(starts)
+        .with_columns(status=pl.Series(statuses), units=pl.Series(ends - starts))
+        .select(
+            "key_id",
+            "terms_id",
+            "level",
+            "status",
+            "py_idx",
+            py_start=pl.date(
+                pl.col("start_py_year") + pl.col("py_idx"), pl.col("py_month"), pl.col("py_day")
+            ),
             month_no=month_number(pl.col("date")),
-        )
-        .with_columns(
-            py_idx=pl.col("py_year") - pl.col("start_py_year"),
-            py_start=pl.date(pl.col("py_year"), pl.col("py_month"), pl.col("py_day")),
-            unauthorized=unauthorized,
-        )
-        .with_columns(over_limit=(pl.col("visit_limit") > 0) & (counted_before >= pl.col("visit_limit")))
-        .with_columns(status=_unit_status())
-    )
-
-
-def compress_runs(units: pl.LazyFrame, by_month: bool) -> pl.LazyFrame:
-    """Consecutive identical units of a key become one run."""
-    split_on = ["key_id", "py_idx", "level", "status", *(["month_no"] if by_month else [])]
-    return (
-        units.with_columns(run_no=new_segment(*split_on).cum_sum())
-        .group_by("run_no", maintain_order=True)
-        .agg(
-            pl.col("key_id", "terms_id", "level", "status", "py_idx", "py_start", "month_no").first(),
-            units=pl.len().cast(pl.Int64),
+            units="units",
         )
     )
 
@@ -223,13 +197,15 @@ class RunBook:
         units = schedule_units(
             keys.select("start_date", "pathway_id").unique(), self._pathways.phases().lazy()
         )
-        # In key order, then date order (what classify_units needs): every lookup keeps the order.
+        # In key order, then date order (what unit_runs needs): every lookup keeps the order.
         benefit_row = pl.col("terms_id").cast(pl.Int64) * len(LEVEL_ORDER) + pl.col("level")
+        dated_keys = keys.with_columns(lookup(self._tables.terms, pl.col("terms_id"), "py_month", "py_day"))
         keyed_units = (
             with_slices(
-                keys.with_columns(pair=_pair_code()), units.with_columns(pair=_pair_code()).collect(), "pair"
+                dated_keys.with_columns(start_py_year=plan_year(pl.col("start_date")), pair=_pair_code()),
+                units.with_columns(pair=_pair_code()).collect(),
+                "pair",
             )
-            .with_columns(lookup(self._tables.terms, pl.col("terms_id"), "py_month", "py_day"))
             .pipe(_terms_on, self._tables.renewals.lazy(), pl.col("date"))
             .with_columns(
                 lookup(
@@ -244,7 +220,7 @@ class RunBook:
             )
         )
         runs = _run_constants(
-            compress_runs(classify_units(keyed_units), self.by_month), self._tables
+            unit_runs(keyed_units.collect(engine=IN_MEMORY), self.by_month).lazy(), self._tables
         ).collect(engine=IN_MEMORY)
         if self.by_month:
             self._runs = _grown(self._runs, runs)
