@@ -1,9 +1,14 @@
-"""`price_runs` of the batch as one compiled loop: a client scenario's runs priced in turn.
+"""`price_runs` of the batch as one compiled loop (a client scenario's runs priced in turn), and
+the loop that cuts a key's units into runs.
 
 The arithmetic is batch_engine's run pricing (the blocks described there): written as columns it
 costs a pass over memory per step, some sixty passes over every (client scenario, run) row, which
 was most of a batch's time. Here numba compiles the same steps into one loop that keeps a run's
 values in registers. Integer cents in int64 throughout, rounding half-up in integers, as before.
+
+A second loop builds the runs: it walks a key's units in date order once, gives each its status
+(visits counted per level and plan year) and marks where a run starts, which as polars columns
+took a window over every unit, a chain of conditions and a group_by.
 
 numba looks for coverage.py with `import coverage` and would find this package, which has the same
 name, so `_numba()` hides ours while numba loads (numba then runs without coverage.py support).
