@@ -21,7 +21,7 @@ from coverage.pricing.batch_engine import (
     PRICED_COLUMNS,
     PRICED_STATUS,
     STATUS_CODES,
-    key_code,
+    key_columns,
     lookup,
     month_number,
     new_segment,
@@ -180,15 +180,20 @@ class RunBook:
         return self._months.lazy()
 
     def with_key_ids(self, wanted: pl.DataFrame) -> pl.DataFrame:
-        """`wanted` (with the KEY_COLUMNS) plus its key_id; keys not seen before get their runs first."""
-        wanted = wanted.with_columns(key_code=key_code())
+        """`wanted` with its key_code replaced by the key's key_id; keys not seen before (looked for
+        only when some code is not found) get their runs first."""
+        found = self._found(wanted)
+        if found.get_column("key_id").null_count():
+            new = found.filter(pl.col("key_id").is_null()).select(pl.col("key_code").unique())
+            new = new.select(*key_columns(pl.col("key_code")), "key_code").sort(KEY_COLUMNS)
+            self._add(new.with_row_index("key_id", offset=self._keys.height))
+            found = self._found(wanted)
+        return found.drop("key_code")
+
+    def _found(self, wanted: pl.DataFrame) -> pl.DataFrame:
+        """`wanted` with the key_id of its key_code (null for a key not built yet)."""
         codes = self._keys.select("key_code", "key_id")
-        new = wanted.select(*KEY_COLUMNS, "key_code").unique("key_code")
-        new = new.join(codes, on="key_code", how="anti")
-        if new.height:
-            self._add(new.sort(KEY_COLUMNS).with_row_index("key_id", offset=self._keys.height))
-            codes = self._keys.select("key_code", "key_id")
-        return wanted.join(codes, on="key_code", how="left", maintain_order="left").drop("key_code")
+        return wanted.join(codes, on="key_code", how="left", maintain_order="left")
 
     def _add(self, new: pl.DataFrame) -> None:
         new = new.with_columns(pl.col("key_id").cast(pl.Int64)).select(*KEY_COLUMNS, "key_code", "key_id")
