@@ -6,7 +6,6 @@ A *key* is (plan terms, start date, one scenario's pathway, auth assumption); se
 
 from __future__ import annotations
 
-import numpy as np
 import polars as pl
 
 from coverage.levels import LEVEL_ORDER
@@ -27,39 +26,42 @@ from coverage.pricing.batch_engine import (
     new_segment,
     plan_year,
     share_of,
-    with_slices,
 )
-from coverage.pricing.batch_kernel import RUN_INPUTS, RunMatrix, unit_run_starts
+from coverage.pricing.batch_kernel import RUN_INPUTS, RunMatrix, key_runs
 from coverage.pricing.batch_tables import Pathways, PlanTables, schedule_units
 
 
-def unit_runs(keyed_units: pl.DataFrame, by_month: bool) -> pl.DataFrame:
-    """A key's consecutive identical units (same plan year, level, status, and month when months
-    are reported) as one run each: `keyed_units` sorted by key, then date; statuses and run
-    boundaries from batch_kernel's unit loop, the plan-year start and month read off a run's
-    first unit."""
-    py_idx = plan_year(pl.col("date")) - pl.col("start_py_year")
-    units = keyed_units.with_columns(py_idx=py_idx).with_columns(
-        period=month_number(pl.col("date")) if by_month else pl.col("py_idx")
+def key_runs_of(keys: pl.DataFrame, units: pl.DataFrame, tables: PlanTables, by_month: bool) -> pl.DataFrame:
+    """Each key's consecutive identical units (same plan year, level, status, and month when months
+    are reported) as one run each, in key order then date order: batch_kernel's run builder over
+    `units` (dated, sorted by `pair`, the key's (start date, pathway)), its plan-year start and
+    month read off a run's first unit."""
+    pairs = pl.lit(units.get_column("pair"))
+    keys = keys.with_columns(
+        first_unit=pairs.search_sorted(pl.col("pair"), side="left"),
+        end_unit=pairs.search_sorted(pl.col("pair"), side="right"),
     )
-    starts, statuses = unit_run_starts(units)
-    ends = np.append(starts[1:], units.height)
-    return (
-        units.select("key_id", "terms_id", "level", "py_idx", "date", "start_py_year", "py_month", "py_day")
-        .gather(starts)
-        .with_columns(status=pl.Series(statuses), units=pl.Series(ends - starts))
-        .select(
-            "key_id",
-            "terms_id",
-            "level",
-            "status",
-            "py_idx",
-            py_start=pl.date(
-                pl.col("start_py_year") + pl.col("py_idx"), pl.col("py_month"), pl.col("py_day")
-            ),
-            month_no=month_number(pl.col("date")),
-            units="units",
-        )
+    date = pl.col("date")
+    units = units.with_columns(
+        year=date.dt.year(), month=date.dt.month(), day=date.dt.day(), month_no=month_number(date)
+    )
+    runs = key_runs(keys, units, tables.renewals, tables.benefits, len(LEVEL_ORDER), by_month)
+
+    def of_key(name: str) -> pl.Expr:
+        return pl.lit(keys.get_column(name)).gather(pl.col("key"))
+
+    def of_unit(name: str) -> pl.Expr:
+        return pl.lit(units.get_column(name)).gather(pl.col("unit"))
+
+    return runs.select(
+        of_key("key_id"),
+        pl.col("terms_id").cast(pl.Int32),
+        of_unit("level"),
+        pl.col("status").cast(pl.Int8),
+        pl.col("py_idx").cast(pl.Int32),
+        py_start=pl.date(of_key("start_py_year") + pl.col("py_idx"), of_key("py_month"), of_key("py_day")),
+        month_no=of_unit("month_no"),
+        units="units",
     )
 
 
@@ -202,30 +204,20 @@ class RunBook:
         units = schedule_units(
             keys.select("start_date", "pathway_id").unique(), self._pathways.phases().lazy()
         )
-        # In key order, then date order (what unit_runs needs): every lookup keeps the order.
-        benefit_row = pl.col("terms_id").cast(pl.Int64) * len(LEVEL_ORDER) + pl.col("level")
-        dated_keys = keys.with_columns(lookup(self._tables.terms, pl.col("terms_id"), "py_month", "py_day"))
-        keyed_units = (
-            with_slices(
-                dated_keys.with_columns(start_py_year=plan_year(pl.col("start_date")), pair=_pair_code()),
-                units.with_columns(pair=_pair_code()).collect(),
-                "pair",
-            )
-            .pipe(_terms_on, self._tables.renewals.lazy(), pl.col("date"))
-            .with_columns(
-                lookup(
-                    self._tables.benefits,
-                    benefit_row,
-                    "priceable",
-                    "prior_auth",
-                    "initial_units",
-                    "denies",
-                    "visit_limit",
-                )
-            )
+        dated_keys = new.with_columns(
+            lookup(self._tables.terms, pl.col("terms_id"), "py_month", "py_day")
+        ).select(
+            "key_id",
+            "terms_id",
+            "auth",
+            "py_month",
+            "py_day",
+            pair=_pair_code(),
+            start_py_year=plan_year(pl.col("start_date")),
         )
+        dated_units = units.with_columns(pair=_pair_code()).collect(engine=IN_MEMORY)
         runs = _run_constants(
-            unit_runs(keyed_units.collect(engine=IN_MEMORY), self.by_month).lazy(), self._tables
+            key_runs_of(dated_keys, dated_units, self._tables, self.by_month).lazy(), self._tables
         ).collect(engine=IN_MEMORY)
         if self.by_month:
             self._runs = _grown(self._runs, runs)
