@@ -37,7 +37,9 @@ from coverage.plans import PlanCatalog
 from coverage.pricing.batch_engine import (
     IN_MEMORY,
     MONEY_COLUMNS,
+    PATHWAY_STEP,
     POSITION_COLUMNS,
+    key_code,
     scenario_months,
     scenario_totals,
     starting_amounts,
@@ -53,20 +55,18 @@ ERROR_COLUMNS = ("row", "client_id", "column", "value", "reason")
 TOTALS_HEADER = ("row", "client_id", "scenario", "pathway", "units", *MONEY_COLUMNS)
 MONTHLY_HEADER = ("row", "client_id", "scenario", "month", "units", *MONEY_COLUMNS, *POSITION_COLUMNS)
 LABELS = ("client_id", "scenario", "pathway")  # carried from a client scenario to its output rows
-# What a client row carries into its scenarios: labels, its key's parts, where its accumulators stand.
+# What a client row carries into its scenarios: labels and where its accumulators stand (its key's
+# parts travel as one number, the key_code of pathway 0, which each scenario's pathway completes).
 _CLIENT_COLUMNS = (
     "row",
     "client_id",
-    "terms_id",
-    "start_date",
-    "spec_id",
-    "auth",
     "deductible_met",
     "oop_met",
     "deductible_remaining",
     "oop_remaining",
     "start_py_start",
 )
+_SCENARIO_COLUMNS = ("scenario", "scenario_order", "pathway")  # what a scenario adds to them
 _WHOLE = pl.Decimal(38, 0)
 _CENT = pl.lit(Decimal("0.01"), pl.Decimal(38, 2))
 # A spreadsheet may start a formula at any of these, or after leading blanks it skips: space,
@@ -397,8 +397,13 @@ class BatchJob:
                 family_oop_met=pl.col("family_oop_met_cents"),
             )
             .with_columns(**starting_amounts())  # per client: the same for each of its scenarios
-            .select(*_CLIENT_COLUMNS)
+            .select(*_CLIENT_COLUMNS, "spec_id", client_code=key_code(pl.lit(0)))
             .join(scenarios.lazy(), on="spec_id", maintain_order="left_right")
+            .select(
+                *_CLIENT_COLUMNS,
+                *_SCENARIO_COLUMNS,
+                key_code=pl.col("client_code") + pl.col("pathway_id").cast(pl.Int64) * PATHWAY_STEP,
+            )
             .collect(engine=IN_MEMORY)
         )
         with self._lock:  # keys are added here, shared with other chunks and batches

@@ -25,7 +25,8 @@ import polars as pl
 from coverage.estimate import Cents
 from coverage.levels import CATEGORIES, NETWORKS
 from coverage.money import DOLLARS
-from coverage.pricing.batch_engine import AUTH_CODES, IN_MEMORY
+from coverage.pricing.batch_engine import IN_MEMORY
+from coverage.pricing.batch_kernel import AUTH_CODES
 from coverage.pricing.batch_tables import PlanTables
 from coverage.rules import (
     FAMILY_AMOUNTS,

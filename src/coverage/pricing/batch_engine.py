@@ -22,21 +22,16 @@ Money is integer cents in Int64 columns throughout; rounding is integer half-up.
 from __future__ import annotations
 
 from fractions import Fraction
-from typing import get_args
 
 import polars as pl
 
 from coverage.money import Percent
-from coverage.pricing.batch_kernel import RunMatrix
-from coverage.pricing.engine import AuthStatus, UnitStatus
+from coverage.pricing.batch_kernel import STATUS_CODES, RunMatrix
 from coverage.pricing.parts import AMOUNT_NAMES, COST_PARTS
 
 # Chunks are small and order matters (running totals): the in-memory engine is the faster fit here.
 IN_MEMORY = "in-memory"
 NO_LIMIT = 1 << 53  # stands in for "no cap" / "no out-of-pocket maximum"; above any sum of cents here
-AUTH_CODES: dict[AuthStatus, int] = {"approved": 0, "initial_only": 1, "none": 2}
-# engine.UnitStatus as small integers, in its order: priced statuses (covered, penalty) come first.
-STATUS_CODES: dict[UnitStatus, int] = {status: code for code, status in enumerate(get_args(UnitStatus))}
 PRICED_STATUS = STATUS_CODES["penalty_no_auth"]  # a status at most this is priced
 KEY_COLUMNS = ("terms_id", "start_date", "pathway_id", "auth")
 SCENARIO_ORDER = ("weekly", "iop", "php")
@@ -54,17 +49,31 @@ TOTAL_COLUMNS = ("units", *MONEY_COLUMNS)
 MAX_TERMS = 1 << 15  # key_code's widths: terms ids, pathway ids, auth codes, days
 MAX_PATHWAYS = 1 << 20
 _AUTH_WIDTH, _DAYS_WIDTH = 1 << 2, 1 << 23
+PATHWAY_STEP = _AUTH_WIDTH * _DAYS_WIDTH  # key_code's step from one pathway id to the next
 
 
-def key_code() -> pl.Expr:
+def key_code(pathway_id: pl.Expr) -> pl.Expr:
     """The KEY_COLUMNS packed into one whole number, so rows find their key with a one-column join.
 
     terms_id < MAX_TERMS, pathway_id < MAX_PATHWAYS (both checked where the ids are made), auth < 4
     and the start date as days from 1970-01-01 plus 2**22 (any year 1 to 9999): 60 bits in all.
+    The code grows by PATHWAY_STEP per pathway id, so a client's code for pathway 0 plus
+    `pathway_id * PATHWAY_STEP` is its scenario's code: a client's columns need not be repeated
+    per scenario to find the scenario's key. `key_columns` unpacks it.
     """
     days = pl.col("start_date").cast(pl.Int32).cast(pl.Int64) + _DAYS_WIDTH // 2
-    terms_pathway = pl.col("terms_id").cast(pl.Int64) * MAX_PATHWAYS + pl.col("pathway_id").cast(pl.Int64)
+    terms_pathway = pl.col("terms_id").cast(pl.Int64) * MAX_PATHWAYS + pathway_id.cast(pl.Int64)
     return (terms_pathway * _AUTH_WIDTH + pl.col("auth").cast(pl.Int64)) * _DAYS_WIDTH + days
+
+
+def key_columns(code: pl.Expr) -> list[pl.Expr]:
+    """The KEY_COLUMNS of a key_code."""
+    return [
+        (code // (PATHWAY_STEP * MAX_PATHWAYS)).cast(pl.Int32).alias("terms_id"),
+        (code % _DAYS_WIDTH - _DAYS_WIDTH // 2).cast(pl.Int32).cast(pl.Date).alias("start_date"),
+        (code // PATHWAY_STEP % MAX_PATHWAYS).cast(pl.Int32).alias("pathway_id"),
+        (code // _DAYS_WIDTH % _AUTH_WIDTH).cast(pl.Int8).alias("auth"),
+    ]
 
 
 def fraction_of(percent: Percent) -> tuple[int, int]:

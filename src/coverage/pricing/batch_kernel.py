@@ -1,9 +1,15 @@
-"""`price_runs` of the batch as one compiled loop: a client scenario's runs priced in turn.
+"""`price_runs` of the batch as one compiled loop (a client scenario's runs priced in turn), and
+the loop that cuts a key's units into runs.
 
 The arithmetic is batch_engine's run pricing (the blocks described there): written as columns it
 costs a pass over memory per step, some sixty passes over every (client scenario, run) row, which
 was most of a batch's time. Here numba compiles the same steps into one loop that keeps a run's
 values in registers. Integer cents in int64 throughout, rounding half-up in integers, as before.
+
+A second loop builds the runs: it walks each key's dated units once, finds the terms that price
+each date, gives each unit its status (visits counted per level and plan year) and cuts runs; as
+polars columns that was a frame of every unit of every key, a window, a chain of conditions and
+a group_by.
 
 numba looks for coverage.py with `import coverage` and would find this package, which has the same
 name, so `_numba()` hides ours while numba loads (numba then runs without coverage.py support).
@@ -13,9 +19,12 @@ from __future__ import annotations
 
 import sys
 from types import ModuleType
+from typing import get_args
 
 import numpy as np
 import polars as pl
+
+from coverage.pricing.engine import AuthStatus, UnitStatus
 
 
 def _numba() -> ModuleType:
@@ -197,6 +206,130 @@ def _price_clients(
     return result
 
 
+AUTH_CODES: dict[AuthStatus, int] = {"approved": 0, "initial_only": 1, "none": 2}
+# engine.UnitStatus as small integers, in its order: priced statuses (covered, penalty) come first.
+STATUS_CODES: dict[UnitStatus, int] = {status: code for code, status in enumerate(get_args(UnitStatus))}
+# The same codes as plain numbers, which the compiled loop reads as constants.
+_AUTH_INITIAL_ONLY, _AUTH_NONE = AUTH_CODES["initial_only"], AUTH_CODES["none"]
+_COVERED, _PENALTY_NO_AUTH, _DENIED_NO_AUTH, _OVER_VISIT_LIMIT, _NOT_COVERED = (
+    STATUS_CODES[status] for status in get_args(UnitStatus)
+)
+# What the run builder reads: per key, the slice of the units table holding its (start date,
+# pathway)'s dated units, and the key's parts; per unit; per renewal row (sorted by terms_id); per
+# benefit row (terms_id * levels + level). Dates as days from 1970-01-01.
+KEY_INPUTS = ("first_unit", "end_unit", "terms_id", "auth", "py_month", "py_day", "start_py_year")
+UNIT_INPUTS = ("date", "year", "month", "day", "month_no", "level", "unit_in_episode")
+RENEWAL_INPUTS = ("terms_id", "valid_from", "valid_to", "unit_terms_id")
+BENEFIT_INPUTS = ("priceable", "prior_auth", "initial_units", "denies", "visit_limit")
+# What it writes per run: the key's row, the row of the run's first unit, and the run's terms
+# (those of its first unit), plan year (0 = the key's first), status and number of units.
+KEY_RUN_OUTPUTS = ("key", "unit", "terms_id", "py_idx", "status", "units")
+
+
+@_jit
+def _unit_status(benefit: np.ndarray, auth: int, unit_in_episode: int, visits: int) -> tuple[int, bool]:
+    """engine._price_one's branches, in its order (no benefit, visit limit, denial, penalty,
+    covered), for a unit after `visits` counted visits of its level; and whether it counts as one."""
+    priceable, prior_auth, initial_units = benefit[0], benefit[1], benefit[2]
+    denies, visit_limit = benefit[3], benefit[4]
+    pending_review = unit_in_episode > initial_units
+    unauthorized = prior_auth != 0 and (auth == _AUTH_NONE or (auth == _AUTH_INITIAL_ONLY and pending_review))
+    denied = unauthorized and denies != 0
+    if priceable == 0:
+        status = _NOT_COVERED
+    elif visit_limit > 0 and visits >= visit_limit:
+        status = _OVER_VISIT_LIMIT
+    elif denied:
+        status = _DENIED_NO_AUTH
+    elif unauthorized:
+        status = _PENALTY_NO_AUTH
+    else:
+        status = _COVERED
+    return status, priceable != 0 and not denied  # a unit past the limit counts: it stays reached
+
+
+@_jit
+def _key_runs(
+    keys: np.ndarray,
+    units: np.ndarray,
+    renewals: np.ndarray,
+    renewal_starts: np.ndarray,
+    benefits: np.ndarray,
+    levels: int,
+    by_month: bool,
+) -> np.ndarray:
+    """Each key's units in date order, cut into runs of units with the same plan year, level and
+    status (and month, by_month); returns KEY_RUN_OUTPUTS per run, as rows."""
+    total = 0
+    for key in range(keys.shape[0]):
+        total += keys[key, 1] - keys[key, 0]
+    result = np.zeros((len(KEY_RUN_OUTPUTS), total), dtype=np.int64)  # a column per output
+    visits = np.zeros(levels, dtype=np.int64)  # counted per level in the plan year
+    runs = 0
+    for key in range(keys.shape[0]):
+        terms, auth = keys[key, 2], keys[key, 3]
+        py_month, py_day, start_py_year = keys[key, 4], keys[key, 5], keys[key, 6]
+        first = True
+        py_idx = level = period = status = -1
+        for unit in range(keys[key, 0], keys[key, 1]):
+            date, year, month, day = units[unit, 0], units[unit, 1], units[unit, 2], units[unit, 3]
+            month_no, unit_level, unit_in_episode = units[unit, 4], units[unit, 5], units[unit, 6]
+            unit_terms = -1  # the terms that price the date: the key's, or a renewing plan's
+            for row in range(renewal_starts[terms], renewal_starts[terms + 1]):
+                if renewals[row, 1] <= date <= renewals[row, 2]:
+                    unit_terms = renewals[row, 3]
+                    break
+            if unit_terms < 0:  # no plan prices the date: the unit is left out
+                continue
+            before = month < py_month or (month == py_month and day < py_day)
+            unit_py_idx = year - (1 if before else 0) - start_py_year
+            if first or unit_py_idx != py_idx:  # visit limits count per plan year
+                visits[:] = 0
+            unit_status, counts = _unit_status(
+                benefits[unit_terms * levels + unit_level], auth, unit_in_episode, visits[unit_level]
+            )
+            visits[unit_level] += counts
+            unit_period = month_no if by_month else unit_py_idx
+            if (
+                first
+                or unit_py_idx != py_idx
+                or unit_level != level
+                or unit_period != period
+                or unit_status != status
+            ):
+                result[0, runs], result[1, runs], result[2, runs] = key, unit, unit_terms
+                result[3, runs], result[4, runs] = unit_py_idx, unit_status
+                runs += 1
+            result[5, runs - 1] += 1
+            first = False
+            py_idx, level, period, status = unit_py_idx, unit_level, unit_period, unit_status
+    return result[:, :runs]
+
+
+def key_runs(
+    keys: pl.DataFrame,
+    units: pl.DataFrame,
+    renewals: pl.DataFrame,
+    benefits: pl.DataFrame,
+    levels: int,
+    by_month: bool,
+) -> pl.DataFrame:
+    """`_key_runs` of frames with the KEY_INPUTS, UNIT_INPUTS, RENEWAL_INPUTS and BENEFIT_INPUTS."""
+    renewals = renewals.sort("terms_id", maintain_order=True)
+    terms_ids = renewals.get_column("terms_id").to_numpy()
+    renewal_starts = np.searchsorted(terms_ids, np.arange(benefits.height // levels + 1), side="left")
+    result = _key_runs(
+        _matrix(keys, KEY_INPUTS),
+        _matrix(units, UNIT_INPUTS),
+        _matrix(renewals, RENEWAL_INPUTS),
+        renewal_starts.astype(np.int64),
+        _matrix(benefits, BENEFIT_INPUTS),
+        levels,
+        by_month,
+    )
+    return pl.DataFrame({name: result[index] for index, name in enumerate(KEY_RUN_OUTPUTS)})
+
+
 def _matrix(frame: pl.DataFrame, columns: tuple[str, ...]) -> np.ndarray:
     return frame.select(pl.col(columns).cast(pl.Int64)).to_numpy(order="c")
 
@@ -216,8 +349,15 @@ class RunMatrix:
 
 
 def warm_up() -> None:
-    """Load the compiled loop (from numba's cache, or compile it on a first run): a process pays
-    about 0.2 s for it once, which a batch spends on a thread while its first chunks are read."""
+    """Load the compiled loops (from numba's cache, or compile them on a first run): a process pays
+    about 0.2 s for them once, which a batch spends on a thread while its first chunks are read."""
+
+    def nothing(columns: tuple[str, ...]) -> pl.DataFrame:
+        return pl.DataFrame(schema=dict.fromkeys(columns, pl.Int64))
+
+    key_runs(
+        nothing(KEY_INPUTS), nothing(UNIT_INPUTS), nothing(RENEWAL_INPUTS), nothing(BENEFIT_INPUTS), 1, False
+    )
     no_clients = np.zeros((0, len(CLIENT_INPUTS)), dtype=np.int64)
     _price_clients(
         no_clients, np.zeros((0, len(RUN_INPUTS)), dtype=np.int64), np.zeros(1, dtype=np.int64), False

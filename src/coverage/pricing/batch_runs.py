@@ -10,7 +10,6 @@ import polars as pl
 
 from coverage.levels import LEVEL_ORDER
 from coverage.pricing.batch_engine import (
-    AUTH_CODES,
     CLIENT_START_COLUMNS,
     FIXED_COLUMNS,
     IN_MEMORY,
@@ -21,71 +20,48 @@ from coverage.pricing.batch_engine import (
     PRICED_COLUMNS,
     PRICED_STATUS,
     STATUS_CODES,
-    key_code,
+    key_columns,
     lookup,
     month_number,
     new_segment,
     plan_year,
     share_of,
-    with_slices,
 )
-from coverage.pricing.batch_kernel import RUN_INPUTS, RunMatrix
+from coverage.pricing.batch_kernel import RUN_INPUTS, RunMatrix, key_runs
 from coverage.pricing.batch_tables import Pathways, PlanTables, schedule_units
 
 
-def _unit_status() -> pl.Expr:
-    """engine._price_one's branches, in its order: no benefit, visit limit, denial, penalty, covered."""
-    return (
-        pl.when(~pl.col("priceable"))
-        .then(STATUS_CODES["not_covered"])
-        .when(pl.col("over_limit"))
-        .then(STATUS_CODES["over_visit_limit"])
-        .when(pl.col("unauthorized") & pl.col("denies"))
-        .then(STATUS_CODES["denied_no_auth"])
-        .when(pl.col("unauthorized"))
-        .then(STATUS_CODES["penalty_no_auth"])
-        .otherwise(STATUS_CODES["covered"])
-        .cast(pl.Int8)
+def key_runs_of(keys: pl.DataFrame, units: pl.DataFrame, tables: PlanTables, by_month: bool) -> pl.DataFrame:
+    """Each key's consecutive identical units (same plan year, level, status, and month when months
+    are reported) as one run each, in key order then date order: batch_kernel's run builder over
+    `units` (dated, sorted by `pair`, the key's (start date, pathway)), its plan-year start and
+    month read off a run's first unit."""
+    pairs = pl.lit(units.get_column("pair"))
+    keys = keys.with_columns(
+        first_unit=pairs.search_sorted(pl.col("pair"), side="left"),
+        end_unit=pairs.search_sorted(pl.col("pair"), side="right"),
     )
-
-
-def classify_units(keyed_units: pl.LazyFrame) -> pl.LazyFrame:
-    """Plan year, month and status of every unit of every key (rows sorted by key, then date)."""
-    pending_review = pl.col("prior_auth") & (pl.col("unit_in_episode") > pl.col("initial_units"))
-    unauthorized = pl.col("prior_auth") & (
-        (pl.col("auth") == AUTH_CODES["none"])
-        | ((pl.col("auth") == AUTH_CODES["initial_only"]) & pending_review)
+    date = pl.col("date")
+    units = units.with_columns(
+        year=date.dt.year(), month=date.dt.month(), day=date.dt.day(), month_no=month_number(date)
     )
-    counted = (pl.col("priceable") & ~(unauthorized & pl.col("denies"))).cast(pl.Int64)
-    # Visits used before a unit = earlier counted units of its level in its plan year, up to the limit
-    # (a unit past the limit is never counted), so the unit is over the limit once that count reaches it.
-    counted_before = counted.cum_sum().over("key_id", "level", "py_idx") - counted
-    return (
-        keyed_units.with_columns(
-            py_year=plan_year(pl.col("date")),
-            start_py_year=plan_year(pl.col("start_date")),
-            month_no=month_number(pl.col("date")),
-        )
-        .with_columns(
-            py_idx=pl.col("py_year") - pl.col("start_py_year"),
-            py_start=pl.date(pl.col("py_year"), pl.col("py_month"), pl.col("py_day")),
-            unauthorized=unauthorized,
-        )
-        .with_columns(over_limit=(pl.col("visit_limit") > 0) & (counted_before >= pl.col("visit_limit")))
-        .with_columns(status=_unit_status())
-    )
+    runs = key_runs(keys, units, tables.renewals, tables.benefits, len(LEVEL_ORDER), by_month)
 
+    def of_key(name: str) -> pl.Expr:
+        return pl.lit(keys.get_column(name)).gather(pl.col("key"))
 
-def compress_runs(units: pl.LazyFrame, by_month: bool) -> pl.LazyFrame:
-    """Consecutive identical units of a key become one run."""
-    split_on = ["key_id", "py_idx", "level", "status", *(["month_no"] if by_month else [])]
-    return (
-        units.with_columns(run_no=new_segment(*split_on).cum_sum())
-        .group_by("run_no", maintain_order=True)
-        .agg(
-            pl.col("key_id", "terms_id", "level", "status", "py_idx", "py_start", "month_no").first(),
-            units=pl.len().cast(pl.Int64),
-        )
+    def of_unit(name: str) -> pl.Expr:
+        return pl.lit(units.get_column(name)).gather(pl.col("unit"))
+
+    return runs.select(
+        of_key("key_id"),
+        pl.col("terms_id").cast(pl.Int32),
+        of_unit("level"),
+        pl.col("status").cast(pl.Int8),
+        pl.col("py_idx").cast(pl.Int32),
+        py_start=pl.date(of_key("start_py_year") + pl.col("py_idx"), of_key("py_month"), of_key("py_day")),
+        month_no=of_unit("month_no"),
+        units="units",
     )
 
 
@@ -206,15 +182,20 @@ class RunBook:
         return self._months.lazy()
 
     def with_key_ids(self, wanted: pl.DataFrame) -> pl.DataFrame:
-        """`wanted` (with the KEY_COLUMNS) plus its key_id; keys not seen before get their runs first."""
-        wanted = wanted.with_columns(key_code=key_code())
+        """`wanted` with its key_code replaced by the key's key_id; keys not seen before (looked for
+        only when some code is not found) get their runs first."""
+        found = self._found(wanted)
+        if found.get_column("key_id").null_count():
+            new = found.filter(pl.col("key_id").is_null()).select(pl.col("key_code").unique())
+            new = new.select(*key_columns(pl.col("key_code")), "key_code").sort(KEY_COLUMNS)
+            self._add(new.with_row_index("key_id", offset=self._keys.height))
+            found = self._found(wanted)
+        return found.drop("key_code")
+
+    def _found(self, wanted: pl.DataFrame) -> pl.DataFrame:
+        """`wanted` with the key_id of its key_code (null for a key not built yet)."""
         codes = self._keys.select("key_code", "key_id")
-        new = wanted.select(*KEY_COLUMNS, "key_code").unique("key_code")
-        new = new.join(codes, on="key_code", how="anti")
-        if new.height:
-            self._add(new.sort(KEY_COLUMNS).with_row_index("key_id", offset=self._keys.height))
-            codes = self._keys.select("key_code", "key_id")
-        return wanted.join(codes, on="key_code", how="left", maintain_order="left").drop("key_code")
+        return wanted.join(codes, on="key_code", how="left", maintain_order="left")
 
     def _add(self, new: pl.DataFrame) -> None:
         new = new.with_columns(pl.col("key_id").cast(pl.Int64)).select(*KEY_COLUMNS, "key_code", "key_id")
@@ -223,28 +204,20 @@ class RunBook:
         units = schedule_units(
             keys.select("start_date", "pathway_id").unique(), self._pathways.phases().lazy()
         )
-        # In key order, then date order (what classify_units needs): every lookup keeps the order.
-        benefit_row = pl.col("terms_id").cast(pl.Int64) * len(LEVEL_ORDER) + pl.col("level")
-        keyed_units = (
-            with_slices(
-                keys.with_columns(pair=_pair_code()), units.with_columns(pair=_pair_code()).collect(), "pair"
-            )
-            .with_columns(lookup(self._tables.terms, pl.col("terms_id"), "py_month", "py_day"))
-            .pipe(_terms_on, self._tables.renewals.lazy(), pl.col("date"))
-            .with_columns(
-                lookup(
-                    self._tables.benefits,
-                    benefit_row,
-                    "priceable",
-                    "prior_auth",
-                    "initial_units",
-                    "denies",
-                    "visit_limit",
-                )
-            )
+        dated_keys = new.with_columns(
+            lookup(self._tables.terms, pl.col("terms_id"), "py_month", "py_day")
+        ).select(
+            "key_id",
+            "terms_id",
+            "auth",
+            "py_month",
+            "py_day",
+            pair=_pair_code(),
+            start_py_year=plan_year(pl.col("start_date")),
         )
+        dated_units = units.with_columns(pair=_pair_code()).collect(engine=IN_MEMORY)
         runs = _run_constants(
-            compress_runs(classify_units(keyed_units), self.by_month), self._tables
+            key_runs_of(dated_keys, dated_units, self._tables, self.by_month).lazy(), self._tables
         ).collect(engine=IN_MEMORY)
         if self.by_month:
             self._runs = _grown(self._runs, runs)

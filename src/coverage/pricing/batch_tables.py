@@ -326,38 +326,38 @@ class Pathways:
 
 
 @cache
-def _unit_weekdays() -> pl.DataFrame:
-    """Weekdays (Mon=0) that hold units, per units-per-week and phase-start weekday.
+def _unit_days() -> pl.DataFrame:
+    """Days of a week that hold units, counted from the phase's first day (0 to 6), per units-per-week
+    and weekday (Mon=0) the phase starts on.
 
     Read off schedule.expand itself, one week at a time, so the weekday rule lives in one place.
     """
     monday = dt.date(2024, 1, 1)
     rows = [
-        {"units_per_week": per_week, "start_weekday": start_weekday, "weekday": unit.date.weekday()}
+        {
+            "units_per_week": per_week,
+            "start_weekday": start_weekday,
+            "day": (unit.date.weekday() - start_weekday) % 7,
+        }
         for per_week in range(1, 8)
         for start_weekday in range(7)
         for unit in expand([Phase("op", 1, per_week, 60)], monday + dt.timedelta(days=start_weekday))
     ]
-    return pl.DataFrame(
-        rows, schema={"units_per_week": pl.Int8, "start_weekday": pl.Int8, "weekday": pl.Int8}
-    )
+    return pl.DataFrame(rows, schema={"units_per_week": pl.Int8, "start_weekday": pl.Int8, "day": pl.Int8})
 
 
 def schedule_units(pairs: pl.LazyFrame, phases: pl.LazyFrame) -> pl.LazyFrame:
-    """Dated units for each distinct (start_date, pathway_id), as schedule.expand would place them."""
-    offset = pl.col("offset")
+    """Dated units for each distinct (start_date, pathway_id), as schedule.expand would place them:
+    each week of a phase, on the days `_unit_days` gives (a row per unit, never one per day)."""
     return (
         pairs.join(phases, on="pathway_id")
         .with_columns(
-            offset=pl.int_ranges(7 * pl.col("week_offset"), 7 * (pl.col("week_offset") + pl.col("weeks")))
-        )
-        .explode("offset")
-        .with_columns(
-            date=pl.col("start_date") + pl.duration(days=offset),
+            week=pl.int_ranges(pl.col("week_offset"), pl.col("week_offset") + pl.col("weeks")),
             start_weekday=(pl.col("start_date").dt.weekday() - 1).cast(pl.Int8),
-            weekday=((pl.col("start_date").dt.weekday() - 1 + offset) % 7).cast(pl.Int8),
         )
-        .join(_unit_weekdays().lazy(), on=["units_per_week", "start_weekday", "weekday"])
+        .explode("week")
+        .join(_unit_days().lazy(), on=["units_per_week", "start_weekday"])
+        .with_columns(date=pl.col("start_date") + pl.duration(days=7 * pl.col("week") + pl.col("day")))
         .sort("start_date", "pathway_id", "date")
         .with_columns(
             unit_in_episode=pl.int_range(1, pl.len() + 1).over("start_date", "pathway_id", "episode"),

@@ -22,7 +22,7 @@ from coverage.pricing.terms import CostTerms, StartingAccumulators
 from coverage.schedule import ScheduledUnit
 
 AuthStatus = Literal["approved", "initial_only", "none"]
-# Priced statuses first (the batch engine codes them in this order; see batch_engine.STATUS_CODES).
+# Priced statuses first (the batch engine codes them in this order; see batch_kernel.STATUS_CODES).
 UnitStatus = Literal["covered", "penalty_no_auth", "denied_no_auth", "over_visit_limit", "not_covered"]
 AuthState = Literal["not_required", "initial", "pending_review"]
 
