@@ -13,6 +13,8 @@ a group_by.
 
 numba looks for coverage.py with `import coverage` and would find this package, which has the same
 name, so `_numba()` hides ours while numba loads (numba then runs without coverage.py support).
+For those 0.2 s another thread could not import a `coverage` module not yet loaded, so this module
+is imported before any thread starts: by the web app as it is built, by `coverage batch` first.
 """
 
 from __future__ import annotations
