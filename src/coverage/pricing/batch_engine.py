@@ -1,4 +1,5 @@
-"""The run-based pricing engine behind `coverage batch`: engine.py's rules as polars expressions.
+"""The run-based pricing engine behind `coverage batch`: engine.py's rules over polars frames, with
+the per-client walk over runs in batch_kernel's compiled loop.
 
 Why it is shaped this way (docs/batch.md has the long version):
 
@@ -14,9 +15,10 @@ Why it is shaped this way (docs/batch.md has the long version):
 - A run's priced units form three blocks of identical units: wholly inside the deductible, the one
   unit that finishes it, and past it. The out-of-pocket budget cuts each block into units paid in
   full, at most one unit cut short, and units that cost the client nothing. So a client costs a
-  few rows of integer arithmetic per scenario instead of one row per unit.
+  few steps of integer arithmetic per run instead of one row per unit.
 
-Money is integer cents in Int64 columns throughout; rounding is integer half-up.
+Money is integer cents (Int64 columns, int64 in the compiled loops) throughout; rounding is
+integer half-up.
 """
 
 from __future__ import annotations
