@@ -122,9 +122,11 @@ def _price_run(
     part_copay = min(run[_UNIT_COPAY], allowed - part_ded)
     zero = priced - full - part
     # The per-unit cap cuts only the finishing unit's copay and coinsurance (engine.per_unit_capped).
-    part_share = part_ded + min(
-        part_copay + _share_of(allowed - part_ded - part_copay, run[_COI_NUM], run[_COI_DEN]), run[_CAP]
-    )
+    # Most runs have no finishing unit: its share is then 0 and costs no division.
+    part_share = 0
+    if part:
+        part_coinsurance = _share_of(allowed - part_ded - part_copay, run[_COI_NUM], run[_COI_DEN])
+        part_share = part_ded + min(part_copay + part_coinsurance, run[_CAP])
     ded2 = min(part_ded, part_share)
     cop2 = min(part_copay, part_share - ded2)
     zero_share = run[_ZERO_SHARE]
